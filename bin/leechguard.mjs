@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// The leechguard CLI. Node 24 runs the TypeScript sources directly (type stripping).
+const [major] = process.versions.node.split('.').map(Number);
+if (major < 24) {
+  process.stderr.write(
+    `leechguard needs Node.js 24 (found ${process.version}). Run \`bash scripts/setup.sh\` and put .tools/node_modules/.bin first on PATH, or use nvm (see .nvmrc).\n`,
+  );
+  process.exit(2);
+}
+// kafkajs schedules timers with negative delays (clamped to 1 ms by Node): harmless, so not printed.
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  if (w.name !== 'TimeoutNegativeWarning') process.stderr.write(`${w.name}: ${w.message}\n`);
+});
+const { run } = await import('../cli/main.ts');
+process.exitCode = await run(process.argv.slice(2));

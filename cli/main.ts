@@ -1,0 +1,46 @@
+/**
+ * `leechguard <command>`: one CLI for every service and tool. Each command's module is loaded
+ * only when it runs, so `leechguard stack status` never pays for RocksDB or fastify.
+ */
+import { isLeechguardError } from '../core/errors.ts';
+
+type CommandMain = (argv: string[]) => Promise<number>;
+
+interface Command {
+  summary: string;
+  load: () => Promise<CommandMain>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  stack: {
+    summary: 'up [--fresh] | down | status: local Kafka + schema registry + Redis without Docker',
+    load: async () => (await import('../core/stack/cli.ts')).main,
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: leechguard <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`unknown command: ${name}\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await command.load())(rest);
+  } catch (err) {
+    if (isLeechguardError(err)) {
+      process.stderr.write(`leechguard ${name}: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

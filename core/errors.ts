@@ -1,0 +1,114 @@
+/**
+ * The one table of leechguard's error codes: `<AREA>_ERR_<CONDITION>`, with the HTTP status an
+ * API answers and whether retrying the same call can succeed. test/unit/core/errors.test.ts pins it.
+ * Dead-letter records and 4xx bodies carry these codes.
+ */
+
+export interface ErrorSpec {
+  readonly message: string;
+  readonly httpStatus: number;
+  readonly retriable: boolean;
+}
+
+export const ERRORS = {
+  // ── core / shared ────────────────────────────────────────────────────────────────────────────
+  LG_ERR_CONFIG_INVALID: { message: 'configuration is invalid', httpStatus: 500, retriable: false },
+  LG_ERR_CONFIG_FILE_UNREADABLE: {
+    message: 'configuration file cannot be read',
+    httpStatus: 500,
+    retriable: false,
+  },
+  LG_ERR_AUTH_MISSING: { message: 'missing bearer key', httpStatus: 401, retriable: false },
+  LG_ERR_AUTH_INVALID: { message: 'unknown bearer key', httpStatus: 401, retriable: false },
+  LG_ERR_AUTH_FORBIDDEN: {
+    message: 'the key lacks the role this call needs',
+    httpStatus: 403,
+    retriable: false,
+  },
+  LG_ERR_REQUEST_INVALID: { message: 'request is invalid', httpStatus: 400, retriable: false },
+  LG_ERR_NOT_FOUND: { message: 'no such resource', httpStatus: 404, retriable: false },
+  LG_ERR_BODY_TOO_LARGE: {
+    message: 'request body exceeds the size limit',
+    httpStatus: 413,
+    retriable: false,
+  },
+  LG_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    message: 'unsupported content type or encoding',
+    httpStatus: 415,
+    retriable: false,
+  },
+  LG_ERR_KAFKA_UNAVAILABLE: { message: 'Kafka is unavailable', httpStatus: 503, retriable: true },
+  LG_ERR_REGISTRY_UNAVAILABLE: {
+    message: 'schema registry is unavailable',
+    httpStatus: 503,
+    retriable: true,
+  },
+  LG_ERR_REDIS_UNAVAILABLE: { message: 'Redis is unavailable', httpStatus: 503, retriable: true },
+  LG_ERR_OVERLOADED: { message: 'too many requests in flight', httpStatus: 503, retriable: true },
+  LG_ERR_SHUTTING_DOWN: { message: 'service is shutting down', httpStatus: 503, retriable: true },
+  LG_ERR_SCHEMA_INCOMPATIBLE: {
+    message: 'schema is not compatible with the registered one',
+    httpStatus: 409,
+    retriable: false,
+  },
+  LG_ERR_RECORD_INVALID: {
+    message: 'record does not match its Avro schema',
+    httpStatus: 400,
+    retriable: false,
+  },
+  LG_ERR_STACK_PREREQUISITE: {
+    message: 'a prerequisite of the local stack is missing',
+    httpStatus: 500,
+    retriable: false,
+  },
+  LG_ERR_STACK_START_FAILED: {
+    message: 'a local stack process did not become healthy',
+    httpStatus: 500,
+    retriable: true,
+  },
+  LG_ERR_INTERNAL: { message: 'internal error', httpStatus: 500, retriable: false },
+
+  // ── ingest ───────────────────────────────────────────────────────────────────────────────────
+
+  // ── detector ─────────────────────────────────────────────────────────────────────────────────
+
+  // ── enforcer ─────────────────────────────────────────────────────────────────────────────────
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error of the world (bad input, unavailable dependency) that callers handle by its code. */
+export class LeechguardError extends Error {
+  readonly code: ErrorCode;
+  readonly httpStatus: number;
+  readonly retriable: boolean;
+  /** Structured detail safe to return to the caller (never raw tokens). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    const spec = ERRORS[code];
+    super(detail ? `${spec.message}: ${detail}` : spec.message, { cause: options?.cause });
+    this.name = 'LeechguardError';
+    this.code = code;
+    this.httpStatus = spec.httpStatus;
+    this.retriable = spec.retriable;
+    this.details = options?.details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; retriable: boolean; details?: Record<string, unknown> } {
+    return {
+      code: this.code,
+      message: this.message,
+      retriable: this.retriable,
+      ...(this.details ? { details: this.details } : {}),
+    };
+  }
+}
+
+export function isLeechguardError(err: unknown): err is LeechguardError {
+  return err instanceof LeechguardError;
+}

@@ -1,0 +1,104 @@
+/**
+ * The Kafka client module: everything that touches kafkajs goes through here, so the client can
+ * be swapped on measurement. Producers are idempotent with acks=all; topics are created with the
+ * partitions and cleanup policy of core/topics.ts.
+ */
+import { type Admin, type Consumer, type ConsumerConfig, Kafka, logLevel, type Producer } from 'kafkajs';
+import type { z } from 'zod';
+import type { kafkaSection } from './config.ts';
+import { LIMITS } from './limits.ts';
+import type { Logger } from './log.ts';
+import { ALL_TOPICS, type TopicSpec } from './topics.ts';
+
+export type KafkaConfig = z.infer<typeof kafkaSection>;
+export type { Admin, Consumer, Producer };
+
+const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+export function createKafka(config: KafkaConfig, logger: Logger): Kafka {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: config.clientId,
+    brokers: [...config.brokers],
+    ssl: config.ssl,
+    ...(config.sasl ? { sasl: { ...config.sasl } as never } : {}),
+    connectionTimeout: 3_000,
+    requestTimeout: LIMITS.kafkaAckTimeoutMs,
+    retry: {
+      retries: LIMITS.kafkaRetriesMax,
+      initialRetryTime: LIMITS.kafkaRetryBackoffMs,
+      maxRetryTime: LIMITS.kafkaRetryBackoffMsMax,
+    },
+    // kafkajs logs at WARN for routine rebalances; we keep its errors and warnings in our own log.
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }) => {
+        const { message, ...extra } = log;
+        kafkaLogger[LEVEL_NAMES[level] ?? 'info'](extra, message);
+      },
+  });
+}
+
+/** An idempotent producer (acks=all on every send): a retried batch is written once. */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    // kafkajs keeps ordering and exactly-once per partition only with one request in flight.
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: { retries: LIMITS.kafkaRetriesMax },
+  });
+}
+
+export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {
+  return kafka.consumer({ allowAutoTopicCreation: false, ...config });
+}
+
+/** Creates any missing topic of leechguard; leaves existing ones alone. Returns the names created. */
+export async function ensureTopics(
+  admin: Admin,
+  replicationFactor: number,
+  topics: readonly TopicSpec[] = ALL_TOPICS,
+): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.name));
+  if (missing.length === 0) return [];
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((t) => ({
+      topic: t.name,
+      numPartitions: t.partitions,
+      replicationFactor,
+      configEntries: t.compacted
+        ? [
+            { name: 'cleanup.policy', value: 'compact' },
+            { name: 'min.compaction.lag.ms', value: '60000' },
+          ]
+        : [{ name: 'retention.ms', value: String(t.retentionMs) }],
+    })),
+  });
+  return missing.map((t) => t.name);
+}
+
+/** Readiness: a metadata round trip to the cluster within the probe timeout. */
+export async function probeKafka(admin: Admin): Promise<void> {
+  await withTimeout(admin.describeCluster(), LIMITS.readinessProbeTimeoutMs, 'kafka describeCluster');
+}
+
+export async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

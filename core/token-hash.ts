@@ -1,0 +1,56 @@
+/**
+ * Keyed hashing of playback tokens: HMAC-SHA256 under a configured secret, rotatable by key id.
+ * Raw tokens are never stored or logged; every record and every denylist key carries this hash.
+ * During a rotation the edge may hash with every active key to find an entry made under the old one.
+ */
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+
+export const tokenHashingSection = z
+  .object({
+    /** Key id used for new hashes. */
+    currentKeyId: z.string().min(1).default('k1'),
+    /** Secrets by key id; at least 32 chars. Keep retired keys until their tokens have expired. */
+    keys: z
+      .record(z.string(), z.string().min(32))
+      .default({ k1: 'leechguard-local-development-key-change-me!' }),
+  })
+  .strict()
+  .refine((s) => s.currentKeyId in s.keys, { message: 'currentKeyId must name one of keys' });
+
+export type TokenHashingConfig = z.infer<typeof tokenHashingSection>;
+
+export interface TokenHash {
+  keyId: string;
+  /** Hex HMAC-SHA256. */
+  hash: string;
+}
+
+export class TokenHasher {
+  private readonly keys: ReadonlyMap<string, string>;
+  readonly currentKeyId: string;
+
+  constructor(config: TokenHashingConfig) {
+    this.keys = new Map(Object.entries(config.keys));
+    this.currentKeyId = config.currentKeyId;
+  }
+
+  hash(token: string): TokenHash {
+    return { keyId: this.currentKeyId, hash: this.hashWith(this.currentKeyId, token) };
+  }
+
+  /** Hashes under every configured key (current first), for lookups during a rotation. */
+  hashAll(token: string): TokenHash[] {
+    const out = [this.hash(token)];
+    for (const keyId of this.keys.keys()) {
+      if (keyId !== this.currentKeyId) out.push({ keyId, hash: this.hashWith(keyId, token) });
+    }
+    return out;
+  }
+
+  private hashWith(keyId: string, token: string): string {
+    const secret = this.keys.get(keyId);
+    if (secret === undefined) throw new Error(`unknown token hashing key id ${keyId}`);
+    return createHmac('sha256', secret).update(token).digest('hex');
+  }
+}
