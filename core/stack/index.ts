@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { Redis } from 'ioredis';
 import { type Endpoints, endpointsFile, stackDir } from '../endpoints.ts';
 import { LeechguardError } from '../errors.ts';
@@ -75,7 +76,7 @@ export function checkPrerequisites(): { java: string; registryJava: string; mvn:
   return {
     java: java!,
     registryJava: registryJava!,
-    mvn: mvn!.replace(/\u001b\[[0-9;]*m/g, ''),
+    mvn: stripVTControlCharacters(mvn!),
     redis: redis!,
   };
 }
