@@ -318,6 +318,9 @@ async function startRegistry(
   const rdir = join(dir, 'registry');
   mkdirSync(rdir, { recursive: true });
   const port = await freePort();
+  // The management interface (health, metrics) is built in; give it its own loopback port.
+  let managementPort = await freePort();
+  while (managementPort === port) managementPort = await freePort();
   const logFile = join(rdir, 'registry.log');
   const marker = rdir;
   const pid = spawnDetached(
@@ -328,7 +331,8 @@ async function startRegistry(
       `-Dleechguard.stack=${rdir}`,
       '-Dquarkus.http.host=127.0.0.1',
       `-Dquarkus.http.port=${port}`,
-      '-Dquarkus.management.enabled=false',
+      '-Dquarkus.management.host=127.0.0.1',
+      `-Dquarkus.management.port=${managementPort}`,
       // Schemas are kept in a Kafka topic (like Confluent's _schemas), so ids survive restarts.
       '-Dapicurio.storage.kind=kafkasql',
       `-Dapicurio.kafkasql.bootstrap.servers=127.0.0.1:${kafkaPort}`,

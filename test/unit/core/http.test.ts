@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { LeechguardError } from '../../../core/errors.ts';
+import { createHttpService } from '../../../core/http.ts';
+import { createLogger } from '../../../core/log.ts';
+import { createMetricsRegistry } from '../../../core/metrics.ts';
+
+const ANALYST_KEY = 'analyst-key-0123456789abcdef';
+const EDGE_KEY = 'edge-key-0123456789abcdef00';
+
+function service(readyFails = false) {
+  const svc = createHttpService({
+    name: 'test',
+    logger: createLogger('test', 'silent'),
+    metrics: createMetricsRegistry('test'),
+    apiKeys: [
+      { name: 'alice', key: ANALYST_KEY, roles: ['analyst'] },
+      { name: 'edge-1', key: EDGE_KEY, roles: ['edge'] },
+    ],
+    readiness: {
+      redis: async () => {
+        if (readyFails) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+      },
+    },
+  });
+  svc.app.get('/v1/secret', { preHandler: svc.requireRole('analyst') }, async (req) => ({
+    who: req.principal?.name,
+  }));
+  svc.app.get('/v1/down', async () => {
+    throw new LeechguardError('LG_ERR_KAFKA_UNAVAILABLE');
+  });
+  return svc;
+}
+
+describe('service HTTP helper', () => {
+  const ok = service();
+  const failing = service(true);
+  after(async () => {
+    await ok.app.close();
+    await failing.app.close();
+  });
+
+  it('/healthz answers 200 while the process lives', async () => {
+    const res = await ok.app.inject('/healthz');
+    assert.equal(res.statusCode, 200);
+  });
+
+  it('/readyz is 200 when every dependency answers and 503 naming the one that does not', async () => {
+    assert.equal((await ok.app.inject('/readyz')).statusCode, 200);
+    const res = await failing.app.inject('/readyz');
+    assert.equal(res.statusCode, 503);
+    assert.match(res.json().checks.redis, /ECONNREFUSED/);
+  });
+
+  it('/metrics serves Prometheus text including request durations', async () => {
+    await ok.app.inject('/healthz');
+    const res = await ok.app.inject('/metrics');
+    assert.equal(res.statusCode, 200);
+    assert.match(res.body, /leechguard_test_http_request_duration_seconds_bucket/);
+  });
+
+  it('a call without a bearer key is 401 LG_ERR_AUTH_MISSING, with an unknown key 401, with the wrong role 403', async () => {
+    assert.equal((await ok.app.inject('/v1/secret')).json().code, 'LG_ERR_AUTH_MISSING');
+    const bad = await ok.app.inject({ url: '/v1/secret', headers: { authorization: 'Bearer nope' } });
+    assert.equal(bad.statusCode, 401);
+    assert.equal(bad.json().code, 'LG_ERR_AUTH_INVALID');
+    const wrongRole = await ok.app.inject({
+      url: '/v1/secret',
+      headers: { authorization: `Bearer ${EDGE_KEY}` },
+    });
+    assert.equal(wrongRole.statusCode, 403);
+    const good = await ok.app.inject({
+      url: '/v1/secret',
+      headers: { authorization: `Bearer ${ANALYST_KEY}` },
+    });
+    assert.deepEqual(good.json(), { who: 'alice' });
+  });
+
+  it('a retriable error is 503 with Retry-After and its code', async () => {
+    const res = await ok.app.inject('/v1/down');
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.headers['retry-after'], '1');
+    assert.equal(res.json().code, 'LG_ERR_KAFKA_UNAVAILABLE');
+  });
+
+  it('an unknown route is 404 LG_ERR_NOT_FOUND', async () => {
+    const res = await ok.app.inject('/nope');
+    assert.equal(res.statusCode, 404);
+    assert.equal(res.json().code, 'LG_ERR_NOT_FOUND');
+  });
+
+  it('shutdown runs the registered closers in reverse order and /readyz is refused meanwhile', async () => {
+    const svc = service();
+    const order: string[] = [];
+    svc.onShutdown(() => {
+      order.push('kafka');
+    });
+    svc.onShutdown(() => {
+      order.push('redis');
+    });
+    await svc.shutdown();
+    assert.deepEqual(order, ['redis', 'kafka']);
+  });
+});
