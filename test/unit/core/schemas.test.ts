@@ -10,7 +10,10 @@ import { ALL_TOPICS } from '../../../core/topics.ts';
 const COMPAT_DIR = join(SCHEMAS_DIR, 'compat');
 
 function walkFields(schema: unknown, visit: (field: Record<string, unknown>, record: string) => void): void {
-  if (Array.isArray(schema)) return schema.forEach((s) => walkFields(s, visit));
+  if (Array.isArray(schema)) {
+    for (const s of schema) walkFields(s, visit);
+    return;
+  }
   if (typeof schema !== 'object' || schema === null) return;
   const s = schema as Record<string, unknown>;
   if (s.type === 'record') {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what leechguard's tests and local stack need on a fresh Debian/Ubuntu machine (or checks
+# it elsewhere): Java 17+ (Kafka), a Java 21+ runtime (Apicurio Registry 3.3), Maven, redis-server,
+# then the npm packages — which bring Node.js 24 itself (the `node` devDependency), so npm scripts
+# and `npx leechguard` run on Node 24 even where the system Node is older.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "[setup] installing from Debian packages: ${need_apt[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  else
+    echo "[setup] missing: ${need_apt[*]} — install them with your package manager (see README: Prerequisites)" >&2
+    exit 1
+  fi
+fi
+
+# The registry needs Java 21+; Debian 12 ships 17, so look for another JDK (e.g. Temurin) too.
+java_major() { "$1" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
+found21=""
+for j in "${LEECHGUARD_REGISTRY_JAVA:-}" "${JAVA_HOME:+$JAVA_HOME/bin/java}" "$(command -v java)" /usr/lib/jvm/*/bin/java; do
+  [ -n "$j" ] && [ -x "$j" ] || continue
+  m=$(java_major "$j"); if [ -n "$m" ] && [ "$m" -ge 21 ]; then found21="$j"; break; fi
+done
+if [ -z "$found21" ] && command -v apt-get >/dev/null 2>&1; then
+  # Newer Debian/Ubuntu have openjdk-21; try it, and say what to do when it is not there.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-21-jre-headless >/dev/null 2>&1 || true
+fi
+
+echo "[setup] npm packages (brings Node $(sed -n 's/.*"node": "\([0-9.]*\)".*/\1/p' package.json | tail -1))"
+npm ci --no-audit --no-fund --loglevel=error
+echo "[setup] node for npm scripts: $(npx --no-install node -v)"
