@@ -12,6 +12,8 @@ command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# Only to validate docker-compose.yml in the tests (`config` needs no Docker engine).
+{ docker compose version || docker-compose version; } >/dev/null 2>&1 || need_apt+=(docker-compose)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then

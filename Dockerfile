@@ -1,0 +1,10 @@
+# leechguard services (ingest, detector, enforcer) for hosts with Docker. Node 24 runs the
+# TypeScript sources directly; no build step.
+FROM node:24.21.0-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY . .
+USER node
+ENTRYPOINT ["node", "bin/leechguard.mjs"]
