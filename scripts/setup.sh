@@ -40,5 +40,7 @@ if [ -z "$found21" ] && command -v apt-get >/dev/null 2>&1; then
 fi
 
 echo "[setup] npm packages (brings Node $(sed -n 's/.*"node": "\([0-9.]*\)".*/\1/p' package.json | tail -1))"
-npm ci --no-audit --no-fund --loglevel=error
+# `npm install` from the committed lock (not `npm ci`: this npm writes locks that list only the
+# optional platform packages of the platforms it saw, and `npm ci` then calls the lock out of sync).
+npm install --no-save --no-audit --no-fund --loglevel=error
 echo "[setup] node for npm scripts: $(npx --no-install node -v)"
