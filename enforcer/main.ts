@@ -1,0 +1,159 @@
+/**
+ * `leechguard enforcer`: the enforcer process. Boot order, each step before the next:
+ *   topics + schemas → state topics read to their end (revocations, review queue, policy changes)
+ *   → denylist restored into Redis (a wiped Redis gets every still-active revocation back)
+ *   → ready (/readyz 200, API calls served) → flag consumer started.
+ */
+import { parseArgs } from 'node:util';
+import { type Clock, systemClock } from '../core/clock.ts';
+import { loadConfig } from '../core/config.ts';
+import { createHttpService, exitOnSignals } from '../core/http.ts';
+import { createKafka, createProducer, ensureTopics, probeKafka } from '../core/kafka.ts';
+import { createLogger, type Logger } from '../core/log.ts';
+import { createMetricsRegistry } from '../core/metrics.ts';
+import { createRedis, probeRedis } from '../core/redis.ts';
+import { AvroSerde } from '../core/serde.ts';
+import { TOPICS } from '../core/topics.ts';
+import { registerOpenApi } from './api/openapi.ts';
+import { enforcerRoutes } from './api/routes.ts';
+import { registerUi } from './api/ui.ts';
+import { type EnforcerConfig, enforcerConfigSchema } from './config.ts';
+import { AnomalyConsumer } from './pipeline/anomaly-consumer.ts';
+import { PolicyStore } from './policy/store.ts';
+import { ReviewQueue } from './review/queue.ts';
+import { type CrashPoint, Revocations } from './revocations/revocations.ts';
+import { Enforcement } from './service.ts';
+import { RedisDenylist } from './sinks/redis-denylist/denylist.ts';
+import { StateLog, StateWriter } from './state/state-log.ts';
+import { WouldHave } from './would-have/would-have.ts';
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Test hook; defaults to env LEECHGUARD_ENF_CRASH_AT. */
+  crashAt?: CrashPoint;
+}
+
+export interface RunningEnforcer {
+  url: string;
+  close(): Promise<void>;
+  enforcement: Enforcement;
+  /** Outcome of the boot-time denylist restore. */
+  restored: { restored: number; removed: number; active: number };
+}
+
+const TOPICS_USED = [
+  TOPICS.anomalies.name,
+  TOPICS.reviews.name,
+  TOPICS.revocations.name,
+  TOPICS.reviewQueue.name,
+  TOPICS.policyChanges.name,
+];
+
+/** Starts the enforcer and resolves once it is ready (state read, denylist restored, consumer running). */
+export async function startEnforcer(
+  config: EnforcerConfig,
+  options: StartOptions = {},
+): Promise<RunningEnforcer> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger('enforcer', config.log.level);
+  const crashAt = options.crashAt ?? (process.env.LEECHGUARD_ENF_CRASH_AT as CrashPoint);
+  const metrics = createMetricsRegistry('enforcer');
+
+  const kafka = createKafka(config.kafka, logger);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, config.kafka.replicationFactor);
+  const serde = new AvroSerde(config.registry);
+  await serde.registerAll(TOPICS_USED);
+  const producer = createProducer(kafka);
+  await producer.connect();
+  const redis = createRedis(config.redis.url, logger);
+
+  const writer = new StateWriter(producer, serde);
+  await writer.init(admin, [TOPICS.revocations.name, TOPICS.reviewQueue.name, TOPICS.policyChanges.name]);
+  const policies = new PolicyStore(config.policies, writer, clock);
+  const reviews = new ReviewQueue();
+  const revocations = new Revocations({ denylist: new RedisDenylist(redis), writer, clock, logger, crashAt });
+  const enforcement = new Enforcement({
+    policies,
+    reviews,
+    revocations,
+    wouldHave: new WouldHave(redis),
+    writer,
+    clock,
+    logger,
+    metrics,
+  });
+
+  let ready = false;
+  const http = createHttpService({
+    name: 'enforcer',
+    logger,
+    metrics,
+    apiKeys: config.http.apiKeys,
+    readiness: {
+      kafka: () => probeKafka(admin),
+      redis: () => probeRedis(redis),
+      denylist: async () => {
+        if (!ready) throw new Error('restoring state and denylist');
+      },
+    },
+  });
+  await registerOpenApi(http.app);
+  await http.app.register(enforcerRoutes, {
+    prefix: '/v1',
+    enforcement,
+    requireRole: http.requireRole,
+    isReady: () => ready,
+  });
+  // ── edge (issue 6): the lead mounts the decision / session routes here, e.g.
+  //    await http.app.register(edgeRoutes, { prefix: '/v1', ... });
+  registerUi(http.app);
+
+  const stateLog = new StateLog(kafka, admin, serde, logger, [revocations.table, reviews.table, policies]);
+  const consumer = new AnomalyConsumer({
+    kafka,
+    admin,
+    serde,
+    enforcement,
+    groupId: config.anomalies.groupId,
+    startLookbackMs: config.anomalies.startLookbackMs,
+    clock,
+    logger,
+    metrics,
+  });
+  // Closers run in reverse: consumer first (no new work), then state, then clients.
+  http.onShutdown(async () => {
+    await admin.disconnect();
+    redis.disconnect();
+  });
+  http.onShutdown(() => producer.disconnect());
+  http.onShutdown(() => stateLog.stop());
+  http.onShutdown(() => consumer.stop());
+
+  const url = await http.listen(config.http.host, config.http.port);
+  await stateLog.start();
+  const restored = await revocations.restore();
+  logger.info({ ...restored, reviews: reviews.table.size }, 'denylist restored from the revocations topic');
+  ready = true;
+  await consumer.start();
+  logger.info({ url }, 'enforcer ready');
+  return { url, close: () => http.shutdown(), enforcement, restored };
+}
+
+/** `leechguard enforcer [--config file.json]` */
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string' } },
+    allowPositionals: false,
+  });
+  const config = loadConfig(enforcerConfigSchema, { file: values.config });
+  const logger = createLogger('enforcer', config.log.level);
+  const running = await startEnforcer(config, { logger });
+  process.stdout.write(`enforcer listening on ${running.url}\n`);
+  exitOnSignals(() => running.close(), logger);
+  await new Promise(() => {}); // runs until a signal
+  return 0;
+}

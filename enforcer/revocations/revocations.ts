@@ -1,0 +1,152 @@
+/**
+ * Revocations: issue, lift, list, and restore the denylist from the compacted revocations topic.
+ *
+ * Issue order (per batch): Redis first (entry + change message, atomically per subject), then
+ * the revocation record on leechguard.revocations.v1 (acks=all), and only then does the caller
+ * commit the anomaly's offset. A crash anywhere before the commit replays the anomaly: the same
+ * deterministic revocation id is built, Redis sees the same entry (no-op), and the record is
+ * produced once (a revocation already in the table is never produced again).
+ *
+ * Lift order: the lifted state on the topic first, then the Redis removal; a crash between the
+ * two is healed at the next boot, when restore() removes entries whose revocation is lifted.
+ */
+import type { Clock } from '../../core/clock.ts';
+import { LeechguardError } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import type { Revocation } from '../../core/schemas/generated.ts';
+import { TOPICS } from '../../core/topics.ts';
+import { revocationStatus } from '../policy/policy.ts';
+import type { RedisDenylist } from '../sinks/redis-denylist/denylist.ts';
+import { KeyedTable, type StateWrite, type StateWriter } from '../state/state-log.ts';
+
+/** Test hook: the named point at which the process SIGKILLs itself (LEECHGUARD_ENF_CRASH_AT). */
+export type CrashPoint = 'after-redis-write' | undefined;
+
+export type RevocationStatus = 'active' | 'lifted' | 'expired';
+
+export interface RevocationView extends Revocation {
+  status: RevocationStatus;
+}
+
+export interface RevocationsOptions {
+  denylist: RedisDenylist;
+  writer: StateWriter;
+  clock: Clock;
+  logger: Logger;
+  crashAt?: CrashPoint;
+}
+
+export class Revocations {
+  readonly table = new KeyedTable<Revocation>(TOPICS.revocations.name);
+  private readonly options: RevocationsOptions;
+
+  constructor(options: RevocationsOptions) {
+    this.options = options;
+  }
+
+  /** True when this revocation id was already issued (active, lifted or expired). */
+  has(id: string): boolean {
+    return this.table.get(id) !== undefined;
+  }
+
+  /**
+   * Issues the revocations not issued before: Redis, then the topic (with `alsoWrite`, records the
+   * same step must make durable, e.g. the review entry an approval closes). Returns those issued.
+   */
+  async issue(
+    revocations: readonly Revocation[],
+    alsoWrite: {
+      writes?: StateWrite<unknown>[];
+      extra?: Array<{ topic: string; key: string; value: unknown }>;
+    } = {},
+  ): Promise<Revocation[]> {
+    const seen = new Set<string>();
+    const fresh = revocations.filter((r) => {
+      if (this.has(r.id) || seen.has(r.id)) return false;
+      seen.add(r.id);
+      return true;
+    });
+    await this.options.denylist.setMany(fresh);
+    if (fresh.length > 0 && this.options.crashAt === 'after-redis-write') {
+      this.options.logger.warn('crash point after-redis-write reached: SIGKILL');
+      process.kill(process.pid, 'SIGKILL');
+      await new Promise(() => {}); // never continue past the crash point
+    }
+    await this.options.writer.write(
+      [...fresh.map((r) => ({ table: this.table, key: r.id, value: r })), ...(alsoWrite.writes ?? [])],
+      alsoWrite.extra,
+    );
+    return fresh;
+  }
+
+  /** Lifts one revocation (appeal / support): lifted state on the topic, then Redis removal + change message. */
+  async lift(id: string, liftedBy: string, reason: string): Promise<RevocationView> {
+    const held = this.table.get(id);
+    if (!held) throw new LeechguardError('ENF_ERR_REVOCATION_NOT_FOUND', id);
+    let lifted = held;
+    if (held.state !== 'lifted') {
+      lifted = {
+        ...held,
+        state: 'lifted',
+        liftedAtMs: this.options.clock.nowMs(),
+        liftedBy,
+        liftReason: reason,
+      };
+      await this.options.writer.write([{ table: this.table, key: id, value: lifted }]);
+    }
+    // Always run the removal: a retried lift heals a crash between the topic and Redis.
+    await this.options.denylist.lift(lifted);
+    return this.view(lifted);
+  }
+
+  view(r: Revocation): RevocationView {
+    return { ...r, status: revocationStatus(r, this.options.clock.nowMs()) };
+  }
+
+  get(id: string): RevocationView | undefined {
+    const r = this.table.get(id);
+    return r ? this.view(r) : undefined;
+  }
+
+  /** Newest first, filtered by status, account or subject key. */
+  list(filter: { status?: RevocationStatus; accountId?: string; subjectKey?: string; limit: number }): {
+    total: number;
+    items: RevocationView[];
+  } {
+    const items: RevocationView[] = [];
+    for (const r of this.table.values()) {
+      if (filter.accountId && r.accountId !== filter.accountId) continue;
+      if (filter.subjectKey && r.subjectKey !== filter.subjectKey) continue;
+      const v = this.view(r);
+      if (filter.status && v.status !== filter.status) continue;
+      items.push(v);
+    }
+    items.sort((a, b) => b.issuedAtMs - a.issuedAtMs);
+    return { total: items.length, items: items.slice(0, filter.limit) };
+  }
+
+  /**
+   * Makes Redis agree with the topic: every still-active revocation is written back (a no-op for
+   * entries already there), every lifted one is removed. Run at boot before answering ready, so an
+   * enforcer that finds Redis wiped (FLUSHALL, a new replica) restores the denylist.
+   */
+  async restore(): Promise<{ restored: number; removed: number; active: number }> {
+    const nowMs = this.options.clock.nowMs();
+    const active: Revocation[] = [];
+    const lifted: Revocation[] = [];
+    for (const r of this.table.values()) {
+      const status = revocationStatus(r, nowMs);
+      if (status === 'active') active.push(r);
+      else if (status === 'lifted' && r.expiresAtMs > nowMs) lifted.push(r);
+    }
+    let restored = 0;
+    const chunk = 1_000; // bounds one pipeline's memory and the time Redis is busy with it
+    for (let i = 0; i < active.length; i += chunk) {
+      const results = await this.options.denylist.setMany(active.slice(i, i + chunk));
+      restored += results.filter((s) => s === 'written').length;
+    }
+    let removed = 0;
+    for (const r of lifted) if (await this.options.denylist.lift(r)) removed++;
+    return { restored, removed, active: active.length };
+  }
+}
