@@ -60,6 +60,18 @@ export const LIMITS = {
   enforcerStateCatchUpTimeoutMs: 60_000,
   /** Longest time a fetch of the state topics waits for new records, ms: bounds read-your-writes lag. */
   enforcerStateFetchWaitMs: 50,
+  /** How often the enforcer checks that Redis still holds its denylist (wipe detection), ms. */
+  enforcerDenylistCheckIntervalMs: 5_000,
+  /**
+   * How long an expired or lifted revocation stays on the compacted topic before a tombstone
+   * removes it, ms (7 days: support can still read why a viewer was blocked last week). Bounds the
+   * topic and the enforcer's memory to about a week of revocations.
+   */
+  enforcerRevocationKeepAfterExpiryMs: 7 * 24 * 60 * 60 * 1000,
+  /** How often expired revocations are swept into tombstones, ms. */
+  enforcerRevocationSweepIntervalMs: 60 * 60 * 1000,
+  /** Tombstones written per produce request by the sweep: bounds one request's size. */
+  enforcerRevocationSweepBatchMax: 1_000,
   /** Bytes fetched per anomaly partition per batch: bounds one batch (~a few thousand flags). */
   enforcerAnomalyBatchBytesMax: 1 * MiB,
 } as const;

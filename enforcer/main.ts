@@ -9,6 +9,7 @@ import { type Clock, systemClock } from '../core/clock.ts';
 import { loadConfig } from '../core/config.ts';
 import { createHttpService, exitOnSignals } from '../core/http.ts';
 import { createKafka, createProducer, ensureTopics, probeKafka } from '../core/kafka.ts';
+import { LIMITS } from '../core/limits.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { createMetricsRegistry } from '../core/metrics.ts';
 import { createRedis, probeRedis } from '../core/redis.ts';
@@ -137,6 +138,45 @@ export async function startEnforcer(
   const restored = await revocations.restore();
   logger.info({ ...restored, reviews: reviews.table.size }, 'denylist restored from the revocations topic');
   ready = true;
+
+  // A Redis wiped while we run (FLUSHALL, failover to an empty replica) is restored within one check.
+  let checking = false;
+  const guard = setInterval(async () => {
+    if (checking) return;
+    checking = true;
+    try {
+      if (!(await revocations.stillRestored())) {
+        logger.warn('denylist marker gone: Redis was wiped; restoring from the revocations topic');
+        ready = false;
+        logger.info(await revocations.restore(), 'denylist restored');
+        ready = true;
+      }
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'denylist check failed; retrying at the next one');
+    } finally {
+      checking = false;
+    }
+  }, LIMITS.enforcerDenylistCheckIntervalMs);
+  guard.unref();
+  const sweep = async () => {
+    try {
+      const n = await revocations.sweep(
+        LIMITS.enforcerRevocationKeepAfterExpiryMs,
+        LIMITS.enforcerRevocationSweepBatchMax,
+      );
+      if (n > 0) logger.info({ tombstones: n }, 'old revocations swept from the topic');
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'revocation sweep failed; retrying at the next one');
+    }
+  };
+  await sweep();
+  const sweeper = setInterval(sweep, LIMITS.enforcerRevocationSweepIntervalMs);
+  sweeper.unref();
+  http.onShutdown(() => {
+    clearInterval(guard);
+    clearInterval(sweeper);
+  });
+
   await consumer.start();
   logger.info({ url }, 'enforcer ready');
   return { url, close: () => http.shutdown(), enforcement, restored };

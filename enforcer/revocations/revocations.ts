@@ -39,9 +39,17 @@ export interface RevocationsOptions {
 export class Revocations {
   readonly table = new KeyedTable<Revocation>(TOPICS.revocations.name);
   private readonly options: RevocationsOptions;
+  /** Issue, lift, restore and sweep run one at a time, so a restore never re-adds a lift in flight. */
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(options: RevocationsOptions) {
     this.options = options;
+  }
+
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn);
+    this.chain = run.catch(() => {});
+    return run;
   }
 
   /** True when this revocation id was already issued (active, lifted or expired). */
@@ -80,7 +88,11 @@ export class Revocations {
   }
 
   /** Lifts one revocation (appeal / support): lifted state on the topic, then Redis removal + change message. */
-  async lift(id: string, liftedBy: string, reason: string): Promise<RevocationView> {
+  lift(id: string, liftedBy: string, reason: string): Promise<RevocationView> {
+    return this.serialised(() => this.liftNow(id, liftedBy, reason));
+  }
+
+  private async liftNow(id: string, liftedBy: string, reason: string): Promise<RevocationView> {
     const held = this.table.get(id);
     if (!held) throw new LeechguardError('ENF_ERR_REVOCATION_NOT_FOUND', id);
     let lifted = held;
@@ -130,7 +142,11 @@ export class Revocations {
    * entries already there), every lifted one is removed. Run at boot before answering ready, so an
    * enforcer that finds Redis wiped (FLUSHALL, a new replica) restores the denylist.
    */
-  async restore(): Promise<{ restored: number; removed: number; active: number }> {
+  restore(): Promise<{ restored: number; removed: number; active: number }> {
+    return this.serialised(() => this.restoreNow());
+  }
+
+  private async restoreNow(): Promise<{ restored: number; removed: number; active: number }> {
     const nowMs = this.options.clock.nowMs();
     const active: Revocation[] = [];
     const lifted: Revocation[] = [];
@@ -147,6 +163,29 @@ export class Revocations {
     }
     let removed = 0;
     for (const r of lifted) if (await this.options.denylist.lift(r)) removed++;
+    await this.options.denylist.markRestored(nowMs);
     return { restored, removed, active: active.length };
+  }
+
+  /** False when Redis lost the denylist since the last restore (wiped, or an empty replica). */
+  stillRestored(): Promise<boolean> {
+    return this.options.denylist.isMarkedRestored();
+  }
+
+  /**
+   * Writes tombstones for revocations expired (or lifted and expired) more than `keepMs` ago, so
+   * compaction removes them from the topic and this table stops holding them. Returns the count.
+   */
+  sweep(keepMs: number, batchMax: number): Promise<number> {
+    return this.serialised(async () => {
+      const cutoffMs = this.options.clock.nowMs() - keepMs;
+      const old = [...this.table.values()].filter((r) => r.expiresAtMs < cutoffMs);
+      for (let i = 0; i < old.length; i += batchMax) {
+        await this.options.writer.write(
+          old.slice(i, i + batchMax).map((r) => ({ table: this.table, key: r.id, value: null })),
+        );
+      }
+      return old.length;
+    });
   }
 }

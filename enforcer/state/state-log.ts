@@ -144,7 +144,8 @@ export class StateLog {
 export interface StateWrite<T> {
   table: StateTable<T>;
   key: string;
-  value: T;
+  /** null writes a tombstone: compaction then removes the key from the topic. */
+  value: T | null;
 }
 
 /** Produces state records (acks=all) and applies them locally with their real offsets. */
@@ -187,7 +188,7 @@ export class StateWriter {
     extra: Array<{ topic: string; key: string; value: unknown }> = [],
   ): Promise<void> {
     if (writes.length === 0 && extra.length === 0) return;
-    const byTopic = new Map<string, Array<{ key: string; value: Buffer; partition: number }>>();
+    const byTopic = new Map<string, Array<{ key: string; value: Buffer | null; partition: number }>>();
     const placed: Array<{ write: StateWrite<unknown>; partition: number; index: number }> = [];
     const indexIn = new Map<string, number>(); // `${topic}/${partition}` → messages so far
     for (const write of writes) {
@@ -198,7 +199,11 @@ export class StateWriter {
       indexIn.set(slot, index + 1);
       placed.push({ write, partition, index });
       const list = byTopic.get(topic) ?? [];
-      list.push({ key: write.key, value: this.serde.encode(topic, write.value), partition });
+      list.push({
+        key: write.key,
+        value: write.value === null ? null : this.serde.encode(topic, write.value),
+        partition,
+      });
       byTopic.set(topic, list);
     }
     for (const e of extra) {

@@ -32,6 +32,13 @@ export function entryOf(r: Revocation): DenyEntry {
   };
 }
 
+/**
+ * Set (no TTL) once the denylist has been restored from the revocations topic. Outside the
+ * lg:deny: prefix, so readers scanning the denylist never see it. Its absence means Redis was
+ * wiped (FLUSHALL, failover to an empty replica): the enforcer then restores again.
+ */
+export const DENYLIST_MARKER_KEY = 'lg:enf:denylist-restored';
+
 export type SetResult = 'written' | 'unchanged' | 'superseded';
 
 export class RedisDenylist {
@@ -72,6 +79,14 @@ export class RedisDenylist {
       if (err) throw err;
       return value === 1 ? 'written' : value === 0 ? 'unchanged' : 'superseded';
     });
+  }
+
+  async markRestored(nowMs: number): Promise<void> {
+    await this.redis.set(DENYLIST_MARKER_KEY, String(nowMs));
+  }
+
+  async isMarkedRestored(): Promise<boolean> {
+    return (await this.redis.exists(DENYLIST_MARKER_KEY)) === 1;
   }
 
   /** Removes the revocation's entry if it is still the one held, and publishes the removal. */

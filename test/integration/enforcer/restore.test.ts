@@ -143,4 +143,14 @@ describe('denylist restore after FLUSHALL', () => {
     const policy = enforcer.enforcement.parts.policies.policies.rules[RULE];
     assert.equal(policy?.mode, 'moderate', 'the policy change made through the API survived the restart');
   });
+
+  it('a Redis wiped while the enforcer runs is restored without a restart', async () => {
+    assert.ok(enforcer, 'the enforcer of the previous test runs');
+    const before = await redis.dbsize();
+    assert.ok(before > 0);
+    await redis.flushall();
+    await waitFor('the live restore', async () => (await redis.dbsize()) >= before, 15_000);
+    const ready = await fetch(`${enforcer.url}/readyz`);
+    assert.equal(ready.status, 200);
+  });
 });
