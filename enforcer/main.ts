@@ -5,14 +5,15 @@
  *   → ready (/readyz 200, API calls served) → flag consumer started.
  */
 import { parseArgs } from 'node:util';
+import type { Kafka, Producer } from 'kafkajs';
 import { type Clock, systemClock } from '../core/clock.ts';
 import { loadConfig } from '../core/config.ts';
-import { createHttpService, exitOnSignals } from '../core/http.ts';
+import { createHttpService, exitOnSignals, type HttpService } from '../core/http.ts';
 import { createKafka, createProducer, ensureTopics, probeKafka } from '../core/kafka.ts';
 import { LIMITS } from '../core/limits.ts';
 import { createLogger, type Logger } from '../core/log.ts';
-import { createMetricsRegistry } from '../core/metrics.ts';
-import { createRedis, probeRedis } from '../core/redis.ts';
+import { createMetricsRegistry, type Registry } from '../core/metrics.ts';
+import { createRedis, probeRedis, type Redis } from '../core/redis.ts';
 import { AvroSerde } from '../core/serde.ts';
 import { TOPICS } from '../core/topics.ts';
 import { registerOpenApi } from './api/openapi.ts';
@@ -28,11 +29,28 @@ import { RedisDenylist } from './sinks/redis-denylist/denylist.ts';
 import { StateLog, StateWriter } from './state/state-log.ts';
 import { WouldHave } from './would-have/would-have.ts';
 
+/** What a route module mounted beside ours (the decision / session APIs) may use. */
+export interface MountContext {
+  http: HttpService;
+  redis: Redis;
+  kafka: Kafka;
+  producer: Producer;
+  serde: AvroSerde;
+  logger: Logger;
+  metrics: Registry;
+  clock: Clock;
+}
+
 export interface StartOptions {
   clock?: Clock;
   logger?: Logger;
   /** Test hook; defaults to env LEECHGUARD_ENF_CRASH_AT. */
   crashAt?: CrashPoint;
+  /**
+   * Mounts more routes in the same process (e.g. the edge's decision / session routes), after
+   * ours and before listening; each registers its own fastify plugin with its own prefix.
+   */
+  mount?: (ctx: MountContext) => Promise<void>;
 }
 
 export interface RunningEnforcer {
@@ -108,8 +126,9 @@ export async function startEnforcer(
     requireRole: http.requireRole,
     isReady: () => ready,
   });
-  // ── edge (issue 6): the lead mounts the decision / session routes here, e.g.
-  //    await http.app.register(edgeRoutes, { prefix: '/v1', ... });
+  // ── edge (issue 6): the decision / session routes are mounted here, in the same process:
+  //    pass `mount` (or add `await http.app.register(edgeRoutes, { prefix: '/v1', ... })`).
+  await options.mount?.({ http, redis, kafka, producer, serde, logger, metrics, clock });
   registerUi(http.app);
 
   const stateLog = new StateLog(kafka, admin, serde, logger, [revocations.table, reviews.table, policies]);

@@ -93,7 +93,22 @@ describe('enforcer modes on real Kafka + Redis', () => {
           allowList: { accounts: [`vip-${run}`], networks: ['198.51.100.0/24'] },
         },
       }),
-      { logger: createLogger('enforcer-test', 'silent') },
+      {
+        logger: createLogger('enforcer-test', 'silent'),
+        // Stands in for the edge's routes (issue 6), mounted in the same process.
+        mount: async ({ http }) => {
+          await http.app.register(
+            async (app) => {
+              app.get(
+                '/mounted',
+                { schema: { summary: 'mounted beside the enforcer routes' } },
+                async () => ({ ok: true }),
+              );
+            },
+            { prefix: '/v1' },
+          );
+        },
+      },
     );
   });
 
@@ -315,6 +330,8 @@ describe('enforcer modes on real Kafka + Redis', () => {
     };
     assert.ok(doc.paths['/v1/reviews/{anomalyId}/decision']);
     assert.ok(doc.paths['/v1/revocations/{id}/lift']);
+    assert.ok(doc.paths['/v1/mounted'], 'routes mounted beside ours are documented too');
+    assert.deepEqual(await (await fetch(`${enforcer.url}/v1/mounted`)).json(), { ok: true });
     const page = await fetch(`${enforcer.url}/ui/`);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /Review queue/);

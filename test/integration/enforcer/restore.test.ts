@@ -13,7 +13,15 @@ import { createLogger } from '../../../core/log.ts';
 import { denyKey } from '../../../enforcer/denylist/keys.ts';
 import { type RunningEnforcer, startEnforcer } from '../../../enforcer/main.ts';
 import { uniqueName } from '../../support/stack.ts';
-import { enforcerConfig, type FlagProducer, flag, flagProducer, OPERATOR_KEY, waitFor } from './support.ts';
+import {
+  enforcerConfig,
+  type FlagProducer,
+  flag,
+  flagProducer,
+  OPERATOR_KEY,
+  readRevocations,
+  waitFor,
+} from './support.ts';
 
 const RULE = `t${randomUUID().slice(0, 6)}-restore`;
 
@@ -35,6 +43,9 @@ describe('denylist restore after FLUSHALL', () => {
   let producer: FlagProducer;
   let enforcer: RunningEnforcer | undefined;
   const groupId = uniqueName('enf-restore');
+  let shortLivedId = '';
+  let keptId = '';
+  let keptKey = '';
 
   before(async () => {
     const port = await freePort();
@@ -99,6 +110,9 @@ describe('denylist restore after FLUSHALL', () => {
       (await redis.hget(denyKey('token', f.tokenHash!), 'revocationId'))!;
     const activeIds = await Promise.all(active.map(idOf));
     const liftId = await idOf(toLift);
+    const expiredId = await idOf(shortLived);
+    keptId = activeIds[0]!;
+    keptKey = denyKey('token', active[0]!.tokenHash!);
     await enforcer.enforcement.parts.revocations.lift(liftId, 'support', 'appeal');
     const res = await fetch(`${enforcer.url}/v1/policies/rules/${RULE}`, {
       method: 'PUT',
@@ -142,14 +156,28 @@ describe('denylist restore after FLUSHALL', () => {
     assert.ok(enforcer.restored.restored >= active.length);
     const policy = enforcer.enforcement.parts.policies.policies.rules[RULE];
     assert.equal(policy?.mode, 'moderate', 'the policy change made through the API survived the restart');
+    shortLivedId = expiredId;
+  });
+
+  it('the sweep writes a tombstone for an expired revocation and forgets it; active ones stay', async () => {
+    assert.ok(enforcer && shortLivedId);
+    const { revocations } = enforcer.enforcement.parts;
+    assert.equal(revocations.get(shortLivedId)?.status, 'expired');
+    const swept = await revocations.sweep(0, 1_000);
+    assert.ok(swept >= 1);
+    assert.equal(revocations.get(shortLivedId), undefined);
+    assert.equal(revocations.get(keptId)?.status, 'active');
+    const records = await readRevocations(new Set([shortLivedId]));
+    assert.equal(records.at(-1)?.value, null, 'the last record of the key is a tombstone');
   });
 
   it('a Redis wiped while the enforcer runs is restored without a restart', async () => {
     assert.ok(enforcer, 'the enforcer of the previous test runs');
-    const before = await redis.dbsize();
-    assert.ok(before > 0);
+    const key = keptKey;
+    assert.equal(await redis.hget(key, 'revocationId'), keptId);
     await redis.flushall();
-    await waitFor('the live restore', async () => (await redis.dbsize()) >= before, 15_000);
+    await waitFor('the live restore', async () => (await redis.hget(key, 'revocationId')) === keptId, 15_000);
+    assert.ok((await redis.pttl(key)) > 0, 'restored with its TTL');
     const ready = await fetch(`${enforcer.url}/readyz`);
     assert.equal(ready.status, 200);
   });

@@ -100,7 +100,7 @@ export async function flagProducer(): Promise<FlagProducer> {
   };
 }
 
-/** Every record of `topic` whose key is in `keys`, read from the beginning to the current end. */
+/** Every record of `topic` whose key is in `keys` (tombstones as null), read from the beginning to the current end. */
 export async function readTopic<T>(
   topic: string,
   keys: ReadonlySet<string>,
@@ -128,7 +128,8 @@ export async function readTopic<T>(
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
           const key = m.key?.toString() ?? '';
-          if (keys.has(key) && m.value) out.push({ key, value: await serde.decode<T>(topic, m.value) });
+          if (keys.has(key))
+            out.push({ key, value: m.value ? await serde.decode<T>(topic, m.value) : (null as T) });
           if (Number(m.offset) >= (remaining.get(batch.partition) ?? Number.POSITIVE_INFINITY)) {
             remaining.delete(batch.partition);
           }
