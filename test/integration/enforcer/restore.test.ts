@@ -88,7 +88,7 @@ describe('denylist restore after FLUSHALL', () => {
     );
   }
 
-  it('restores every active revocation and none lifted or expired; policy changes survive too', async () => {
+  it('restores every active revocation and none lifted or expired; policy changes and the review queue survive too', async () => {
     enforcer = await boot();
     const active = [
       flag({ rule: RULE, tokenHash: `th-a-${randomUUID()}` }),
@@ -123,6 +123,9 @@ describe('denylist restore after FLUSHALL', () => {
       }),
     });
     assert.equal(res.status, 200);
+    const pending = flag({ rule: RULE });
+    await producer.send([pending]);
+    await waitFor('the review entry', () => enforcer?.enforcement.parts.reviews.get(pending.id));
     await waitFor(
       'the short-lived token to expire',
       async () => (await redis.exists(denyKey('token', shortLived.tokenHash!))) === 0,
@@ -156,6 +159,11 @@ describe('denylist restore after FLUSHALL', () => {
     assert.ok(enforcer.restored.restored >= active.length);
     const policy = enforcer.enforcement.parts.policies.policies.rules[RULE];
     assert.equal(policy?.mode, 'moderate', 'the policy change made through the API survived the restart');
+    assert.equal(
+      enforcer.enforcement.parts.reviews.get(pending.id)?.status,
+      'pending',
+      'the review queue survived it',
+    );
     shortLivedId = expiredId;
   });
 
