@@ -119,22 +119,26 @@ describe('enforcer modes on real Kafka + Redis', () => {
     subscriber?.disconnect();
   });
 
-  it('monitor: a flag changes nothing and is counted as would-have for its rule and day', async () => {
+  it('monitor: a flag changes nothing and is counted once as would-have for its rule and day', async () => {
     const f = flag({
       rule: RULE.monitor,
       tokenHash: `th-${randomUUID()}`,
       tokenExpiresAtMs: Date.now() + HOUR_MS,
     });
-    await producer.send([f]);
+    const other = flag({ rule: RULE.monitor });
+    // The escalation and the replay of f count once: two flags, two would-have.
+    await producer.send([f, { ...f, version: 2 }, f, other]);
     const day = dayOf(f.detectedAtMs);
-    const res = await waitFor('the would-have count', async () => {
-      const r = await api('GET', `/v1/would-have?rule=${RULE.monitor}&from=${day}&to=${day}`, OPERATOR_KEY);
-      return r.json.counts.length > 0 ? r : undefined;
+    await waitFor('both flags handled', async () => {
+      const items = await api('GET', `/v1/would-have/${RULE.monitor}/${day}`, ANALYST_KEY);
+      return items.json.items.length === 2;
     });
-    assert.deepEqual(res.json.counts, [{ rule: RULE.monitor, day, count: 1 }]);
+    const res = await api('GET', `/v1/would-have?rule=${RULE.monitor}&from=${day}&to=${day}`, OPERATOR_KEY);
+    assert.deepEqual(res.json.counts, [{ rule: RULE.monitor, day, count: 2 }]);
     const items = await api('GET', `/v1/would-have/${RULE.monitor}/${day}`, ANALYST_KEY);
-    assert.equal(items.json.items[0].anomalyId, f.id);
-    assert.equal(items.json.items[0].subject, `token:${f.tokenHash}`);
+    const mine = items.json.items.find((i: { anomalyId: string }) => i.anomalyId === f.id);
+    assert.equal(mine.subject, `token:${f.tokenHash}`);
+    assert.equal(mine.reason, 'monitor');
     assert.equal(await redis.exists(denyKey('token', f.tokenHash!)), 0);
     assert.equal(enforcer.enforcement.parts.reviews.get(f.id), undefined);
     assert.equal(
