@@ -36,6 +36,12 @@ export interface RevocationsOptions {
   crashAt?: CrashPoint;
 }
 
+/** Records made durable in the same produce request as the revocations. */
+export interface AlsoWrite {
+  writes?: StateWrite<unknown>[];
+  extra?: Array<{ topic: string; key: string; value: unknown }>;
+}
+
 export class Revocations {
   readonly table = new KeyedTable<Revocation>(TOPICS.revocations.name);
   private readonly options: RevocationsOptions;
@@ -61,13 +67,11 @@ export class Revocations {
    * Issues the revocations not issued before: Redis, then the topic (with `alsoWrite`, records the
    * same step must make durable, e.g. the review entry an approval closes). Returns those issued.
    */
-  async issue(
-    revocations: readonly Revocation[],
-    alsoWrite: {
-      writes?: StateWrite<unknown>[];
-      extra?: Array<{ topic: string; key: string; value: unknown }>;
-    } = {},
-  ): Promise<Revocation[]> {
+  issue(revocations: readonly Revocation[], alsoWrite: AlsoWrite = {}): Promise<Revocation[]> {
+    return this.serialised(() => this.issueNow(revocations, alsoWrite));
+  }
+
+  private async issueNow(revocations: readonly Revocation[], alsoWrite: AlsoWrite): Promise<Revocation[]> {
     const seen = new Set<string>();
     const fresh = revocations.filter((r) => {
       if (this.has(r.id) || seen.has(r.id)) return false;
