@@ -205,7 +205,7 @@ async function enforcerEndToEnd(): Promise<{ perSecond: number; p50: number; p99
   // Durable too: every revocation is on the topic (the table holds what the writer produced).
   await withTimeout(
     (async () => {
-      while (enforcer.enforcement.parts.revocations.list({ limit: 1 }).total < N)
+      while (enforcer.enforcement.parts.revocations.list({ rule, limit: 1 }).total < N)
         await new Promise((r) => setTimeout(r, 20));
     })(),
     'revocation records',

@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.ts';
 import { LeechguardError } from '../core/errors.ts';
 import { deterministicId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
-import { Counter, type Registry } from '../core/metrics.ts';
+import { Counter, Gauge, type Registry } from '../core/metrics.ts';
 import type { Anomaly, ReviewDecision, ReviewEntry } from '../core/schemas/generated.ts';
 import { TOPICS } from '../core/topics.ts';
 import { type OutcomeName, planBatch } from './pipeline/plan.ts';
@@ -42,6 +42,18 @@ export class Enforcement {
       help: 'Flags handled, by outcome (allow_listed, would_have, review, revoke, unenforceable, unchanged)',
       labelNames: ['outcome'],
       registers: [parts.metrics],
+    });
+    const reviewsPending: Gauge = new Gauge({
+      name: 'leechguard_enforcer_reviews_pending',
+      help: 'Review entries waiting for an analyst',
+      registers: [parts.metrics],
+      collect: () => reviewsPending.set(parts.reviews.counts().pending),
+    });
+    const revocationsActive: Gauge = new Gauge({
+      name: 'leechguard_enforcer_revocations_active',
+      help: 'Revocations in force (active and not expired)',
+      registers: [parts.metrics],
+      collect: () => revocationsActive.set(parts.revocations.list({ status: 'active', limit: 0 }).total),
     });
     this.revocationsTotal = new Counter({
       name: 'leechguard_enforcer_revocations_issued_total',

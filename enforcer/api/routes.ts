@@ -113,6 +113,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
       status?: 'active' | 'lifted' | 'expired';
       accountId?: string;
       subjectKey?: string;
+      rule?: string;
       limit: number;
     };
   }>(
@@ -130,6 +131,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
             status: { type: 'string', enum: ['active', 'lifted', 'expired'] },
             accountId: { type: 'string' },
             subjectKey: { type: 'string' },
+            rule: { type: 'string' },
             limit: limitQuery,
           },
         },

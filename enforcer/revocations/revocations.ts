@@ -124,8 +124,14 @@ export class Revocations {
     return r ? this.view(r) : undefined;
   }
 
-  /** Newest first, filtered by status, account or subject key. */
-  list(filter: { status?: RevocationStatus; accountId?: string; subjectKey?: string; limit: number }): {
+  /** Newest first, filtered by status, account, subject key or rule. */
+  list(filter: {
+    status?: RevocationStatus;
+    accountId?: string;
+    subjectKey?: string;
+    rule?: string;
+    limit: number;
+  }): {
     total: number;
     items: RevocationView[];
   } {
@@ -133,6 +139,7 @@ export class Revocations {
     for (const r of this.table.values()) {
       if (filter.accountId && r.accountId !== filter.accountId) continue;
       if (filter.subjectKey && r.subjectKey !== filter.subjectKey) continue;
+      if (filter.rule && r.rule !== filter.rule) continue;
       const v = this.view(r);
       if (filter.status && v.status !== filter.status) continue;
       items.push(v);

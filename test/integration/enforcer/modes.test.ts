@@ -328,7 +328,7 @@ describe('enforcer modes on real Kafka + Redis', () => {
     );
   });
 
-  it('serves its OpenAPI document and the analyst page', async () => {
+  it('serves its OpenAPI document, the analyst page and its metrics', async () => {
     const doc = (await (await fetch(`${enforcer.url}/openapi.json`)).json()) as {
       paths: Record<string, unknown>;
     };
@@ -339,5 +339,8 @@ describe('enforcer modes on real Kafka + Redis', () => {
     const page = await fetch(`${enforcer.url}/ui/`);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /Review queue/);
+    const metrics = await (await fetch(`${enforcer.url}/metrics`)).text();
+    assert.match(metrics, /leechguard_enforcer_flags_total\{outcome="revoke",service="enforcer"\} [1-9]/);
+    assert.match(metrics, /leechguard_enforcer_reviews_pending\{service="enforcer"\} [1-9]/);
   });
 });
