@@ -20,10 +20,11 @@ import { registerOpenApi } from './api/openapi.ts';
 import { enforcerRoutes } from './api/routes.ts';
 import { registerUi } from './api/ui.ts';
 import { type EnforcerConfig, enforcerConfigSchema } from './config.ts';
+import { type CrashPoint, crashPointFromEnv } from './crash-point.ts';
 import { AnomalyConsumer } from './pipeline/anomaly-consumer.ts';
 import { PolicyStore } from './policy/store.ts';
 import { ReviewQueue } from './review/queue.ts';
-import { type CrashPoint, Revocations } from './revocations/revocations.ts';
+import { Revocations } from './revocations/revocations.ts';
 import { Enforcement } from './service.ts';
 import { RedisDenylist } from './sinks/redis-denylist/denylist.ts';
 import { StateLog, StateWriter } from './state/state-log.ts';
@@ -76,7 +77,7 @@ export async function startEnforcer(
 ): Promise<RunningEnforcer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger('enforcer', config.log.level);
-  const crashAt = options.crashAt ?? (process.env.LEECHGUARD_ENF_CRASH_AT as CrashPoint);
+  const crashAt = options.crashAt ?? crashPointFromEnv();
   const metrics = createMetricsRegistry('enforcer');
 
   const kafka = createKafka(config.kafka, logger);
@@ -142,6 +143,7 @@ export async function startEnforcer(
     clock,
     logger,
     metrics,
+    crashAt,
   });
   // Closers run in reverse: consumer first (no new work), then state, then clients.
   http.onShutdown(async () => {

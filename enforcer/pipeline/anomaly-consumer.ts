@@ -13,6 +13,7 @@ import { Counter, type Registry } from '../../core/metrics.ts';
 import type { Anomaly } from '../../core/schemas/generated.ts';
 import type { AvroSerde } from '../../core/serde.ts';
 import { TOPICS } from '../../core/topics.ts';
+import { type CrashPoint, crashIfAt } from '../crash-point.ts';
 import type { Enforcement } from '../service.ts';
 
 export interface AnomalyConsumerOptions {
@@ -25,6 +26,7 @@ export interface AnomalyConsumerOptions {
   clock: Clock;
   logger: Logger;
   metrics: Registry;
+  crashAt?: CrashPoint;
 }
 
 const TOPIC = TOPICS.anomalies.name;
@@ -93,6 +95,7 @@ export class AnomalyConsumer {
           }
         }
         await this.options.enforcement.handleFlags(flags);
+        if (flags.length > 0) await crashIfAt('before-commit', this.options.crashAt, this.options.logger);
         const next = String(Number(batch.lastOffset()) + 1);
         await this.consumer.commitOffsets([{ topic: TOPIC, partition: batch.partition, offset: next }]);
         await heartbeat();

@@ -15,12 +15,10 @@ import { LeechguardError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Revocation } from '../../core/schemas/generated.ts';
 import { TOPICS } from '../../core/topics.ts';
+import { type CrashPoint, crashIfAt } from '../crash-point.ts';
 import { revocationStatus } from '../policy/policy.ts';
 import type { RedisDenylist } from '../sinks/redis-denylist/denylist.ts';
 import { KeyedTable, type StateWrite, type StateWriter } from '../state/state-log.ts';
-
-/** Test hook: the named point at which the process SIGKILLs itself (LEECHGUARD_ENF_CRASH_AT). */
-export type CrashPoint = 'after-redis-write' | undefined;
 
 export type RevocationStatus = 'active' | 'lifted' | 'expired';
 
@@ -79,11 +77,7 @@ export class Revocations {
       return true;
     });
     await this.options.denylist.setMany(fresh);
-    if (fresh.length > 0 && this.options.crashAt === 'after-redis-write') {
-      this.options.logger.warn('crash point after-redis-write reached: SIGKILL');
-      process.kill(process.pid, 'SIGKILL');
-      await new Promise(() => {}); // never continue past the crash point
-    }
+    if (fresh.length > 0) await crashIfAt('after-redis-write', this.options.crashAt, this.options.logger);
     await this.options.writer.write(
       [...fresh.map((r) => ({ table: this.table, key: r.id, value: r })), ...(alsoWrite.writes ?? [])],
       alsoWrite.extra,

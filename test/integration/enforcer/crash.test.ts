@@ -12,6 +12,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { PROJECT_ROOT } from '../../../core/endpoints.ts';
+import { createKafka, withTimeout } from '../../../core/kafka.ts';
+import { createLogger } from '../../../core/log.ts';
+import { TOPICS } from '../../../core/topics.ts';
 import { denyKey } from '../../../enforcer/denylist/keys.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
 import { ANALYST_KEY, type FlagProducer, flag, flagProducer, readRevocations, waitFor } from './support.ts';
@@ -52,34 +55,39 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   if (child.exitCode !== null || child.signalCode !== null) {
     return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   }
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return withTimeout(
+    new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+    30_000,
+    'the enforcer child to exit',
+  );
 }
 
-describe('enforcer crash between the Redis write and the audit write', () => {
+/** Offset the group has committed on a partition of the anomalies topic (-1: none). */
+async function committedOffset(groupId: string, partition: number): Promise<number> {
+  const ep = await testEndpoints();
+  const admin = createKafka(
+    { brokers: ep.kafkaBrokers, clientId: 'enf-test-offsets', ssl: false, replicationFactor: 1 },
+    createLogger('test', 'silent'),
+  ).admin();
+  await admin.connect();
+  try {
+    const [topic] = await admin.fetchOffsets({ groupId, topics: [TOPICS.anomalies.name] });
+    return Number(topic?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('enforcer crashes (SIGKILL of a child process) end with one revocation', () => {
   let dir: string;
-  let configFile: string;
   let producer: FlagProducer;
   let redis: Redis;
   const children: ChildProcess[] = [];
 
   before(async () => {
-    const ep = await testEndpoints();
     dir = mkdtempSync(join(tmpdir(), 'lg-enf-crash-'));
-    configFile = join(dir, 'enforcer.json');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        kafka: { brokers: ep.kafkaBrokers },
-        registry: { url: ep.registryUrl },
-        redis: { url: ep.redisUrl },
-        http: { port: 0, apiKeys: [{ name: 'alice', key: ANALYST_KEY, roles: ['analyst'] }] },
-        log: { level: 'warn' },
-        anomalies: { groupId: uniqueName('enf-crash') },
-        policies: { rules: { [RULE]: { mode: 'automate', action: 'block_token', durationMs: 600_000 } } },
-      }),
-    );
     producer = await flagProducer();
-    redis = new Redis(ep.redisUrl);
+    redis = new Redis((await testEndpoints()).redisUrl);
   });
 
   after(async () => {
@@ -89,41 +97,77 @@ describe('enforcer crash between the Redis write and the audit write', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('ends with exactly one revocation in Redis and on the topic', async () => {
-    const first = startChild(configFile, { LEECHGUARD_ENF_CRASH_AT: 'after-redis-write' });
+  async function writeConfig(groupId: string): Promise<string> {
+    const ep = await testEndpoints();
+    const file = join(dir, `${groupId}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        kafka: { brokers: ep.kafkaBrokers },
+        registry: { url: ep.registryUrl },
+        redis: { url: ep.redisUrl },
+        http: { port: 0, apiKeys: [{ name: 'alice', key: ANALYST_KEY, roles: ['analyst'] }] },
+        log: { level: 'warn' },
+        anomalies: { groupId },
+        policies: { rules: { [RULE]: { mode: 'automate', action: 'block_token', durationMs: 600_000 } } },
+      }),
+    );
+    return file;
+  }
+
+  /** Crashes a child at `point` on one flag, restarts it, waits for the replay to be committed. */
+  async function crashAndReplay(
+    point: string,
+  ): Promise<{ revocationId: string; key: string; recordsAtCrash: number }> {
+    const groupId = uniqueName('enf-crash');
+    const configFile = await writeConfig(groupId);
+    const first = startChild(configFile, { LEECHGUARD_ENF_CRASH_AT: point });
     children.push(first.child);
-    await first.url;
+    await withTimeout(first.url, 60_000, 'the first enforcer to start');
     const f = flag({ rule: RULE, tokenHash: `th-${randomUUID()}` });
-    await producer.send([f]);
+    const [sent] = await producer.send([f]);
     const { signal } = await exited(first.child);
     assert.equal(signal, 'SIGKILL', 'the enforcer died at the crash point');
+    assert.ok(
+      (await committedOffset(groupId, sent!.partition)) <= sent!.offset,
+      'the flag was not committed',
+    );
 
     const key = denyKey('token', f.tokenHash!);
     const revocationId = await redis.hget(key, 'revocationId');
     assert.ok(revocationId, 'the Redis write happened before the crash');
-    assert.equal((await readRevocations(new Set([revocationId]))).length, 0, 'the audit write did not');
+    const recordsAtCrash = (await readRevocations(new Set([revocationId]))).length;
 
     const second = startChild(configFile, {});
     children.push(second.child);
-    const url = await second.url;
-    const records = await waitFor('the replayed audit record', async () => {
-      const r = await readRevocations(new Set([revocationId]));
-      return r.length > 0 ? r : undefined;
-    });
-    // The replay is done once the record is there; give a duplicate the chance to show up.
-    const listed = await waitFor('the revocation in the API', async () => {
-      const res = await fetch(`${url}/v1/revocations/${revocationId}`, {
-        headers: { authorization: `Bearer ${ANALYST_KEY}` },
-      });
-      return res.status === 200 ? ((await res.json()) as { status: string }) : undefined;
-    });
+    await withTimeout(second.url, 60_000, 'the restarted enforcer to start');
+    await waitFor(
+      'the replay committed',
+      async () => (await committedOffset(groupId, sent!.partition)) > sent!.offset,
+      30_000,
+    );
     second.child.kill('SIGTERM');
-    const stopped = await exited(second.child);
-    assert.equal(stopped.code, 0, 'graceful shutdown');
+    assert.equal((await exited(second.child)).code, 0, 'graceful shutdown');
+    return { revocationId, key, recordsAtCrash };
+  }
 
-    assert.equal(records.length, 1);
-    assert.equal((await readRevocations(new Set([revocationId]))).length, 1, 'one record, not two');
-    assert.equal(listed.status, 'active');
-    assert.equal(await redis.hget(key, 'revocationId'), revocationId, 'one entry, not zero');
+  it('between the Redis write and the audit write: the replay writes the audit once', {
+    timeout: 120_000,
+  }, async () => {
+    const { revocationId, key, recordsAtCrash } = await crashAndReplay('after-redis-write');
+    assert.equal(recordsAtCrash, 0, 'the audit write had not happened');
+    const records = await readRevocations(new Set([revocationId]));
+    assert.equal(records.length, 1, 'one record, not zero or two');
+    assert.equal(records[0]!.value.state, 'active');
+    assert.equal(await redis.hget(key, 'revocationId'), revocationId, 'one entry in Redis');
+  });
+
+  it('after both writes but before the commit: the replay writes nothing again', {
+    timeout: 120_000,
+  }, async () => {
+    const { revocationId, key, recordsAtCrash } = await crashAndReplay('before-commit');
+    assert.equal(recordsAtCrash, 1, 'the audit write had happened');
+    assert.equal((await readRevocations(new Set([revocationId]))).length, 1, 'still one record, not two');
+    assert.equal(await redis.hget(key, 'revocationId'), revocationId, 'one entry in Redis');
   });
 });

@@ -1,7 +1,7 @@
 /** Helpers for the enforcer's integration tests: flags, a producer, topic read-back, waiting. */
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
-import { createKafka, createProducer } from '../../../core/kafka.ts';
+import { createKafka, createProducer, withTimeout } from '../../../core/kafka.ts';
 import { createLogger } from '../../../core/log.ts';
 import type { Anomaly, Revocation } from '../../../core/schemas/generated.ts';
 import { AvroSerde } from '../../../core/serde.ts';
@@ -69,7 +69,8 @@ export function flag(over: Partial<Anomaly> & { rule: string }): Anomaly {
 }
 
 export interface FlagProducer {
-  send(flags: Anomaly[]): Promise<void>;
+  /** Produces the flags (acks=all); returns each partition written with its first offset. */
+  send(flags: Anomaly[]): Promise<Array<{ partition: number; offset: number }>>;
   close(): Promise<void>;
   serde: AvroSerde;
 }
@@ -87,7 +88,7 @@ export async function flagProducer(): Promise<FlagProducer> {
   return {
     serde,
     async send(flags) {
-      await producer.send({
+      const meta = await producer.send({
         topic: TOPICS.anomalies.name,
         acks: -1,
         messages: flags.map((f) => ({
@@ -95,6 +96,7 @@ export async function flagProducer(): Promise<FlagProducer> {
           value: serde.encode(TOPICS.anomalies.name, f),
         })),
       });
+      return meta.map((m) => ({ partition: m.partition, offset: Number(m.baseOffset) }));
     },
     close: () => producer.disconnect(),
   };
@@ -138,8 +140,11 @@ export async function readTopic<T>(
       },
     });
   });
-  await done;
-  await consumer.disconnect();
+  try {
+    await withTimeout(done, 30_000, `reading ${topic} to its end`);
+  } finally {
+    await consumer.disconnect();
+  }
   return out;
 }
 
