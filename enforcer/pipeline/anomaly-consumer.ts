@@ -69,7 +69,41 @@ export class AnomalyConsumer {
       if (known && Number(known.offset) >= 0) return { partition, offset: known.offset };
       return { partition, offset: fromTime !== undefined && Number(fromTime) >= 0 ? fromTime : high };
     });
-    await admin.setOffsets({ groupId, topic: TOPIC, partitions });
+    await this.commitStartOffsets(partitions);
+    const [after] = await admin.fetchOffsets({ groupId, topics: [TOPIC] });
+    if (!after?.partitions.every((p) => Number(p.offset) >= 0)) {
+      this.options.logger.warn(
+        { groupId },
+        'start offsets not committed by the seek; using admin.setOffsets',
+      );
+      await admin.setOffsets({ groupId, topic: TOPIC, partitions }); // the slow but sure way
+    }
+  }
+
+  /**
+   * kafkajs's admin.setOffsets, with a short fetch wait: a member joins the group, pauses, seeks
+   * (which commits) and leaves at its first (empty) fetch. admin.setOffsets waits 5 s for that fetch.
+   */
+  private async commitStartOffsets(partitions: Array<{ partition: number; offset: string }>): Promise<void> {
+    const seeker = createConsumer(this.options.kafka, {
+      groupId: this.options.groupId,
+      maxWaitTimeInMs: 50,
+      sessionTimeout: 10_000,
+    });
+    await seeker.connect();
+    try {
+      await seeker.subscribe({ topics: [TOPIC], fromBeginning: false });
+      await new Promise<void>((resolve, reject) => {
+        seeker.on(seeker.events.FETCH, () => {
+          seeker.stop().then(resolve, reject);
+        });
+        seeker.run({ eachBatchAutoResolve: false, eachBatch: async () => {} }).catch(reject);
+        seeker.pause([{ topic: TOPIC }]);
+        for (const p of partitions) seeker.seek({ topic: TOPIC, ...p });
+      });
+    } finally {
+      await seeker.disconnect();
+    }
   }
 
   async start(): Promise<void> {
