@@ -154,53 +154,63 @@ export async function startEnforcer(
   http.onShutdown(() => stateLog.stop());
   http.onShutdown(() => consumer.stop());
 
-  const url = await http.listen(config.http.host, config.http.port);
-  await stateLog.start();
-  const restored = await revocations.restore();
-  logger.info({ ...restored, reviews: reviews.table.size }, 'denylist restored from the revocations topic');
-  ready = true;
+  try {
+    return await boot();
+  } catch (err) {
+    // A failed boot closes what it opened, so an in-process caller (tests, `all`) does not leak.
+    await http.shutdown().catch(() => {});
+    throw err;
+  }
 
-  // A Redis wiped while we run (FLUSHALL, failover to an empty replica) is restored within one check.
-  let checking = false;
-  const guard = setInterval(async () => {
-    if (checking) return;
-    checking = true;
-    try {
-      if (!(await revocations.stillRestored())) {
-        logger.warn('denylist marker gone: Redis was wiped; restoring from the revocations topic');
-        ready = false;
-        logger.info(await revocations.restore(), 'denylist restored');
-        ready = true;
+  async function boot(): Promise<RunningEnforcer> {
+    const url = await http.listen(config.http.host, config.http.port);
+    await stateLog.start();
+    const restored = await revocations.restore();
+    logger.info({ ...restored, reviews: reviews.table.size }, 'denylist restored from the revocations topic');
+    ready = true;
+
+    // A Redis wiped while we run (FLUSHALL, failover to an empty replica) is restored within one check.
+    let checking = false;
+    const guard = setInterval(async () => {
+      if (checking) return;
+      checking = true;
+      try {
+        if (!(await revocations.stillRestored())) {
+          logger.warn('denylist marker gone: Redis was wiped; restoring from the revocations topic');
+          ready = false;
+          logger.info(await revocations.restore(), 'denylist restored');
+          ready = true;
+        }
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'denylist check failed; retrying at the next one');
+      } finally {
+        checking = false;
       }
-    } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'denylist check failed; retrying at the next one');
-    } finally {
-      checking = false;
-    }
-  }, LIMITS.enforcerDenylistCheckIntervalMs);
-  guard.unref();
-  const sweep = async () => {
-    try {
-      const n = await revocations.sweep(
-        LIMITS.enforcerRevocationKeepAfterExpiryMs,
-        LIMITS.enforcerRevocationSweepBatchMax,
-      );
-      if (n > 0) logger.info({ tombstones: n }, 'old revocations swept from the topic');
-    } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'revocation sweep failed; retrying at the next one');
-    }
-  };
-  await sweep();
-  const sweeper = setInterval(sweep, LIMITS.enforcerRevocationSweepIntervalMs);
-  sweeper.unref();
-  http.onShutdown(() => {
-    clearInterval(guard);
-    clearInterval(sweeper);
-  });
+    }, LIMITS.enforcerDenylistCheckIntervalMs);
+    guard.unref();
+    const sweep = async () => {
+      try {
+        const n = await revocations.sweep(
+          LIMITS.enforcerRevocationKeepAfterExpiryMs,
+          LIMITS.enforcerRevocationSweepBatchMax,
+        );
+        if (n > 0) logger.info({ tombstones: n }, 'old revocations swept from the topic');
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'revocation sweep failed; retrying at the next one');
+      }
+    };
+    await sweep();
+    const sweeper = setInterval(sweep, LIMITS.enforcerRevocationSweepIntervalMs);
+    sweeper.unref();
+    http.onShutdown(() => {
+      clearInterval(guard);
+      clearInterval(sweeper);
+    });
 
-  await consumer.start();
-  logger.info({ url }, 'enforcer ready');
-  return { url, close: () => http.shutdown(), enforcement, restored };
+    await consumer.start();
+    logger.info({ url }, 'enforcer ready');
+    return { url, close: () => http.shutdown(), enforcement, restored };
+  }
 }
 
 /** `leechguard enforcer [--config file.json]` */
