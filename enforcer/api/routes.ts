@@ -7,7 +7,8 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import type { Role } from '../../core/config.ts';
 import { LeechguardError } from '../../core/errors.ts';
 import { LIMITS } from '../../core/limits.ts';
-import { parseTarget } from '../policy/store.ts';
+import type { PolicyChange } from '../../core/schemas/generated.ts';
+import { type PolicyTarget, parseTarget } from '../policy/store.ts';
 import { viewOf } from '../review/queue.ts';
 import type { Enforcement } from '../service.ts';
 import { dayOf } from '../would-have/would-have.ts';
@@ -41,6 +42,19 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
   const { enforcement, requireRole, isReady } = opts;
   const { reviews, revocations, policies, wouldHave, clock } = enforcement.parts;
   const readers = requireRole('analyst', 'operator');
+
+  /** Validates, writes and applies a change; the audit record is on Kafka, a log line here. */
+  async function changePolicy(
+    req: FastifyRequest,
+    target: PolicyTarget,
+    policy: unknown,
+    by: string,
+    comment: string | null,
+  ): Promise<PolicyChange> {
+    const change = await policies.change(target, policy, by, comment);
+    req.log.info({ target, changedBy: by, changeId: change.id }, 'policy changed');
+    return change;
+  }
 
   app.addHook('preHandler', async () => {
     if (!isReady()) throw new LeechguardError('ENF_ERR_NOT_READY');
@@ -221,7 +235,8 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
       },
     },
     async (req) =>
-      policies.change(
+      changePolicy(
+        req,
         parseTarget(`rule:${req.params.rule}`),
         req.body.policy,
         principalName(req),
@@ -239,7 +254,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
         security: bearer,
       },
     },
-    async (req) => policies.change(parseTarget(`rule:${req.params.rule}`), null, principalName(req), null),
+    async (req) => changePolicy(req, parseTarget(`rule:${req.params.rule}`), null, principalName(req), null),
   );
 
   app.put<{ Body: { policy: unknown; comment?: string } }>(
@@ -248,7 +263,8 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
       preHandler: requireRole('operator'),
       schema: { tags: ['policies'], summary: 'Set the default policy', security: bearer, body: changeBody },
     },
-    async (req) => policies.change('default', req.body.policy, principalName(req), req.body.comment ?? null),
+    async (req) =>
+      changePolicy(req, 'default', req.body.policy, principalName(req), req.body.comment ?? null),
   );
 
   app.put<{ Body: { policy: unknown; comment?: string } }>(
@@ -263,7 +279,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
       },
     },
     async (req) =>
-      policies.change('allow-list', req.body.policy, principalName(req), req.body.comment ?? null),
+      changePolicy(req, 'allow-list', req.body.policy, principalName(req), req.body.comment ?? null),
   );
 
   // ── would-have ────────────────────────────────────────────────────────────────────────────
