@@ -16,6 +16,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'up [--fresh] | down | status: local Kafka + schema registry + Redis without Docker',
     load: async () => (await import('../core/stack/cli.ts')).main,
   },
+  enforcer: {
+    summary: '[--config file.json]: policies, review queue, Redis denylist, analyst API and page',
+    load: async () => (await import('../enforcer/main.ts')).main,
+  },
 };
 
 function usage(): string {

@@ -73,6 +73,28 @@ export const ERRORS = {
   // ── detector ─────────────────────────────────────────────────────────────────────────────────
 
   // ── enforcer ─────────────────────────────────────────────────────────────────────────────────
+  ENF_ERR_POLICY_INVALID: { message: 'policy is invalid', httpStatus: 400, retriable: false },
+  ENF_ERR_REVIEW_NOT_FOUND: {
+    message: 'no review entry with this flag id',
+    httpStatus: 404,
+    retriable: false,
+  },
+  ENF_ERR_REVIEW_ALREADY_DECIDED: {
+    message: 'the review entry was already decided',
+    httpStatus: 409,
+    retriable: false,
+  },
+  ENF_ERR_REVOCATION_NOT_FOUND: { message: 'no revocation with this id', httpStatus: 404, retriable: false },
+  ENF_ERR_NO_ENFORCEABLE_SUBJECT: {
+    message: "the flag does not name the subject the policy's action needs",
+    httpStatus: 422,
+    retriable: false,
+  },
+  ENF_ERR_NOT_READY: {
+    message: 'the enforcer is still restoring its state',
+    httpStatus: 503,
+    retriable: true,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

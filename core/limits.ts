@@ -42,6 +42,38 @@ export const LIMITS = {
   // ── detector ─────────────────────────────────────────────────────────────────────────────────
 
   // ── enforcer ─────────────────────────────────────────────────────────────────────────────────
+  /** Longest revocation a policy may ask for, ms (30 days): a block outliving a billing cycle needs a human. */
+  enforcerRevocationDurationMsMax: 30 * 24 * 60 * 60 * 1000,
+  /** Shortest revocation, ms: below a minute the edge's caches would not even see it. */
+  enforcerRevocationDurationMsMin: 60_000,
+  /** Entries one API list call returns at most. Above: the `limit` query is refused (400). */
+  enforcerApiListLimitMax: 1_000,
+  /** Characters of an analyst's comment or a lift reason. Above: 400. */
+  enforcerCommentCharsMax: 2_000,
+  /** Accounts or networks in one allow-list. Above: the policy change is refused (400). */
+  enforcerAllowListEntriesMax: 10_000,
+  /** Would-have items listed per rule and day; past it they are still counted, not listed. */
+  enforcerWouldHaveItemsPerRuleDayMax: 10_000,
+  /** Days the would-have counts are kept in Redis (an operator compares a month of stages). */
+  enforcerWouldHaveRetentionDays: 35,
+  /** Time boot waits to read the state topics to their end before giving up (crash, restart), ms. */
+  enforcerStateCatchUpTimeoutMs: 60_000,
+  /** Longest time a fetch of the state topics waits for new records, ms: bounds read-your-writes lag. */
+  enforcerStateFetchWaitMs: 50,
+  /** How often the enforcer checks that Redis still holds its denylist (wipe detection), ms. */
+  enforcerDenylistCheckIntervalMs: 5_000,
+  /**
+   * How long an expired or lifted revocation stays on the compacted topic before a tombstone
+   * removes it, ms (7 days: support can still read why a viewer was blocked last week). Bounds the
+   * topic and the enforcer's memory to about a week of revocations.
+   */
+  enforcerRevocationKeepAfterExpiryMs: 7 * 24 * 60 * 60 * 1000,
+  /** How often expired revocations are swept into tombstones, ms. */
+  enforcerRevocationSweepIntervalMs: 60 * 60 * 1000,
+  /** Tombstones written per produce request by the sweep: bounds one request's size. */
+  enforcerRevocationSweepBatchMax: 1_000,
+  /** Bytes fetched per anomaly partition per batch: bounds one batch (~a few thousand flags). */
+  enforcerAnomalyBatchBytesMax: 1 * MiB,
 } as const;
 
 export type Limits = typeof LIMITS;

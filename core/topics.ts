@@ -75,6 +75,23 @@ export const TOPICS = {
     compacted: true,
     retentionMs: -1,
   },
+  // ── enforcer ───────────────────────────────────────────────────────────────────────────────
+  policyChanges: {
+    name: 'leechguard.policy-changes.v1',
+    schemaFile: 'policy-change.avsc',
+    recordName: 'dev.leechguard.v1.PolicyChange',
+    partitions: 1, // one partition: replaying it in order gives the current policies
+    compacted: false,
+    retentionMs: -1, // the audit trail of policy changes is kept forever (a few records a day)
+  },
+  reviewQueue: {
+    name: 'leechguard.review-queue.v1',
+    schemaFile: 'review-entry.avsc',
+    recordName: 'dev.leechguard.v1.ReviewEntry',
+    partitions: 3,
+    compacted: true, // latest state per flag id: the queue survives restarts and Redis wipes
+    retentionMs: -1,
+  },
 } as const satisfies Record<string, TopicSpec>;
 
 export type TopicKey = keyof typeof TOPICS;

@@ -421,3 +421,61 @@ export interface Revocation {
   /** For throttle: the bitrate cap, kbps. */
   throttleKbps: null | number;
 }
+
+/** One audited change of the enforcer's policies (a rule's policy or the allow-list). Value of topic leechguard.policy-changes.v1 (one partition, infinite retention, keyed by change id): replaying the topic in order gives the current policies; every change survives as the audit trail. */
+export interface PolicyChange {
+  /** Deterministic id: hex SHA-256 prefix of target + changedAtMs + changedBy + after. */
+  id: string;
+  /** What changed: rule:<rule name>, or allow-list. */
+  target: string;
+  /** Principal of the API key that made the change. */
+  changedBy: string;
+  /** When the change was made, epoch ms. */
+  changedAtMs: number;
+  /** The policy before the change, JSON (null when the target had no policy of its own). */
+  beforeJson: null | string;
+  /** The policy after the change, JSON, as validated by the enforcer's policy schema. */
+  afterJson: string;
+  /** Why the change was made. */
+  comment: null | string;
+}
+
+/** Where the entry is. */
+export type ReviewStatus = 'pending' | 'approved' | 'rejected';
+export const ReviewStatusValues = ['pending', 'approved', 'rejected'] as const;
+
+/** The review queue's entry for one flag (moderate mode). Value of the compacted topic leechguard.review-queue.v1, keyed by anomaly id: the latest state of each entry survives compaction, so the queue survives restarts. */
+export interface ReviewEntry {
+  /** Id of the flag; one entry per flag id. */
+  anomalyId: string;
+  /** Latest version of the flag seen (an escalation raises it). */
+  anomalyVersion: number;
+  /** Rule that raised the flag. */
+  rule: string;
+  /** Tenant of the account. */
+  tenant: string;
+  /** Account concerned, when known. */
+  accountId: null | string;
+  /** Subject kind of the flag. */
+  subjectKind: string;
+  /** Subject key of the flag. */
+  subjectKey: string;
+  /** Severity of the latest version. */
+  severity: string;
+  /** pending until an analyst decides. */
+  status: ReviewStatus;
+  /** The latest version of the flag with its evidence, JSON. */
+  anomalyJson: string;
+  /** When the entry was queued, epoch ms. */
+  createdAtMs: number;
+  /** When the entry last changed, epoch ms. */
+  updatedAtMs: number;
+  /** Analyst who decided. */
+  decidedBy: null | string;
+  /** When the decision was made, epoch ms. */
+  decidedAtMs: null | number;
+  /** Analyst's comment. */
+  comment: null | string;
+  /** Revocation issued by an approval. */
+  revocationId: null | string;
+}

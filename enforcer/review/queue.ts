@@ -1,0 +1,82 @@
+/**
+ * The review queue of moderate mode: one entry per flag id on the compacted
+ * leechguard.review-queue.v1 topic (keyed by flag id), so it survives restarts. An escalation
+ * (same flag id, higher version) updates its entry; an analyst approves or rejects it with a
+ * comment; an approval issues the policy's revocation; each decision goes to leechguard.reviews.v1.
+ */
+import type { Anomaly, ReviewEntry, ReviewStatus } from '../../core/schemas/generated.ts';
+import { TOPICS } from '../../core/topics.ts';
+import { KeyedTable } from '../state/state-log.ts';
+
+/**
+ * Pure: the entry a flag leads to, given the one held; undefined when nothing changes (a replay,
+ * or an older version). A decided entry keeps its decision; an escalation still updates its flag.
+ */
+export function entryFor(
+  anomaly: Anomaly,
+  held: ReviewEntry | undefined,
+  nowMs: number,
+): ReviewEntry | undefined {
+  if (held && held.anomalyVersion >= anomaly.version) return undefined;
+  return {
+    anomalyId: anomaly.id,
+    anomalyVersion: anomaly.version,
+    rule: anomaly.rule,
+    tenant: anomaly.tenant,
+    accountId: anomaly.accountId,
+    subjectKind: anomaly.subjectKind,
+    subjectKey: anomaly.subjectKey,
+    severity: anomaly.severity,
+    status: held?.status ?? 'pending',
+    anomalyJson: JSON.stringify(anomaly),
+    createdAtMs: held?.createdAtMs ?? nowMs,
+    updatedAtMs: nowMs,
+    decidedBy: held?.decidedBy ?? null,
+    decidedAtMs: held?.decidedAtMs ?? null,
+    comment: held?.comment ?? null,
+    revocationId: held?.revocationId ?? null,
+  };
+}
+
+/** The entry as the API shows it: the flag parsed back to an object. */
+export interface ReviewView extends Omit<ReviewEntry, 'anomalyJson'> {
+  anomaly: Anomaly;
+}
+
+export function viewOf(entry: ReviewEntry): ReviewView {
+  const { anomalyJson, ...rest } = entry;
+  return { ...rest, anomaly: JSON.parse(anomalyJson) as Anomaly };
+}
+
+export class ReviewQueue {
+  readonly table = new KeyedTable<ReviewEntry>(TOPICS.reviewQueue.name);
+
+  get(anomalyId: string): ReviewEntry | undefined {
+    return this.table.get(anomalyId);
+  }
+
+  /** Oldest pending first (the queue's order); decided ones newest first. */
+  list(filter: { status?: ReviewStatus; rule?: string; limit: number }): {
+    total: number;
+    items: ReviewView[];
+  } {
+    const items: ReviewEntry[] = [];
+    for (const e of this.table.values()) {
+      if (filter.status && e.status !== filter.status) continue;
+      if (filter.rule && e.rule !== filter.rule) continue;
+      items.push(e);
+    }
+    items.sort((a, b) =>
+      a.status === 'pending' && b.status === 'pending'
+        ? a.createdAtMs - b.createdAtMs
+        : b.updatedAtMs - a.updatedAtMs,
+    );
+    return { total: items.length, items: items.slice(0, filter.limit).map(viewOf) };
+  }
+
+  counts(): Record<ReviewStatus, number> {
+    const out: Record<ReviewStatus, number> = { pending: 0, approved: 0, rejected: 0 };
+    for (const e of this.table.values()) out[e.status]++;
+    return out;
+  }
+}
