@@ -16,6 +16,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'up [--fresh] | down | status: local Kafka + schema registry + Redis without Docker',
     load: async () => (await import('../core/stack/cli.ts')).main,
   },
+  edge: {
+    summary: 'decision API + session admission standalone (the enforcer process mounts the same routes)',
+    load: async () => (await import('../enforcer/decision/standalone.ts')).main,
+  },
 };
 
 function usage(): string {
