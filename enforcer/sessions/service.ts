@@ -100,6 +100,8 @@ interface ScriptReply {
   rec?: StoredSession;
   reregistered?: boolean;
   stopped?: boolean;
+  /** Sessions this call ended (ghosts, terminated, evicted, stopped). */
+  closed?: Array<{ id: string; r: string; d: string; c: string; t: string }> | Record<string, never>;
 }
 
 type ScriptFn = (k1: string, k2: string, ...argv: Array<string | number>) => Promise<string>;
@@ -141,6 +143,7 @@ export class SessionService {
       'start',
       nowMs,
       input.accountId,
+      tenant,
       sessionId,
       JSON.stringify(rec),
       limitsJson(limits),
@@ -180,6 +183,7 @@ export class SessionService {
       'heartbeat',
       nowMs,
       input.accountId,
+      tenant,
       sessionId,
       JSON.stringify(claimed),
       limitsJson(limits),
@@ -194,8 +198,7 @@ export class SessionService {
     });
     if (d.decision === 'block') {
       const reason = `revoked:${d.rule ?? d.action ?? 'unknown'}`;
-      const stopped = await this.call('stop', nowMs, input.accountId, sessionId, reason, '{}');
-      if (stopped.stopped) this.emit('stop', nowMs, tenant, input.accountId, sessionId, rec);
+      await this.call('stop', nowMs, input.accountId, tenant, sessionId, reason, '{}');
       return { action: 'stop', reason: 'revoked', decision: d };
     }
     this.emit(out.reregistered ? 'start' : 'heartbeat', nowMs, tenant, input.accountId, sessionId, rec);
@@ -210,9 +213,16 @@ export class SessionService {
   /** Ends a session; throws ENF_ERR_SESSION_NOT_FOUND when it is not active. */
   async stop(sessionId: string, accountId: string, tenant?: string): Promise<void> {
     const nowMs = this.deps.clock.nowMs();
-    const out = await this.call('stop', nowMs, accountId, sessionId, 'stopped', '{}');
+    const out = await this.call(
+      'stop',
+      nowMs,
+      accountId,
+      this.deps.plans.get(accountId, tenant).tenant,
+      sessionId,
+      'stopped',
+      '{}',
+    );
     if (!out.stopped) throw new LeechguardError('ENF_ERR_SESSION_NOT_FOUND', sessionId);
-    this.emit('stop', nowMs, this.deps.plans.get(accountId, tenant).tenant, accountId, sessionId, out.rec);
   }
 
   /** The account's active sessions, earliest first (a read: ghosts are skipped, not pruned). */
@@ -243,6 +253,7 @@ export class SessionService {
     op: string,
     nowMs: number,
     accountId: string,
+    tenant: string,
     sessionId: string,
     rec: string,
     limits: string,
@@ -264,7 +275,11 @@ export class SessionService {
         limits,
         ...extra,
       );
-      return JSON.parse(reply) as ScriptReply;
+      const out = JSON.parse(reply) as ScriptReply;
+      for (const c of asArray(out.closed)) {
+        this.emit('stop', nowMs, tenant, accountId, c.id, c);
+      }
+      return out;
     } catch (cause) {
       if (isLeechguardError(cause)) throw cause;
       throw new LeechguardError('LG_ERR_REDIS_UNAVAILABLE', (cause as Error).message, { cause });

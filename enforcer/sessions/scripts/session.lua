@@ -22,7 +22,9 @@ title, group) is full. A heartbeat of an unknown session (state lost) re-registe
 claimed start; if a limit is full it evicts the newest session of that scope only when that one
 started later than itself, else it is told to stop. So nobody within the limit is ever evicted.
 
-Returns one JSON string:
+Returns one JSON string; every reply also carries "closed": [{id, r = reason, d, c, t}], the
+sessions this call ended (ghosts pruned, terminated, evicted, stopped), so the caller can publish
+their stop events. (cjson encodes an empty array as {}.)
   start      {"ok":true,"terminated":b,"pruned":[..]}
            | {"ok":false,"scope":"stream"|"title"|"group:<id>","limit":n,"sessions":[{id,s,l,d,c}],"pruned":[..]}
   heartbeat  {"status":"continue","rec":{..},"reregistered":b,"evicted":[..],"pruned":[..]}
@@ -36,9 +38,12 @@ local keyTtl = tonumber(ARGV[4])
 local endedRetention = tonumber(ARGV[5])
 local id = ARGV[6]
 
-local function endSession(sid, reason)
+-- Sessions ended by this call (ghosts, terminated, evicted, stopped), for the caller's stop events.
+local closed = {}
+local function endSession(sid, reason, rec)
   redis.call('HDEL', KEYS[1], sid)
   redis.call('HSET', KEYS[2], sid, cjson.encode({r = reason, e = now}))
+  if rec then closed[#closed + 1] = { id = sid, r = reason, d = rec.d, c = rec.c, t = rec.t } end
 end
 
 -- Prune ghosts; collect the live sessions.
@@ -50,7 +55,7 @@ for i = 1, #all, 2 do
   local sid = all[i]
   local rec = cjson.decode(all[i + 1])
   if rec.l + grace < now then
-    endSession(sid, 'expired')
+    endSession(sid, 'expired', rec)
     pruned[#pruned + 1] = sid
   else
     local a = { id = sid, rec = rec }
@@ -137,7 +142,7 @@ if op == 'start' then
   local terminated = false
   local term = ARGV[9]
   if term ~= '' and byId[term] then
-    endSession(term, 'terminated')
+    endSession(term, 'terminated', byId[term].rec)
     byId[term].gone = true
     terminated = true
   end
@@ -149,11 +154,11 @@ if op == 'start' then
   if full then
     touch()
     return cjson.encode({ ok = false, scope = full.name, limit = full.limit, sessions = summary(),
-      pruned = pruned, terminated = terminated })
+      pruned = pruned, terminated = terminated, closed = closed })
   end
   redis.call('HSET', KEYS[1], id, cjson.encode(rec))
   touch()
-  return cjson.encode({ ok = true, terminated = terminated, pruned = pruned })
+  return cjson.encode({ ok = true, terminated = terminated, pruned = pruned, closed = closed })
 end
 
 if op == 'heartbeat' then
@@ -162,17 +167,18 @@ if op == 'heartbeat' then
     a.rec.l = now
     redis.call('HSET', KEYS[1], id, cjson.encode(a.rec))
     touch()
-    return cjson.encode({ status = 'continue', rec = a.rec, reregistered = false, evicted = {}, pruned = pruned })
+    return cjson.encode({ status = 'continue', rec = a.rec, reregistered = false, evicted = {}, pruned = pruned,
+      closed = closed })
   end
   local ended = redis.call('HGET', KEYS[2], id)
   if ended then
     touch()
-    return cjson.encode({ status = 'stop', reason = cjson.decode(ended).r, pruned = pruned })
+    return cjson.encode({ status = 'stop', reason = cjson.decode(ended).r, pruned = pruned, closed = closed })
   end
   -- Unknown: session state was lost (or never here). Re-register with the claimed start.
   local rec = cjson.decode(ARGV[7])
   if type(rec.d) ~= 'string' or rec.d == '' or type(rec.c) ~= 'string' or rec.c == '' then
-    return cjson.encode({ status = 'stop', reason = 'unknown_session', pruned = pruned })
+    return cjson.encode({ status = 'stop', reason = 'unknown_session', pruned = pruned, closed = closed })
   end
   if type(rec.s) ~= 'number' or rec.s > now then rec.s = now end
   rec.l = now
@@ -181,21 +187,22 @@ if op == 'heartbeat' then
   if full then
     endSession(id, 'limit:' .. full.name)
     touch()
-    return cjson.encode({ status = 'stop', reason = 'limit:' .. full.name, rec = rec, pruned = pruned })
+    return cjson.encode({ status = 'stop', reason = 'limit:' .. full.name, rec = rec, pruned = pruned, closed = closed })
   end
-  for _, e in ipairs(evicted) do endSession(e, 'evicted') end
+  for _, e in ipairs(evicted) do endSession(e, 'evicted', byId[e].rec) end
   redis.call('HSET', KEYS[1], id, cjson.encode(rec))
   touch()
-  return cjson.encode({ status = 'continue', rec = rec, reregistered = true, evicted = evicted, pruned = pruned })
+  return cjson.encode({ status = 'continue', rec = rec, reregistered = true, evicted = evicted, pruned = pruned,
+    closed = closed })
 end
 
 if op == 'stop' then
   forgetOldEnded()
   local a = byId[id]
-  if not a then return cjson.encode({ stopped = false }) end
-  endSession(id, ARGV[7])
+  if not a then return cjson.encode({ stopped = false, closed = closed }) end
+  endSession(id, ARGV[7], a.rec)
   touch()
-  return cjson.encode({ stopped = true, rec = a.rec })
+  return cjson.encode({ stopped = true, rec = a.rec, closed = closed })
 end
 
 return redis.error_reply('unknown op ' .. tostring(op))
