@@ -5,14 +5,18 @@
  * Prints, in one run:
  *  - baseline: `redis-benchmark -q -n 100000 -t get,set` against the same private redis-server;
  *  - edge client check()/s (synchronous, in-process mirror of 10,000 entries);
- *  - decision API req/s and p50 / p99 over HTTP (keep-alive undici load loop in a worker thread);
- *  - session admissions + heartbeats/s and p99 over HTTP (each virtual player: start, heartbeats, stop).
+ *  - decision API req/s and p50 / p99 over HTTP (a bounded keep-alive load loop on raw sockets in a
+ *    worker thread, one request in flight per connection);
+ *  - session admissions + heartbeats/s and p99 over HTTP (each virtual player: start, heartbeats, stop);
+ *  - a bare fastify route under the same load loop: the HTTP ceiling of this machine.
  */
 import { execFileSync } from 'node:child_process';
+import { createConnection, type Socket } from 'node:net';
+import { cpus, loadavg } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
 interface LoadJob {
-  mode: 'decision' | 'sessions';
+  mode: 'decision' | 'sessions' | 'bare';
   url: string;
   key: string;
   durationMs: number;
@@ -34,10 +38,72 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/**
+ * A minimal HTTP/1.1 keep-alive client on a raw socket: one request in flight per connection,
+ * responses framed by Content-Length. Much cheaper per request than a general client, so the
+ * load loop (sharing the machine's 2 cores) measures the server rather than itself.
+ */
+class RawConnection {
+  private readonly socket: Socket;
+  private buf: Buffer = Buffer.alloc(0);
+  private waiting: ((r: { status: number; text: string }) => void) | undefined;
+  private readonly hostHeader: string;
+
+  constructor(host: string, port: number) {
+    this.socket = createConnection({ host, port, noDelay: true });
+    this.hostHeader = `${host}:${port}`;
+    this.socket.on('data', (chunk: Buffer) => {
+      this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+      this.parse();
+    });
+  }
+
+  request(
+    method: string,
+    path: string,
+    headers: string,
+    body?: string,
+  ): Promise<{ status: number; text: string }> {
+    const bodyPart = body === undefined ? '' : body;
+    const extra =
+      body === undefined
+        ? ''
+        : `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`;
+    this.socket.write(
+      `${method} ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n${headers}${extra}\r\n${bodyPart}`,
+    );
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  private parse(): void {
+    const end = this.buf.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.buf.toString('latin1', 0, end);
+    const m = /content-length: *(\d+)/i.exec(head);
+    const length = m ? Number(m[1]) : 0;
+    if (this.buf.length < end + 4 + length) return;
+    const text = this.buf.toString('utf8', end + 4, end + 4 + length);
+    this.buf = this.buf.subarray(end + 4 + length);
+    const status = Number(head.slice(9, 12));
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.({ status, text });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
 async function runLoad(job: LoadJob): Promise<LoadResult> {
-  const { Pool } = await import('undici');
-  const pool = new Pool(job.url, { connections: job.connections, pipelining: 1, keepAliveTimeout: 10_000 });
-  const auth = { authorization: `Bearer ${job.key}`, 'content-type': 'application/json' };
+  const target = new URL(job.url);
+  const conns = Array.from(
+    { length: job.connections },
+    () => new RawConnection(target.hostname, Number(target.port)),
+  );
+  const authHeader = `authorization: Bearer ${job.key}\r\n`;
   const latencies: number[] = [];
   const byKind: Record<string, number> = {};
   let errors = 0;
@@ -51,19 +117,17 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
     byKind[kind] = (byKind[kind] ?? 0) + 1;
     return status;
   };
-  const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) => {
-    const res = await pool.request({
-      method,
-      path,
-      // No content-type without a body: fastify refuses an empty JSON body.
-      headers: body === undefined ? { authorization: auth.authorization } : auth,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, text };
-  };
-  const loops = Array.from({ length: job.connections }, async (_, loop) => {
+  const loops = conns.map(async (conn, loop) => {
+    const call = (method: string, path: string, body?: unknown) =>
+      conn.request(method, path, authHeader, body === undefined ? undefined : JSON.stringify(body));
     let n = 0;
+    if (job.mode === 'bare') {
+      while (performance.now() < deadline) {
+        n++;
+        await timed('bare', async () => (await call('GET', `/bare?tokenHash=ok-${loop}-${n & 1023}`)).status);
+      }
+      return;
+    }
     if (job.mode === 'decision') {
       while (performance.now() < deadline) {
         n++;
@@ -106,7 +170,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   });
   await Promise.all(loops);
   const elapsedMs = performance.now() - started;
-  await pool.close();
+  for (const c of conns) c.close();
   const sorted = Float64Array.from(latencies).sort();
   return {
     ops: latencies.length,
@@ -159,7 +223,8 @@ async function main(): Promise<void> {
   };
   try {
     line(
-      `# leechguard edge bench — node ${process.version}, ${(await import('node:os')).cpus().length} cores`,
+      `# leechguard edge bench — node ${process.version}, ${cpus().length} cores, ` +
+        `load average ${loadavg()[0]!.toFixed(2)} at start (other processes share these cores)`,
     );
     // 1. Baseline: Redis's own ceiling on this machine, same run.
     const rb = execFileSync(
@@ -208,7 +273,8 @@ async function main(): Promise<void> {
     const checkRate = (checks / (performance.now() - t0)) * 1000;
     const s = edge.stats();
     line(
-      `edge check()      ${fmt(checkRate)} checks/s (2 subjects each, ${s.entries} entries mirrored, hit ratio ${(s.hits / (s.hits + s.misses)).toFixed(3)}) ` +
+      `edge check()      ${fmt(checkRate)} checks/s (2 subjects each, ${s.entries} entries mirrored, ` +
+        `hit ratio ${(s.hits / (s.hits + s.misses)).toFixed(3)}, ${((100 * blocked) / (checks + 200_000)).toFixed(1)}% blocked) ` +
         `— ${(checkRate / getRps).toFixed(1)}x redis GET/s; target >= 5,000,000/s; ${mem()}`,
     );
     await edge.close();
@@ -222,6 +288,19 @@ async function main(): Promise<void> {
         log: { level: 'silent' },
       },
     });
+    // HTTP ceiling of this machine: a bare fastify route answering constant JSON, same load loop.
+    const { default: Fastify } = await import('fastify');
+    const bare = Fastify();
+    bare.get('/bare', async () => ({ decision: 'allow' }));
+    const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
+    await inWorker({ mode: 'bare', url: bareUrl, key, durationMs: 700, connections: 32, denied }); // warm up
+    const b = await inWorker({ mode: 'bare', url: bareUrl, key, durationMs: 3_000, connections: 32, denied });
+    const bRate = (b.ops / b.elapsedMs) * 1000;
+    await bare.close();
+    line(
+      `bare fastify      ${fmt(bRate)} req/s, p50 ${b.p50Ms.toFixed(2)} ms, p99 ${b.p99Ms.toFixed(2)} ms ` +
+        `(HTTP ceiling of this machine with this load loop, 32 keep-alive connections)`,
+    );
     const server = await startEdgeServer(config);
     try {
       await inWorker({ mode: 'decision', url: server.url, key, durationMs: 700, connections: 32, denied }); // warm up
@@ -236,7 +315,8 @@ async function main(): Promise<void> {
       const dRate = (d.ops / d.elapsedMs) * 1000;
       line(
         `decision API      ${fmt(dRate)} req/s, p50 ${d.p50Ms.toFixed(2)} ms, p99 ${d.p99Ms.toFixed(2)} ms, errors ${d.errors} ` +
-          `(32 keep-alive connections, 10% denied) — ${(dRate / getRps).toFixed(2)}x redis GET/s; target >= 30,000 req/s, p99 < 2 ms; ${mem()}`,
+          `(32 keep-alive connections, 10% denied) — ${(dRate / getRps).toFixed(2)}x redis GET/s, ` +
+          `${(dRate / bRate).toFixed(2)}x bare fastify; target >= 30,000 req/s, p99 < 2 ms; ${mem()}`,
       );
       await inWorker({
         mode: 'sessions',
@@ -259,7 +339,8 @@ async function main(): Promise<void> {
         `session admission ${fmt(sRate)} ops/s (${Object.entries(ss.byKind)
           .map(([k, v]) => `${k} ${fmt(v)}`)
           .join(', ')}), p50 ${ss.p50Ms.toFixed(2)} ms, p99 ${ss.p99Ms.toFixed(2)} ms, errors ${ss.errors} ` +
-          `— ${(sRate / setRps).toFixed(2)}x redis SET/s; target >= 20,000/s, p99 < 5 ms; ${mem()}`,
+          `— ${(sRate / setRps).toFixed(2)}x redis SET/s, ${(sRate / bRate).toFixed(2)}x bare fastify; ` +
+          `target >= 20,000/s, p99 < 5 ms; ${mem()}`,
       );
       line(
         `heartbeat records produced to Kafka: ${fmt(server.sink.sent)} sent, ${server.sink.dropped} dropped`,
