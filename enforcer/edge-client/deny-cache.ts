@@ -56,6 +56,11 @@ export class DenyCache {
     return undefined;
   }
 
+  /** The mirrored entry, expired or not (the caller checks expiresAtMs); no clock needed. */
+  positiveOf(kind: RevokedSubjectKind, subject: string): DenyEntry | undefined {
+    return this.positive[kind].get(subject);
+  }
+
   /** Whether a miss is authoritative (the mirror is complete). */
   get complete(): boolean {
     return this.synced && !this.overflowed;
@@ -103,12 +108,42 @@ export class DenyCache {
   /** Swaps in a full resync's result (already merged with changes seen during the scan). */
   replaceAll(entries: Iterable<{ kind: RevokedSubjectKind; subject: string; entry: DenyEntry }>): void {
     this.positive = kinds();
+    this.sweepIter = undefined;
+    this.sweepKind = 0;
     this.overflowed = false;
     for (const e of entries) this.putPositive(e.kind, e.subject, e.entry);
     for (const map of Object.values(this.negative)) map.clear();
     this.negativeCount = 0;
     this.synced = true;
     this.changeSeq++;
+  }
+
+  private sweepKind = 0;
+  private sweepIter: Iterator<[string, DenyEntry]> | undefined;
+
+  /**
+   * Drops mirrored entries past their expiry (Redis expires keys silently, without a change
+   * message). Visits at most maxVisits entries per call, resuming where the last call stopped, so
+   * a large mirror is swept in slices. Returns true when a full pass has just finished.
+   */
+  sweep(nowMs: number, maxVisits: number): boolean {
+    const order: RevokedSubjectKind[] = ['token', 'session', 'account'];
+    let visits = 0;
+    while (visits < maxVisits) {
+      const kind = order[this.sweepKind]!;
+      const map = this.positive[kind];
+      this.sweepIter ??= map.entries();
+      const next = this.sweepIter.next();
+      if (next.done) {
+        this.sweepIter = undefined;
+        this.sweepKind = (this.sweepKind + 1) % order.length;
+        if (this.sweepKind === 0) return true;
+        continue;
+      }
+      visits++;
+      if (next.value[1].expiresAtMs <= nowMs) map.delete(next.value[0]);
+    }
+    return false;
   }
 
   private dropNegative(kind: RevokedSubjectKind, subject: string): void {

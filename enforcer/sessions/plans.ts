@@ -88,6 +88,14 @@ export async function consumePlans(
   const caughtUp = new Promise<void>((r) => (resolveCaughtUp = r));
   if (pending.size === 0) resolveCaughtUp();
   const consumer = createConsumer(kafka, { groupId: `leechguard-admission-plans-${randomUUID()}` });
+  const caughtUpPartition = (partition: number) => {
+    if (pending.delete(partition) && pending.size === 0) resolveCaughtUp();
+  };
+  // A batch that leaves no lag also counts: the last offsets of a compacted or transactional
+  // partition need not be records this consumer sees.
+  consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+    if (e.payload.topic === topic && Number(e.payload.offsetLag) <= 0) caughtUpPartition(e.payload.partition);
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
@@ -105,10 +113,7 @@ export async function consumePlans(
         }
       }
       const high = pending.get(partition);
-      if (high !== undefined && Number(message.offset) + 1 >= high) {
-        pending.delete(partition);
-        if (pending.size === 0) resolveCaughtUp();
-      }
+      if (high !== undefined && Number(message.offset) + 1 >= high) caughtUpPartition(partition);
     },
   });
   return { stop: () => consumer.disconnect(), caughtUp };

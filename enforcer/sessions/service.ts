@@ -199,7 +199,8 @@ export class SessionService {
     if (d.decision === 'block') {
       const reason = `revoked:${d.rule ?? d.action ?? 'unknown'}`;
       await this.call('stop', nowMs, input.accountId, tenant, sessionId, reason, '{}');
-      return { action: 'stop', reason: 'revoked', decision: d };
+      // An eviction of this very session (enforcer evict_session) reads as such to the player.
+      return { action: 'stop', reason: d.subjectKind === 'session' ? 'evicted' : 'revoked', decision: d };
     }
     this.emit(out.reregistered ? 'start' : 'heartbeat', nowMs, tenant, input.accountId, sessionId, rec);
     return {

@@ -198,7 +198,9 @@ describe('session admission on the shared Redis and Kafka', () => {
       denyEntry({ action: 'evict_session', rule: 'account-concurrency' }),
     );
     assert.ok(await waitFor(() => server.edge.check({ sessionId }).decision === 'block', 100));
-    assert.equal((await api.beat(sessionId, { accountId })).body.action, 'stop');
+    const hb = await api.beat(sessionId, { accountId });
+    assert.equal(hb.body.action, 'stop');
+    assert.equal(hb.body.reason, 'evicted');
   });
 
   test('per-title and concurrency-group limits refuse with their scope', async () => {

@@ -92,3 +92,17 @@ test('losing the subscription makes misses unknown again', () => {
   c.markUnsynced();
   assert.equal(c.lookup('token', 'h', 0), undefined);
 });
+
+test('a sweep drops expired entries in slices and reports a finished pass', () => {
+  const c = new DenyCache({ ...options, maxEntries: 10 });
+  c.replaceAll([
+    { kind: 'token', subject: 'old', entry: entry(10) },
+    { kind: 'token', subject: 'new', entry: entry(1_000) },
+    { kind: 'account', subject: 'old', entry: entry(10) },
+  ]);
+  let finished = false;
+  for (let i = 0; i < 10 && !finished; i++) finished = c.sweep(500, 1);
+  assert.equal(finished, true);
+  assert.equal(c.size, 1);
+  assert.ok(c.positiveOf('token', 'new'));
+});
