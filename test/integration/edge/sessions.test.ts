@@ -92,6 +92,24 @@ describe('session admission on the shared Redis and Kafka', () => {
     }
   });
 
+  test('12 parallel starts from two server instances on one account with a 3-stream plan admit exactly 3', async () => {
+    const { server: other } = await bootEdge();
+    try {
+      const accountId = uniqueName('acct');
+      const apis = [api, client(other)];
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          apis[i % 2]!.start({ accountId, tenant: 'three', deviceId: `dev-${i}`, contentId: 'match' }),
+        ),
+      );
+      assert.equal(results.filter((r) => r.status === 201).length, 3);
+      assert.equal(results.filter((r) => r.status === 409).length, 9);
+      assert.equal((await server.sessions.list(accountId)).length, 3);
+    } finally {
+      await other.http.shutdown();
+    }
+  });
+
   test('a ghost frees its slot after the grace period, and is told to stop if it comes back', async () => {
     const accountId = uniqueName('acct');
     const a = await api.start({ accountId, tenant: 'one', deviceId: 'tv', contentId: 'c1' });
