@@ -199,6 +199,12 @@ function inWorker(job: LoadJob): Promise<LoadResult> {
   });
 }
 
+/** CPU time of this thread, ms: shows how much of the wall time the machine actually gave us. */
+function threadCpuMs(): number {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
@@ -266,16 +272,19 @@ async function main(): Promise<void> {
     const checkMs = 2_000;
     let checks = 0;
     const t0 = performance.now();
+    const cpu0 = threadCpuMs();
     while (performance.now() - t0 < checkMs) {
       for (let i = 0; i < 100_000; i++) if (edge.check(queries[i & 4095]!).decision === 'block') blocked++;
       checks += 100_000;
     }
     const checkRate = (checks / (performance.now() - t0)) * 1000;
+    const checkPerCpuS = (checks / (threadCpuMs() - cpu0)) * 1000;
     const s = edge.stats();
     line(
       `edge check()      ${fmt(checkRate)} checks/s (2 subjects each, ${s.entries} entries mirrored, ` +
         `hit ratio ${(s.hits / (s.hits + s.misses)).toFixed(3)}, ${((100 * blocked) / (checks + 200_000)).toFixed(1)}% blocked) ` +
-        `— ${(checkRate / getRps).toFixed(1)}x redis GET/s; target >= 5,000,000/s; ${mem()}`,
+        `— ${(checkRate / getRps).toFixed(1)}x redis GET/s; ${fmt(checkPerCpuS)} per CPU-second of this thread; ` +
+        `target >= 5,000,000/s; ${mem()}`,
     );
     await edge.close();
 
@@ -294,16 +303,20 @@ async function main(): Promise<void> {
     bare.get('/bare', async () => ({ decision: 'allow' }));
     const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
     await inWorker({ mode: 'bare', url: bareUrl, key, durationMs: 700, connections: 32, denied }); // warm up
+    const bCpu0 = threadCpuMs();
     const b = await inWorker({ mode: 'bare', url: bareUrl, key, durationMs: 3_000, connections: 32, denied });
     const bRate = (b.ops / b.elapsedMs) * 1000;
+    const bCpuUs = ((threadCpuMs() - bCpu0) * 1000) / b.ops;
     await bare.close();
     line(
       `bare fastify      ${fmt(bRate)} req/s, p50 ${b.p50Ms.toFixed(2)} ms, p99 ${b.p99Ms.toFixed(2)} ms ` +
-        `(HTTP ceiling of this machine with this load loop, 32 keep-alive connections)`,
+        `(HTTP ceiling of this machine with this load loop, 32 keep-alive connections); ` +
+        `server CPU ${bCpuUs.toFixed(0)} µs/req`,
     );
     const server = await startEdgeServer(config);
     try {
       await inWorker({ mode: 'decision', url: server.url, key, durationMs: 700, connections: 32, denied }); // warm up
+      let cpu = threadCpuMs();
       const d = await inWorker({
         mode: 'decision',
         url: server.url,
@@ -313,10 +326,14 @@ async function main(): Promise<void> {
         denied,
       });
       const dRate = (d.ops / d.elapsedMs) * 1000;
+      const dCpuMs = threadCpuMs() - cpu;
+      const dBusy = dCpuMs / d.elapsedMs;
       line(
         `decision API      ${fmt(dRate)} req/s, p50 ${d.p50Ms.toFixed(2)} ms, p99 ${d.p99Ms.toFixed(2)} ms, errors ${d.errors} ` +
           `(32 keep-alive connections, 10% denied) — ${(dRate / getRps).toFixed(2)}x redis GET/s, ` +
-          `${(dRate / bRate).toFixed(2)}x bare fastify; target >= 30,000 req/s, p99 < 2 ms; ${mem()}`,
+          `${(dRate / bRate).toFixed(2)}x bare fastify; server thread busy ${(100 * dBusy).toFixed(0)}%, ` +
+          `${((dCpuMs * 1000) / d.ops).toFixed(0)} µs/req; ` +
+          `target >= 30,000 req/s, p99 < 2 ms; ${mem()}`,
       );
       await inWorker({
         mode: 'sessions',
@@ -326,6 +343,7 @@ async function main(): Promise<void> {
         connections: 32,
         denied: [],
       }); // warm up
+      cpu = threadCpuMs();
       const ss = await inWorker({
         mode: 'sessions',
         url: server.url,
@@ -335,11 +353,14 @@ async function main(): Promise<void> {
         denied: [],
       });
       const sRate = (ss.ops / ss.elapsedMs) * 1000;
+      const sCpuMs = threadCpuMs() - cpu;
+      const sBusy = sCpuMs / ss.elapsedMs;
       line(
         `session admission ${fmt(sRate)} ops/s (${Object.entries(ss.byKind)
           .map(([k, v]) => `${k} ${fmt(v)}`)
           .join(', ')}), p50 ${ss.p50Ms.toFixed(2)} ms, p99 ${ss.p99Ms.toFixed(2)} ms, errors ${ss.errors} ` +
           `— ${(sRate / setRps).toFixed(2)}x redis SET/s, ${(sRate / bRate).toFixed(2)}x bare fastify; ` +
+          `server thread busy ${(100 * sBusy).toFixed(0)}%, ${((sCpuMs * 1000) / ss.ops).toFixed(0)} µs/op; ` +
           `target >= 20,000/s, p99 < 5 ms; ${mem()}`,
       );
       line(

@@ -54,6 +54,8 @@ export interface StartResult {
   nextHeartbeatAtMs: number;
   heartbeatIntervalMs: number;
   terminated: boolean;
+  /** Set when a throttle / substitute applies to the account or token (the player shows the slate). */
+  decision?: Decision;
 }
 
 export interface HeartbeatInput {
@@ -164,6 +166,7 @@ export class SessionService {
       nextHeartbeatAtMs: nowMs + config.heartbeatIntervalMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       terminated: out.terminated === true,
+      ...(denied.decision === 'allow' ? {} : { decision: denied }),
     };
   }
 

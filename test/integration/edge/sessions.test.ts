@@ -338,6 +338,10 @@ describe('session admission on the shared Redis and Kafka', () => {
     assert.equal(body.slate, 'too-many-devices');
     assert.equal(typeof body.revocationId, 'string');
     assert.equal(typeof body.expiresAtMs, 'number');
+    // A substituted account may still start, and is told which slate to show.
+    const started = await api.start({ accountId, deviceId: 'tv', contentId: 'c1' });
+    assert.equal(started.status, 201);
+    assert.equal((started.body.decision as { slate: string }).slate, 'too-many-devices');
     const raw = await app.inject({
       method: 'GET',
       url: '/v1/decision?token=some-raw-token',
