@@ -230,20 +230,26 @@ export class EdgeClient {
     if (query.tokenHash !== undefined) {
       subjects++;
       e = cache.positiveOf('token', query.tokenHash);
-      if (e !== undefined && e.expiresAtMs > (now ||= this.nowMs()))
-        result = decisionFromEntry('token', e, 'cache');
+      if (e !== undefined) {
+        if (now === 0) now = this.nowMs();
+        if (e.expiresAtMs > now) result = decisionFromEntry('token', e, 'cache');
+      }
     }
     if (query.sessionId !== undefined) {
       subjects++;
       e = cache.positiveOf('session', query.sessionId);
-      if (e !== undefined && e.expiresAtMs > (now ||= this.nowMs()))
-        result = pick(result, decisionFromEntry('session', e, 'cache'));
+      if (e !== undefined) {
+        if (now === 0) now = this.nowMs();
+        if (e.expiresAtMs > now) result = pick(result, decisionFromEntry('session', e, 'cache'));
+      }
     }
     if (query.accountId !== undefined) {
       subjects++;
       e = cache.positiveOf('account', query.accountId);
-      if (e !== undefined && e.expiresAtMs > (now ||= this.nowMs()))
-        result = pick(result, decisionFromEntry('account', e, 'cache'));
+      if (e !== undefined) {
+        if (now === 0) now = this.nowMs();
+        if (e.expiresAtMs > now) result = pick(result, decisionFromEntry('account', e, 'cache'));
+      }
     }
     this.counters.hits += subjects;
     return result ?? ALLOW_FROM_CACHE;
