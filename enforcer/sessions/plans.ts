@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { createConsumer } from '../../core/kafka.ts';
+import { LIMITS } from '../../core/limits.ts';
 import type { Logger } from '../../core/log.ts';
 import type { AccountPlan } from '../../core/schemas/generated.ts';
 import type { AvroSerde } from '../../core/serde.ts';
@@ -38,7 +39,14 @@ export function limitsFor(plan: PlanLimits, contentId: string): SessionLimits {
       groups.push(group.groupId);
     }
   }
-  return { n: plan.streamLimit, p: plan.perTitleLimit ?? 0, g, groups };
+  // A plan from the topic is not bounded by our config schema: cap it so one account's script
+  // loop (and hash) stays small whatever a subscriber backend publishes.
+  return {
+    n: Math.min(plan.streamLimit, LIMITS.sessionsPerAccountMax),
+    p: plan.perTitleLimit ?? 0,
+    g,
+    groups,
+  };
 }
 
 export class PlanView {

@@ -57,3 +57,7 @@ test('a ghost grace shorter than the heartbeat interval is refused at boot', () 
   );
   assert.equal(sessionsSection.safeParse({}).success, true);
 });
+
+test('a stream limit above sessionsPerAccountMax is capped', () => {
+  assert.equal(limitsFor({ streamLimit: 10_000, perTitleLimit: null, concurrencyGroups: [] }, 'x').n, 64);
+});
