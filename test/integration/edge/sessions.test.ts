@@ -195,7 +195,7 @@ describe('session admission on the shared Redis and Kafka', () => {
     const { TokenHasher, tokenHashingSection } = await import('../../../core/token-hash.ts');
     const tokenHash = new TokenHasher(tokenHashingSection.parse({})).hash(token).hash;
     await writeDeny(redis, 'token', tokenHash, denyEntry({ rule: 'token-network-spread' }));
-    assert.ok(await waitFor(() => server.edge.check({ tokenHash }).decision === 'block', 100));
+    assert.ok(await waitFor(() => server.edge.check({ tokenHash }).decision === 'block', 1_000)); // precondition, not the 100 ms property (edge-client.test.ts)
     const hb = await api.beat(a.body.sessionId as string, { accountId }); // token not resent: the stored hash is judged
     assert.equal(hb.body.action, 'stop');
     assert.equal(hb.body.reason, 'revoked');
@@ -215,7 +215,7 @@ describe('session admission on the shared Redis and Kafka', () => {
       sessionId,
       denyEntry({ action: 'evict_session', rule: 'account-concurrency' }),
     );
-    assert.ok(await waitFor(() => server.edge.check({ sessionId }).decision === 'block', 100));
+    assert.ok(await waitFor(() => server.edge.check({ sessionId }).decision === 'block', 1_000)); // precondition, not the 100 ms property (edge-client.test.ts)
     const hb = await api.beat(sessionId, { accountId });
     assert.equal(hb.body.action, 'stop');
     assert.equal(hb.body.reason, 'evicted');
@@ -330,7 +330,7 @@ describe('session admission on the shared Redis and Kafka', () => {
       accountId,
       denyEntry({ action: 'substitute', slate: 'too-many-devices' }),
     );
-    assert.ok(await waitFor(() => server.edge.check({ accountId }).decision === 'substitute', 100));
+    assert.ok(await waitFor(() => server.edge.check({ accountId }).decision === 'substitute', 1_000)); // precondition, not the 100 ms property (edge-client.test.ts)
     const ok = await app.inject({ method: 'GET', url: `/v1/decision?account=${accountId}`, headers: asEdge });
     assert.equal(ok.statusCode, 200);
     const body = ok.json();
@@ -433,7 +433,7 @@ describe('session admission after losing all session state (private redis-server
 
   test('after FLUSHALL the denylist mirror resyncs and a re-written entry applies again', async () => {
     await writeDeny(redis, 'account', 'acct-x', denyEntry({ action: 'block_account' }));
-    assert.ok(await waitFor(() => server.edge.check({ accountId: 'acct-x' }).decision === 'block', 100));
+    assert.ok(await waitFor(() => server.edge.check({ accountId: 'acct-x' }).decision === 'block', 1_000)); // precondition, not the 100 ms property (edge-client.test.ts)
     await redis.flushall();
     await redis.client('KILL', 'TYPE', 'pubsub'); // a failover: the subscription reconnects and resyncs
     assert.ok(
