@@ -15,7 +15,7 @@ import {
 } from '../../core/config.ts';
 import { createHttpService, exitOnSignals, type HttpService } from '../../core/http.ts';
 import { createKafka, createProducer, ensureTopics, probeKafka } from '../../core/kafka.ts';
-import { createLogger } from '../../core/log.ts';
+import { createLogger, type Logger } from '../../core/log.ts';
 import { createMetricsRegistry } from '../../core/metrics.ts';
 import { createRedis, probeRedis } from '../../core/redis.ts';
 import { AvroSerde } from '../../core/serde.ts';
@@ -44,19 +44,37 @@ export const edgeConfigSchema = z
   .strict();
 export type EdgeConfig = z.infer<typeof edgeConfigSchema>;
 
-export interface EdgeServer {
+export interface EdgeServer extends EdgeParts {
   http: HttpService;
+  url: string;
+}
+
+/** What the edge APIs need, built from config: mount with the register* functions. */
+export interface EdgeParts {
   edge: EdgeClient;
   sessions: SessionService;
   plans: PlanView;
   sink: HeartbeatSink;
-  url: string;
+  /** Named readiness checks for createHttpService (redis, kafka, denylist, plans). */
+  readiness: Record<string, () => Promise<void>>;
+  /** Flushes heartbeat records, then closes every client. Register with http.onShutdown. */
+  close(): Promise<void>;
 }
 
-/** Boots the decision API and session admission; resolves when listening. */
-export async function startEdgeServer(config: EdgeConfig, clock: Clock = systemClock): Promise<EdgeServer> {
-  const logger = createLogger('edge', config.log.level);
-  const metrics = createMetricsRegistry('edge');
+/**
+ * Builds the decision engine (edge client) and session admission from config. The enforcer
+ * process calls this, then `registerDecisionRoutes` / `registerSessionRoutes` on its own server:
+ *
+ *   const parts = await createEdgeParts(config, logger);
+ *   registerDecisionRoutes(http.app, { edge: parts.edge, requireRole: http.requireRole, metrics });
+ *   registerSessionRoutes(http.app, { sessions: parts.sessions, requireRole: http.requireRole });
+ *   http.onShutdown(parts.close);
+ */
+export async function createEdgeParts(
+  config: Pick<EdgeConfig, 'kafka' | 'registry' | 'redis' | 'tokenHashing' | 'decision' | 'sessions'>,
+  logger: Logger,
+  clock: Clock = systemClock,
+): Promise<EdgeParts> {
   const hasher = new TokenHasher(config.tokenHashing);
   const edge = new EdgeClient({
     redisUrl: config.redis.url,
@@ -85,12 +103,11 @@ export async function startEdgeServer(config: EdgeConfig, clock: Clock = systemC
   let plansReady = false;
   planConsumer.caughtUp.then(() => (plansReady = true));
   const sessions = new SessionService({ redis, plans, edge, sink, clock, hasher, config: config.sessions });
-
-  const http = createHttpService({
-    name: 'edge',
-    logger,
-    metrics,
-    apiKeys: config.http.apiKeys,
+  return {
+    edge,
+    sessions,
+    plans,
+    sink,
     readiness: {
       redis: () => probeRedis(redis),
       kafka: () => probeKafka(admin),
@@ -102,20 +119,35 @@ export async function startEdgeServer(config: EdgeConfig, clock: Clock = systemC
         if (!plansReady) throw new Error('account plans still loading');
       },
     },
+    async close() {
+      await sink.flush();
+      await producer.disconnect();
+      await planConsumer.stop();
+      await admin.disconnect();
+      redis.disconnect();
+      await edge.close();
+    },
+  };
+}
+
+/** Boots the decision API and session admission standalone; resolves when listening. */
+export async function startEdgeServer(config: EdgeConfig, clock: Clock = systemClock): Promise<EdgeServer> {
+  const logger = createLogger('edge', config.log.level);
+  const metrics = createMetricsRegistry('edge');
+  const parts = await createEdgeParts(config, logger, clock);
+  const http = createHttpService({
+    name: 'edge',
+    logger,
+    metrics,
+    apiKeys: config.http.apiKeys,
+    readiness: parts.readiness,
   });
-  registerDecisionRoutes(http.app, { edge, requireRole: http.requireRole, metrics });
-  registerSessionRoutes(http.app, { sessions, requireRole: http.requireRole });
-  http.onShutdown(async () => {
-    await sink.flush();
-    await producer.disconnect();
-    await planConsumer.stop();
-    await admin.disconnect();
-    redis.disconnect();
-    await edge.close();
-  });
+  registerDecisionRoutes(http.app, { edge: parts.edge, requireRole: http.requireRole, metrics });
+  registerSessionRoutes(http.app, { sessions: parts.sessions, requireRole: http.requireRole });
+  http.onShutdown(parts.close);
   const url = await http.listen(config.http.host, config.http.port);
   logger.info({ url }, 'edge APIs listening');
-  return { http, edge, sessions, plans, sink, url };
+  return { ...parts, http, url };
 }
 
 /** `leechguard edge [--config file.json]`. */
