@@ -363,6 +363,39 @@ async function main(): Promise<void> {
           `server thread busy ${(100 * sBusy).toFixed(0)}%, ${((sCpuMs * 1000) / ss.ops).toFixed(0)} µs/op; ` +
           `target >= 20,000/s, p99 < 5 ms; ${mem()}`,
       );
+      // The same player loop calling SessionService directly: the Redis + Lua + Kafka path without HTTP.
+      const svc = server.sessions;
+      const lat: number[] = [];
+      const svcDeadline = performance.now() + 3_000;
+      const svcStart = performance.now();
+      const svcCpu0 = threadCpuMs();
+      const timedOp = async (fn: () => Promise<unknown>) => {
+        const t = performance.now();
+        await fn();
+        lat.push(performance.now() - t);
+      };
+      await Promise.all(
+        Array.from({ length: 32 }, async (_, loop) => {
+          for (let round = 0; performance.now() < svcDeadline; round++) {
+            const accountId = `bench-svc-${process.pid}-${loop}-${round}`;
+            let sessionId = '';
+            await timedOp(async () => {
+              sessionId = (await svc.start({ accountId, deviceId: 'tv', contentId: 'match' })).sessionId;
+            });
+            for (let i = 0; i < 8 && performance.now() < svcDeadline; i++) {
+              await timedOp(() => svc.heartbeat(sessionId, { accountId }));
+            }
+            await timedOp(() => svc.stop(sessionId, accountId));
+          }
+        }),
+      );
+      const svcMs = performance.now() - svcStart;
+      const svcSorted = Float64Array.from(lat).sort();
+      line(
+        `session service   ${fmt((lat.length / svcMs) * 1000)} ops/s in process (no HTTP, same player loop), ` +
+          `p50 ${percentile(svcSorted, 50).toFixed(2)} ms, p99 ${percentile(svcSorted, 99).toFixed(2)} ms, ` +
+          `${(((threadCpuMs() - svcCpu0) * 1000) / lat.length).toFixed(0)} µs CPU/op`,
+      );
       line(
         `heartbeat records produced to Kafka: ${fmt(server.sink.sent)} sent, ${server.sink.dropped} dropped`,
       );
