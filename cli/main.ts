@@ -20,6 +20,10 @@ const COMMANDS: Record<string, Command> = {
     summary: '[--config file.json]: policies, review queue, Redis denylist, analyst API and page',
     load: async () => (await import('../enforcer/main.ts')).main,
   },
+  edge: {
+    summary: 'decision API + session admission standalone (the enforcer process mounts the same routes)',
+    load: async () => (await import('../enforcer/decision/standalone.ts')).main,
+  },
 };
 
 function usage(): string {

@@ -95,6 +95,23 @@ export const ERRORS = {
     httpStatus: 503,
     retriable: true,
   },
+  // enforcer / edge (decision API, session admission)
+  ENF_ERR_DECISION_NO_SUBJECT: {
+    message: 'give at least one of token, tokenHash, session, account',
+    httpStatus: 400,
+    retriable: false,
+  },
+  ENF_ERR_SESSION_LIMIT_REACHED: {
+    message: 'the account has no free stream slot; stop one of its active sessions',
+    httpStatus: 409,
+    retriable: false,
+  },
+  ENF_ERR_SESSION_REVOKED: {
+    message: 'the account or token is revoked',
+    httpStatus: 403,
+    retriable: false,
+  },
+  ENF_ERR_SESSION_NOT_FOUND: { message: 'no such active session', httpStatus: 404, retriable: false },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -74,6 +74,17 @@ export const LIMITS = {
   enforcerRevocationSweepBatchMax: 1_000,
   /** Bytes fetched per anomaly partition per batch: bounds one batch (~a few thousand flags). */
   enforcerAnomalyBatchBytesMax: 1 * MiB,
+  // enforcer / edge (decision API, edge client, session admission)
+  /** Longest subject (token, hash, session id, account id) the decision API accepts, chars. Above: 400. */
+  decisionSubjectCharsMax: 4_096,
+  /** Most sessions one account may hold at once whatever its plan says; bounds the Lua loop. */
+  sessionsPerAccountMax: 64,
+  /** Longest account / device / content / session id accepted by session admission, chars. Above: 400. */
+  sessionIdCharsMax: 256,
+  /** Heartbeat records buffered for Kafka before new ones are dropped (counted + logged). */
+  admissionHeartbeatQueueMax: 50_000,
+  /** Records per Kafka send from session admission; bigger batches amortise acks=all. */
+  admissionHeartbeatBatchMax: 1_000,
 } as const;
 
 export type Limits = typeof LIMITS;

@@ -1,0 +1,409 @@
+/**
+ * Edge benchmark: `node bench/edge.ts` (needs the local stack for Kafka + registry; Redis is a
+ * private redis-server started here, so the shared one is never loaded). Bounded: ~30 s.
+ *
+ * Prints, in one run:
+ *  - baseline: `redis-benchmark -q -n 100000 -t get,set` against the same private redis-server;
+ *  - edge client check()/s (synchronous, in-process mirror of 10,000 entries);
+ *  - decision API req/s and p50 / p99 over HTTP (a bounded keep-alive load loop on raw sockets in a
+ *    worker thread, one request in flight per connection);
+ *  - session admissions + heartbeats/s and p99 over HTTP (each virtual player: start, heartbeats, stop);
+ *  - a bare fastify route under the same load loop: the HTTP ceiling of this machine.
+ */
+import { execFileSync } from 'node:child_process';
+import { createConnection, type Socket } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+
+interface LoadJob {
+  mode: 'decision' | 'sessions' | 'bare';
+  url: string;
+  key: string;
+  durationMs: number;
+  connections: number;
+  denied: string[];
+}
+
+interface LoadResult {
+  ops: number;
+  errors: number;
+  elapsedMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  byKind: Record<string, number>;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/**
+ * A minimal HTTP/1.1 keep-alive client on a raw socket: one request in flight per connection,
+ * responses framed by Content-Length. Much cheaper per request than a general client, so the
+ * load loop (sharing the machine's 2 cores) measures the server rather than itself.
+ */
+class RawConnection {
+  private readonly socket: Socket;
+  private buf: Buffer = Buffer.alloc(0);
+  private waiting: ((r: { status: number; text: string }) => void) | undefined;
+  private readonly hostHeader: string;
+
+  constructor(host: string, port: number) {
+    this.socket = createConnection({ host, port, noDelay: true });
+    this.hostHeader = `${host}:${port}`;
+    this.socket.on('data', (chunk: Buffer) => {
+      this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+      this.parse();
+    });
+  }
+
+  request(
+    method: string,
+    path: string,
+    headers: string,
+    body?: string,
+  ): Promise<{ status: number; text: string }> {
+    const bodyPart = body === undefined ? '' : body;
+    const extra =
+      body === undefined
+        ? ''
+        : `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`;
+    this.socket.write(
+      `${method} ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n${headers}${extra}\r\n${bodyPart}`,
+    );
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  private parse(): void {
+    const end = this.buf.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.buf.toString('latin1', 0, end);
+    const m = /content-length: *(\d+)/i.exec(head);
+    const length = m ? Number(m[1]) : 0;
+    if (this.buf.length < end + 4 + length) return;
+    const text = this.buf.toString('utf8', end + 4, end + 4 + length);
+    this.buf = this.buf.subarray(end + 4 + length);
+    const status = Number(head.slice(9, 12));
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.({ status, text });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+async function runLoad(job: LoadJob): Promise<LoadResult> {
+  const target = new URL(job.url);
+  const conns = Array.from(
+    { length: job.connections },
+    () => new RawConnection(target.hostname, Number(target.port)),
+  );
+  const authHeader = `authorization: Bearer ${job.key}\r\n`;
+  const latencies: number[] = [];
+  const byKind: Record<string, number> = {};
+  let errors = 0;
+  const started = performance.now();
+  const deadline = started + job.durationMs;
+  const timed = async (kind: string, fn: () => Promise<number>): Promise<unknown> => {
+    const t0 = performance.now();
+    const status = await fn();
+    latencies.push(performance.now() - t0);
+    if (status >= 500 || status === 401 || status === 403 || status === 400) errors++;
+    byKind[kind] = (byKind[kind] ?? 0) + 1;
+    return status;
+  };
+  const loops = conns.map(async (conn, loop) => {
+    const call = (method: string, path: string, body?: unknown) =>
+      conn.request(method, path, authHeader, body === undefined ? undefined : JSON.stringify(body));
+    let n = 0;
+    if (job.mode === 'bare') {
+      while (performance.now() < deadline) {
+        n++;
+        await timed('bare', async () => (await call('GET', `/bare?tokenHash=ok-${loop}-${n & 1023}`)).status);
+      }
+      return;
+    }
+    if (job.mode === 'decision') {
+      while (performance.now() < deadline) {
+        n++;
+        const denied = n % 10 === 0;
+        const hash = denied ? job.denied[(n + loop) % job.denied.length]! : `ok-${loop}-${n & 1023}`;
+        await timed(denied ? 'denied' : 'allowed', async () => {
+          const r = await call('GET', `/v1/decision?tokenHash=${hash}&account=acct-${loop}-${n & 255}`);
+          return r.status;
+        });
+      }
+      return;
+    }
+    // sessions: one account per virtual player; start, 8 heartbeats, stop, again.
+    let round = 0;
+    while (performance.now() < deadline) {
+      round++;
+      const accountId = `bench-${process.pid}-${loop}-${round}`;
+      let sessionId = '';
+      await timed('start', async () => {
+        const r = await call('POST', '/v1/sessions', {
+          accountId,
+          deviceId: `dev-${loop}`,
+          contentId: 'match',
+        });
+        if (r.status === 201) sessionId = (JSON.parse(r.text) as { sessionId: string }).sessionId;
+        return r.status;
+      });
+      if (!sessionId) continue;
+      for (let i = 0; i < 8 && performance.now() < deadline; i++) {
+        await timed(
+          'heartbeat',
+          async () => (await call('PUT', `/v1/sessions/${sessionId}`, { accountId })).status,
+        );
+      }
+      await timed(
+        'stop',
+        async () => (await call('DELETE', `/v1/sessions/${sessionId}?accountId=${accountId}`)).status,
+      );
+    }
+  });
+  await Promise.all(loops);
+  const elapsedMs = performance.now() - started;
+  for (const c of conns) c.close();
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    ops: latencies.length,
+    errors,
+    elapsedMs,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    byKind,
+  };
+}
+
+if (!isMainThread) {
+  runLoad(workerData as LoadJob).then((r) => parentPort!.postMessage(r));
+} else {
+  await main();
+}
+
+function inWorker(job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL(import.meta.url), { workerData: job });
+    w.once('message', (r: LoadResult) => {
+      resolve(r);
+      void w.terminate();
+    });
+    w.once('error', reject);
+  });
+}
+
+/** CPU time of this thread, ms: shows how much of the wall time the machine actually gave us. */
+function threadCpuMs(): number {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function mem(): string {
+  const m = process.memoryUsage();
+  return `rss ${(m.rss / 2 ** 20).toFixed(0)} MiB, heap ${(m.heapUsed / 2 ** 20).toFixed(0)} MiB`;
+}
+
+async function main(): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const { startPrivateRedis, writeDeny, denyEntry } = await import('../test/integration/edge/support.ts');
+  const { loadConfig } = await import('../core/config.ts');
+  const { edgeConfigSchema, startEdgeServer } = await import('../enforcer/decision/standalone.ts');
+  const { EdgeClient } = await import('../enforcer/edge-client/client.ts');
+
+  const priv = await startPrivateRedis();
+  const out: string[] = [];
+  const line = (s: string) => {
+    out.push(s);
+    process.stdout.write(`${s}\n`);
+  };
+  try {
+    line(
+      `# leechguard edge bench — node ${process.version}, ${cpus().length} cores, ` +
+        `load average ${loadavg()[0]!.toFixed(2)} at start (other processes share these cores)`,
+    );
+    // 1. Baseline: Redis's own ceiling on this machine, same run.
+    const rb = execFileSync(
+      'redis-benchmark',
+      ['-p', String(priv.port), '-q', '-n', '100000', '-t', 'get,set'],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    const rps = (cmd: string) => {
+      const m = new RegExp(`${cmd}: ([\\d.]+) requests per second`).exec(rb.replace(/\r/g, '\n'));
+      return m ? Number(m[1]) : Number.NaN;
+    };
+    const getRps = rps('GET');
+    const setRps = rps('SET');
+    for (const l of rb.split(/[\r\n]/).filter((x) => /requests per second/.test(x)))
+      line(`redis-benchmark  ${l.trim()}`);
+
+    // Denylist of 10,000 entries.
+    const writer = new Redis(priv.url);
+    const denied: string[] = [];
+    for (let i = 0; i < 10_000; i++) denied.push(`deny-${i.toString(16).padStart(8, '0')}`);
+    for (let i = 0; i < denied.length; i += 500) {
+      await Promise.all(
+        denied.slice(i, i + 500).map((h) => writeDeny(writer, 'token', h, denyEntry(), false)),
+      );
+    }
+
+    // 2. Edge client check()/s.
+    const edge = new EdgeClient({ redisUrl: priv.url });
+    await edge.start();
+    const queries = Array.from({ length: 4096 }, (_, i) => ({
+      tokenHash: i % 10 === 0 ? denied[i % denied.length]! : `ok-${i}`,
+      accountId: `acct-${i & 511}`,
+    }));
+    let blocked = 0;
+    for (let i = 0; i < 200_000; i++) if (edge.check(queries[i & 4095]!).decision === 'block') blocked++; // warm up
+    const checkMs = 2_000;
+    let checks = 0;
+    const t0 = performance.now();
+    const cpu0 = threadCpuMs();
+    while (performance.now() - t0 < checkMs) {
+      for (let i = 0; i < 100_000; i++) if (edge.check(queries[i & 4095]!).decision === 'block') blocked++;
+      checks += 100_000;
+    }
+    const checkRate = (checks / (performance.now() - t0)) * 1000;
+    const checkPerCpuS = (checks / (threadCpuMs() - cpu0)) * 1000;
+    const s = edge.stats();
+    line(
+      `edge check()      ${fmt(checkRate)} checks/s (2 subjects each, ${s.entries} entries mirrored, ` +
+        `hit ratio ${(s.hits / (s.hits + s.misses)).toFixed(3)}, ${((100 * blocked) / (checks + 200_000)).toFixed(1)}% blocked) ` +
+        `— ${(checkRate / getRps).toFixed(1)}x redis GET/s; ${fmt(checkPerCpuS)} per CPU-second of this thread; ` +
+        `target >= 5,000,000/s; ${mem()}`,
+    );
+    await edge.close();
+
+    // 3 + 4. The HTTP APIs, served by this thread; load from a worker thread (the other core).
+    const key = 'bench-key-0123456789abcdef';
+    const config = loadConfig(edgeConfigSchema, {
+      overrides: {
+        redis: { url: priv.url },
+        http: { port: 0, apiKeys: [{ name: 'bench', key, roles: ['edge', 'backend'] }] },
+        log: { level: 'silent' },
+      },
+    });
+    // HTTP ceiling of this machine: a bare fastify route answering constant JSON, same load loop.
+    const { default: Fastify } = await import('fastify');
+    const bare = Fastify();
+    bare.get('/bare', async () => ({ decision: 'allow' }));
+    const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
+    await inWorker({ mode: 'bare', url: bareUrl, key, durationMs: 700, connections: 32, denied }); // warm up
+    const bCpu0 = threadCpuMs();
+    const b = await inWorker({ mode: 'bare', url: bareUrl, key, durationMs: 3_000, connections: 32, denied });
+    const bRate = (b.ops / b.elapsedMs) * 1000;
+    const bCpuUs = ((threadCpuMs() - bCpu0) * 1000) / b.ops;
+    await bare.close();
+    line(
+      `bare fastify      ${fmt(bRate)} req/s, p50 ${b.p50Ms.toFixed(2)} ms, p99 ${b.p99Ms.toFixed(2)} ms ` +
+        `(HTTP ceiling of this machine with this load loop, 32 keep-alive connections); ` +
+        `server CPU ${bCpuUs.toFixed(0)} µs/req`,
+    );
+    const server = await startEdgeServer(config);
+    try {
+      await inWorker({ mode: 'decision', url: server.url, key, durationMs: 700, connections: 32, denied }); // warm up
+      let cpu = threadCpuMs();
+      const d = await inWorker({
+        mode: 'decision',
+        url: server.url,
+        key,
+        durationMs: 4_000,
+        connections: 32,
+        denied,
+      });
+      const dRate = (d.ops / d.elapsedMs) * 1000;
+      const dCpuMs = threadCpuMs() - cpu;
+      const dBusy = dCpuMs / d.elapsedMs;
+      line(
+        `decision API      ${fmt(dRate)} req/s, p50 ${d.p50Ms.toFixed(2)} ms, p99 ${d.p99Ms.toFixed(2)} ms, errors ${d.errors} ` +
+          `(32 keep-alive connections, 10% denied) — ${(dRate / getRps).toFixed(2)}x redis GET/s, ` +
+          `${(dRate / bRate).toFixed(2)}x bare fastify; server thread busy ${(100 * dBusy).toFixed(0)}%, ` +
+          `${((dCpuMs * 1000) / d.ops).toFixed(0)} µs/req; ` +
+          `target >= 30,000 req/s, p99 < 2 ms; ${mem()}`,
+      );
+      await inWorker({
+        mode: 'sessions',
+        url: server.url,
+        key,
+        durationMs: 700,
+        connections: 32,
+        denied: [],
+      }); // warm up
+      cpu = threadCpuMs();
+      const ss = await inWorker({
+        mode: 'sessions',
+        url: server.url,
+        key,
+        durationMs: 4_000,
+        connections: 32,
+        denied: [],
+      });
+      const sRate = (ss.ops / ss.elapsedMs) * 1000;
+      const sCpuMs = threadCpuMs() - cpu;
+      const sBusy = sCpuMs / ss.elapsedMs;
+      line(
+        `session admission ${fmt(sRate)} ops/s (${Object.entries(ss.byKind)
+          .map(([k, v]) => `${k} ${fmt(v)}`)
+          .join(', ')}), p50 ${ss.p50Ms.toFixed(2)} ms, p99 ${ss.p99Ms.toFixed(2)} ms, errors ${ss.errors} ` +
+          `— ${(sRate / setRps).toFixed(2)}x redis SET/s, ${(sRate / bRate).toFixed(2)}x bare fastify; ` +
+          `server thread busy ${(100 * sBusy).toFixed(0)}%, ${((sCpuMs * 1000) / ss.ops).toFixed(0)} µs/op; ` +
+          `target >= 20,000/s, p99 < 5 ms; ${mem()}`,
+      );
+      // The same player loop calling SessionService directly: the Redis + Lua + Kafka path without HTTP.
+      const svc = server.sessions;
+      const lat: number[] = [];
+      const svcDeadline = performance.now() + 3_000;
+      const svcStart = performance.now();
+      const svcCpu0 = threadCpuMs();
+      const timedOp = async (fn: () => Promise<unknown>) => {
+        const t = performance.now();
+        await fn();
+        lat.push(performance.now() - t);
+      };
+      await Promise.all(
+        Array.from({ length: 32 }, async (_, loop) => {
+          for (let round = 0; performance.now() < svcDeadline; round++) {
+            const accountId = `bench-svc-${process.pid}-${loop}-${round}`;
+            let sessionId = '';
+            await timedOp(async () => {
+              sessionId = (await svc.start({ accountId, deviceId: 'tv', contentId: 'match' })).sessionId;
+            });
+            for (let i = 0; i < 8 && performance.now() < svcDeadline; i++) {
+              await timedOp(() => svc.heartbeat(sessionId, { accountId }));
+            }
+            await timedOp(() => svc.stop(sessionId, accountId));
+          }
+        }),
+      );
+      const svcMs = performance.now() - svcStart;
+      const svcSorted = Float64Array.from(lat).sort();
+      line(
+        `session service   ${fmt((lat.length / svcMs) * 1000)} ops/s in process (no HTTP, same player loop), ` +
+          `p50 ${percentile(svcSorted, 50).toFixed(2)} ms, p99 ${percentile(svcSorted, 99).toFixed(2)} ms, ` +
+          `${(((threadCpuMs() - svcCpu0) * 1000) / lat.length).toFixed(0)} µs CPU/op`,
+      );
+      line(
+        `heartbeat records produced to Kafka: ${fmt(server.sink.sent)} sent, ${server.sink.dropped} dropped`,
+      );
+    } finally {
+      await server.http.shutdown();
+    }
+    writer.disconnect();
+  } finally {
+    await priv.stop();
+  }
+}

@@ -1,0 +1,462 @@
+/**
+ * The edge client: an in-process mirror of the Redis denylist for a Node edge / gateway / licence
+ * server, and the engine behind the decision API.
+ *
+ * - `check()` is synchronous: Map lookups only, for the per-request hot path.
+ * - The mirror is kept fresh by the `lg:deny:changes` channel; after every (re)connect of the
+ *   subscription it is rebuilt by a full SCAN of `lg:deny:*` (changes arriving during the scan are
+ *   replayed on top, so none is lost).
+ * - While the mirror is incomplete (first sync pending, subscription down, denylist larger than
+ *   maxEntries) a miss reads Redis: `decide()` awaits that read, `check()` answers allow and fills
+ *   the cache in the background. "Not denied" answers from Redis are cached for negativeTtlMs and
+ *   dropped by any change message about the subject.
+ * - When Redis cannot be read and nothing cached matches, `failMode` answers: `open` allows (a
+ *   Redis outage never stops paying viewers), `closed` blocks (a Redis outage never lets a
+ *   revoked token through). Cached blocks keep applying in both modes.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { RevokedSubjectKind } from '../../core/schemas/generated.ts';
+import type { TokenHasher } from '../../core/token-hash.ts';
+import {
+  DENY_CHANGES_CHANNEL,
+  DENY_KEY_PREFIX,
+  type DenyChange,
+  type DenyEntry,
+  denyKey,
+  entryFromFields,
+  parseDenyKey,
+} from '../denylist/keys.ts';
+import { allowDecision, type Decision, decisionFromEntry, failModeDecision, moreSevere } from './decision.ts';
+import { DenyCache, type Lookup } from './deny-cache.ts';
+
+export type FailMode = 'open' | 'closed';
+
+/** One request to judge; any subset of subjects. `token` is raw and hashed here (never stored). */
+export interface EdgeQuery {
+  token?: string | undefined;
+  tokenHash?: string | undefined;
+  sessionId?: string | undefined;
+  accountId?: string | undefined;
+}
+
+export interface EdgeClientOptions {
+  redisUrl: string;
+  /** Hashes raw tokens (all active key ids, for rotations). Needed only for `query.token`. */
+  tokenHasher?: TokenHasher | undefined;
+  /** Answer when Redis cannot be read and the cache does not know. Default open. */
+  failMode?: FailMode;
+  /** Most mirrored entries. Default 1,000,000 (~300 MB worst case). */
+  maxEntries?: number;
+  /** Trust in a "not denied" read from Redis while the mirror is incomplete, ms. Default 1,000. */
+  negativeTtlMs?: number;
+  /** Most negative entries. Default 100,000. */
+  negativeMax?: number;
+  /** Keys per SCAN step and per HGETALL pipeline during a resync. Default 1,000. */
+  resyncBatch?: number;
+  /** Period of the sweep that drops expired entries (Redis expires keys without a message), ms. Default 10,000. */
+  sweepIntervalMs?: number;
+  /** Pause before retrying a failed resync, ms. Default 500. */
+  resyncRetryMs?: number;
+  /** Time a fallback Redis read may take before the fail mode answers, ms. Default 250. */
+  readTimeoutMs?: number;
+  /** Clock for expiry checks; injected in tests. Default Date.now. */
+  nowMs?: () => number;
+  logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void } | undefined;
+  redisOptions?: RedisOptions;
+}
+
+/** Counters for hits / misses / staleness; see `stats()`. */
+export interface EdgeClientStats {
+  /** Subject lookups answered from the mirror (including authoritative absence). */
+  hits: number;
+  /** Subject lookups the mirror could not answer. */
+  misses: number;
+  /** Redis reads made on misses. */
+  redisReads: number;
+  /** Answers given by the fail mode because Redis could not be read. */
+  failModeAnswers: number;
+  changesApplied: number;
+  resyncs: number;
+  entries: number;
+  /** 0 while the mirror is complete and subscribed; else ms since it stopped being so. */
+  stalenessMs: number;
+  complete: boolean;
+}
+
+const KINDS: readonly RevokedSubjectKind[] = ['token', 'session', 'account'];
+
+export class EdgeClient {
+  readonly cache: DenyCache;
+  readonly failMode: FailMode;
+  private readonly redis: Redis;
+  private readonly sub: Redis;
+  private readonly hasher: TokenHasher | undefined;
+  private readonly nowMs: () => number;
+  private readonly resyncBatch: number;
+  private readonly resyncRetryMs: number;
+  private readonly readTimeoutMs: number;
+  private readonly logger: EdgeClientOptions['logger'];
+  private readonly inflight = new Set<string>();
+  /** Changes received while a resync scans; replayed on top of its result. */
+  private buffered: DenyChange[] | null = null;
+  private resyncGeneration = 0;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private unsyncedSinceMs: number;
+  private closed = false;
+  private firstSync: { promise: Promise<void>; resolve: () => void };
+  private counters = { hits: 0, misses: 0, redisReads: 0, failModeAnswers: 0, changesApplied: 0, resyncs: 0 };
+
+  constructor(options: EdgeClientOptions) {
+    this.cache = new DenyCache({
+      maxEntries: options.maxEntries ?? 1_000_000,
+      negativeTtlMs: options.negativeTtlMs ?? 1_000,
+      negativeMax: options.negativeMax ?? 100_000,
+    });
+    this.failMode = options.failMode ?? 'open';
+    this.hasher = options.tokenHasher;
+    this.nowMs = options.nowMs ?? Date.now;
+    this.resyncBatch = options.resyncBatch ?? 1_000;
+    this.resyncRetryMs = options.resyncRetryMs ?? 500;
+    this.readTimeoutMs = options.readTimeoutMs ?? 250;
+    this.logger = options.logger;
+    this.unsyncedSinceMs = this.nowMs();
+    let resolve!: () => void;
+    this.firstSync = { promise: new Promise<void>((r) => (resolve = r)), resolve };
+    const base: RedisOptions = {
+      lazyConnect: true,
+      // Fail fast on the read path: a queued command behind a dead connection is a slow answer.
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+      ...options.redisOptions,
+    };
+    this.redis = new Redis(options.redisUrl, { ...base, commandTimeout: this.readTimeoutMs * 4 });
+    this.sub = new Redis(options.redisUrl, base);
+    for (const conn of [this.redis, this.sub]) conn.on('error', () => {}); // state is tracked via events below
+    this.sub.on('message', (channel: string, message: string) => {
+      if (channel === DENY_CHANGES_CHANNEL) this.onMessage(message);
+    });
+    this.sub.on('ready', () => this.scheduleResync(0));
+    this.sub.on('close', () => this.onSubscriptionLost());
+    this.sweepTimer = setInterval(() => this.sweepSlice(), options.sweepIntervalMs ?? 10_000);
+    this.sweepTimer.unref();
+  }
+
+  /** Sweeps expired entries in slices of 20,000, yielding to I/O between slices. */
+  private sweepSlice(): void {
+    if (this.closed) return;
+    if (!this.cache.sweep(this.nowMs(), 20_000)) setImmediate(() => this.sweepSlice());
+  }
+
+  /** Connects, subscribes and waits for the first full sync (or timeoutMs, then keeps trying). */
+  async start(timeoutMs = 5_000): Promise<void> {
+    await Promise.all([this.redis.connect(), this.sub.connect()]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.firstSync.promise,
+      new Promise<void>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`denylist sync not done after ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.resyncTimer);
+    clearInterval(this.sweepTimer);
+    this.redis.disconnect();
+    this.sub.disconnect();
+  }
+
+  /** The Redis command connection (for readiness probes). */
+  get connection(): Redis {
+    return this.redis;
+  }
+
+  /**
+   * Synchronous decision from the mirror. A subject the mirror cannot answer is allowed and read
+   * from Redis in the background (or answered by the fail mode if Redis is down).
+   */
+  check(query: EdgeQuery): Decision {
+    if (this.cache.complete && query.token === undefined) return this.checkComplete(query);
+    const now = this.nowMs();
+    let result: Decision | undefined;
+    let unknown = false;
+    if (query.token !== undefined) {
+      if (!this.hasher) throw new Error('EdgeClient needs a tokenHasher to judge raw tokens');
+      for (const h of this.hasher.hashAll(query.token)) {
+        const r = this.lookupSync('token', h.hash, now);
+        if (r === undefined) unknown = true;
+        else if (r !== null) result = pick(result, decisionFromEntry('token', r, 'cache'));
+      }
+    }
+    if (query.tokenHash !== undefined) {
+      const r = this.lookupSync('token', query.tokenHash, now);
+      if (r === undefined) unknown = true;
+      else if (r !== null) result = pick(result, decisionFromEntry('token', r, 'cache'));
+    }
+    if (query.sessionId !== undefined) {
+      const r = this.lookupSync('session', query.sessionId, now);
+      if (r === undefined) unknown = true;
+      else if (r !== null) result = pick(result, decisionFromEntry('session', r, 'cache'));
+    }
+    if (query.accountId !== undefined) {
+      const r = this.lookupSync('account', query.accountId, now);
+      if (r === undefined) unknown = true;
+      else if (r !== null) result = pick(result, decisionFromEntry('account', r, 'cache'));
+    }
+    if (result !== undefined && result.decision === 'block') return result;
+    if (unknown && this.redis.status !== 'ready') {
+      this.counters.failModeAnswers++;
+      return result ?? failModeDecision(this.failMode);
+    }
+    return result ?? ALLOW_FROM_CACHE;
+  }
+
+  /**
+   * Hot path while the mirror is complete: an absent subject is allowed without reading the clock;
+   * the clock is read only to check the expiry of an entry found.
+   */
+  private checkComplete(query: EdgeQuery): Decision {
+    const cache = this.cache;
+    let result: Decision | undefined;
+    let subjects = 0;
+    let e: DenyEntry | undefined;
+    let now = 0;
+    if (query.tokenHash !== undefined) {
+      subjects++;
+      e = cache.positiveOf('token', query.tokenHash);
+      if (e !== undefined) {
+        if (now === 0) now = this.nowMs();
+        if (e.expiresAtMs > now) result = decisionFromEntry('token', e, 'cache');
+      }
+    }
+    if (query.sessionId !== undefined) {
+      subjects++;
+      e = cache.positiveOf('session', query.sessionId);
+      if (e !== undefined) {
+        if (now === 0) now = this.nowMs();
+        if (e.expiresAtMs > now) result = pick(result, decisionFromEntry('session', e, 'cache'));
+      }
+    }
+    if (query.accountId !== undefined) {
+      subjects++;
+      e = cache.positiveOf('account', query.accountId);
+      if (e !== undefined) {
+        if (now === 0) now = this.nowMs();
+        if (e.expiresAtMs > now) result = pick(result, decisionFromEntry('account', e, 'cache'));
+      }
+    }
+    this.counters.hits += subjects;
+    return result ?? ALLOW_FROM_CACHE;
+  }
+
+  /** Like check(), but a subject the mirror cannot answer is read from Redis before answering. */
+  async decide(query: EdgeQuery): Promise<Decision> {
+    const now = this.nowMs();
+    const subjects: Array<[RevokedSubjectKind, string]> = [];
+    if (query.token !== undefined) {
+      if (!this.hasher) throw new Error('EdgeClient needs a tokenHasher to judge raw tokens');
+      for (const h of this.hasher.hashAll(query.token)) subjects.push(['token', h.hash]);
+    }
+    if (query.tokenHash !== undefined) subjects.push(['token', query.tokenHash]);
+    if (query.sessionId !== undefined) subjects.push(['session', query.sessionId]);
+    if (query.accountId !== undefined) subjects.push(['account', query.accountId]);
+    let result: Decision = ALLOW_FROM_CACHE;
+    const unknown: Array<[RevokedSubjectKind, string]> = [];
+    for (const [kind, subject] of subjects) {
+      const r = this.cache.lookup(kind, subject, now);
+      if (r === undefined) {
+        this.counters.misses++;
+        unknown.push([kind, subject]);
+      } else {
+        this.counters.hits++;
+        if (r !== null) result = moreSevere(result, decisionFromEntry(kind, r, 'cache'));
+      }
+    }
+    if (unknown.length === 0) return result;
+    try {
+      const found = await this.readThrough(unknown);
+      for (const [kind, entry] of found) result = moreSevere(result, decisionFromEntry(kind, entry, 'redis'));
+      return result.decision === 'allow' ? ALLOW_FROM_REDIS : result;
+    } catch {
+      this.counters.failModeAnswers++;
+      // A known block / throttle / substitute still applies; otherwise the fail mode answers.
+      const fail = failModeDecision(this.failMode);
+      return result.decision === 'allow' ? fail : moreSevere(result, fail);
+    }
+  }
+
+  stats(): EdgeClientStats {
+    return {
+      ...this.counters,
+      entries: this.cache.size,
+      stalenessMs: this.cache.complete ? 0 : Math.max(0, this.nowMs() - this.unsyncedSinceMs),
+      complete: this.cache.complete,
+    };
+  }
+
+  private lookupSync(kind: RevokedSubjectKind, subject: string, now: number): Lookup {
+    const r = this.cache.lookup(kind, subject, now);
+    if (r === undefined) {
+      this.counters.misses++;
+      if (this.redis.status === 'ready') this.fillInBackground(kind, subject);
+    } else {
+      this.counters.hits++;
+    }
+    return r;
+  }
+
+  private fillInBackground(kind: RevokedSubjectKind, subject: string): void {
+    const id = `${kind}\u0000${subject}`;
+    if (this.inflight.has(id)) return;
+    this.inflight.add(id);
+    this.readThrough([[kind, subject]])
+      .catch(() => {})
+      .finally(() => this.inflight.delete(id));
+  }
+
+  /** Reads subjects from Redis in one round trip; caches what it learns. */
+  private async readThrough(
+    subjects: Array<[RevokedSubjectKind, string]>,
+  ): Promise<Array<[RevokedSubjectKind, DenyEntry]>> {
+    const seq = this.cache.changeSeq;
+    this.counters.redisReads++;
+    const pipeline = this.redis.pipeline();
+    for (const [kind, subject] of subjects) pipeline.hgetall(denyKey(kind, subject));
+    const replies = await withTimeout(pipeline.exec(), this.readTimeoutMs);
+    const now = this.nowMs();
+    const found: Array<[RevokedSubjectKind, DenyEntry]> = [];
+    subjects.forEach(([kind, subject], i) => {
+      const [err, fields] = replies?.[i] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      const entry = entryFromFields(fields as Record<string, string>);
+      if (entry && entry.expiresAtMs > now) {
+        found.push([kind, entry]);
+        if (seq === this.cache.changeSeq) this.cache.putPositive(kind, subject, entry);
+      } else {
+        this.cache.putNegative(kind, subject, now, seq);
+      }
+    });
+    return found;
+  }
+
+  private onMessage(message: string): void {
+    let change: DenyChange;
+    try {
+      change = JSON.parse(message) as DenyChange;
+    } catch {
+      this.logger?.warn({ message: message.slice(0, 200) }, 'denylist change message is not JSON; ignored');
+      return;
+    }
+    if (!KINDS.includes(change.kind) || typeof change.subject !== 'string') return;
+    if (change.op === 'set' && change.entry === undefined) {
+      // A writer may announce a set without its entry: read it, treating the read as the change.
+      this.cache.changeSeq++;
+      this.readThrough([[change.kind, change.subject]]).catch(() => this.cache.markUnsynced());
+      return;
+    }
+    if (change.entry) change = { ...change, entry: normaliseEntry(change.entry) };
+    this.cache.applyChange(change);
+    this.counters.changesApplied++;
+    this.buffered?.push(change);
+  }
+
+  private onSubscriptionLost(): void {
+    if (this.cache.complete) this.unsyncedSinceMs = this.nowMs();
+    this.cache.markUnsynced();
+    this.resyncGeneration++; // abandons a resync in progress
+    this.buffered = null;
+  }
+
+  private scheduleResync(delayMs: number): void {
+    if (this.closed) return;
+    clearTimeout(this.resyncTimer);
+    this.resyncTimer = setTimeout(() => {
+      this.resync().catch((err: Error) => {
+        this.logger?.warn({ err: err.message }, 'denylist resync failed; retrying');
+        if (this.sub.status === 'ready') this.scheduleResync(this.resyncRetryMs);
+      });
+    }, delayMs);
+  }
+
+  /** Full resync: subscribe first, then SCAN + HGETALL every key, then replay changes seen meanwhile. */
+  private async resync(): Promise<void> {
+    const generation = ++this.resyncGeneration;
+    this.buffered = [];
+    await this.sub.subscribe(DENY_CHANGES_CHANNEL);
+    const entries = new Map<string, { kind: RevokedSubjectKind; subject: string; entry: DenyEntry }>();
+    let cursor = '0';
+    const now = this.nowMs();
+    do {
+      const [next, keys] = await this.redis.scan(
+        cursor,
+        'MATCH',
+        `${DENY_KEY_PREFIX}*`,
+        'COUNT',
+        this.resyncBatch,
+      );
+      cursor = next;
+      const parsed = keys.map((k) => ({ key: k, id: parseDenyKey(k) })).filter((k) => k.id !== undefined);
+      if (parsed.length === 0) continue;
+      const pipeline = this.redis.pipeline();
+      for (const p of parsed) pipeline.hgetall(p.key);
+      const replies = (await pipeline.exec()) ?? [];
+      parsed.forEach((p, i) => {
+        const fields = replies[i]?.[1] as Record<string, string> | undefined;
+        const entry = fields ? entryFromFields(fields) : undefined;
+        if (entry && entry.expiresAtMs > now && p.id) {
+          entries.set(`${p.id.kind}\u0000${p.id.subject}`, { kind: p.id.kind, subject: p.id.subject, entry });
+        }
+      });
+      if (generation !== this.resyncGeneration) return;
+    } while (cursor !== '0');
+    if (generation !== this.resyncGeneration || this.buffered === null) return;
+    for (const c of this.buffered) {
+      const id = `${c.kind}\u0000${c.subject}`;
+      if (c.op === 'del' || !c.entry) entries.delete(id);
+      else entries.set(id, { kind: c.kind, subject: c.subject, entry: c.entry });
+    }
+    this.buffered = null;
+    this.cache.replaceAll(entries.values());
+    this.counters.resyncs++;
+    this.logger?.info({ entries: this.cache.size }, 'denylist mirror synced');
+    this.firstSync.resolve();
+  }
+}
+
+const ALLOW_FROM_CACHE: Decision = Object.freeze(allowDecision('cache')) as Decision;
+const ALLOW_FROM_REDIS: Decision = Object.freeze(allowDecision('redis')) as Decision;
+
+function pick(a: Decision | undefined, b: Decision): Decision {
+  return a === undefined ? b : moreSevere(a, b);
+}
+
+/** Change messages carry JSON numbers or strings depending on the writer; keep numbers numbers. */
+function normaliseEntry(e: DenyEntry): DenyEntry {
+  return {
+    ...e,
+    expiresAtMs: Number(e.expiresAtMs),
+    issuedAtMs: Number(e.issuedAtMs ?? 0),
+    slate: e.slate ? e.slate : null,
+    throttleKbps: e.throttleKbps === null || e.throttleKbps === undefined ? null : Number(e.throttleKbps),
+  };
+}
+
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`redis read timed out after ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

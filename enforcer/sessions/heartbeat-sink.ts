@@ -1,0 +1,88 @@
+/**
+ * Produces admission's start / heartbeat / stop events to player.heartbeats.v1 (source
+ * `admission`), so the detector sees every session and heals a breach by evicting the newest.
+ *
+ * The session answer does not wait for Kafka: Redis holds the admission state; this topic is the
+ * detector's copy. Records are batched (one idempotent acks=all send at a time) from a bounded
+ * queue; a failed send is retried with its records kept in order; at the queue limit new records
+ * are dropped, counted and logged (never silently).
+ */
+import type { Producer } from 'kafkajs';
+import { LIMITS } from '../../core/limits.ts';
+import type { Logger } from '../../core/log.ts';
+import type { PlayerHeartbeat } from '../../core/schemas/generated.ts';
+import type { AvroSerde } from '../../core/serde.ts';
+import { TOPICS } from '../../core/topics.ts';
+
+export interface HeartbeatSinkLike {
+  push(record: PlayerHeartbeat): void;
+}
+
+export class HeartbeatSink implements HeartbeatSinkLike {
+  private queue: Array<{ key: string; value: Buffer }> = [];
+  private sending = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  dropped = 0;
+  sent = 0;
+  private readonly producer: Producer;
+  private readonly serde: AvroSerde;
+  private readonly logger: Logger;
+  private readonly lingerMs: number;
+
+  constructor(producer: Producer, serde: AvroSerde, logger: Logger, lingerMs = 5) {
+    this.producer = producer;
+    this.serde = serde;
+    this.logger = logger;
+    this.lingerMs = lingerMs;
+  }
+
+  push(record: PlayerHeartbeat): void {
+    if (this.queue.length >= LIMITS.admissionHeartbeatQueueMax) {
+      this.dropped++;
+      if (this.dropped === 1 || this.dropped % 1000 === 0) {
+        this.logger.warn({ dropped: this.dropped }, 'heartbeat queue full; admission event dropped');
+      }
+      return;
+    }
+    this.queue.push({ key: record.accountId, value: this.serde.encode(TOPICS.heartbeats.name, record) });
+    if (!this.timer && !this.sending) this.timer = setTimeout(() => this.flushLoop(), this.lingerMs);
+  }
+
+  private async flushLoop(): Promise<void> {
+    this.timer = undefined;
+    if (this.sending) return;
+    this.sending = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.slice(0, LIMITS.admissionHeartbeatBatchMax);
+        try {
+          await this.producer.send({ topic: TOPICS.heartbeats.name, acks: -1, messages: batch });
+          this.queue.splice(0, batch.length);
+          this.sent += batch.length;
+        } catch (err) {
+          this.logger.warn(
+            { err: (err as Error).message, queued: this.queue.length },
+            'heartbeat send failed; retrying',
+          );
+          if (this.closed) return;
+          await new Promise((r) => setTimeout(r, LIMITS.kafkaRetryBackoffMsMax));
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  /** Sends what is queued (bounded by timeoutMs), then stops accepting retries. */
+  async flush(timeoutMs = 5_000): Promise<void> {
+    clearTimeout(this.timer);
+    const deadline = Date.now() + timeoutMs;
+    const loop = this.flushLoop();
+    while ((this.queue.length > 0 || this.sending) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    this.closed = true;
+    await Promise.race([loop, new Promise((r) => setTimeout(r, 0))]);
+  }
+}

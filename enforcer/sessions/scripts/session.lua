@@ -1,0 +1,208 @@
+--[[
+session.lua: atomic session admission for ONE account. Every key carries the account's hash tag
+{<accountId>}, so the script runs unchanged on one Redis or a Redis Cluster. The clock is the
+caller's (ARGV[2]); the script never reads TIME, so tests inject time and replicas agree.
+
+KEYS[1]  lg:sess:{<accountId>}:active  HASH  sessionId -> JSON {s,l,d,c,g,t}
+           s startedAtMs, l lastSeenMs, d deviceId, c contentId, g [groupId...], t tokenHash ('' none)
+KEYS[2]  lg:sess:{<accountId>}:ended   HASH  sessionId -> JSON {r = reason, e = endedAtMs}
+ARGV[1]  op: 'start' | 'heartbeat' | 'stop'
+ARGV[2]  nowMs
+ARGV[3]  graceMs: an active session not seen for longer than this is a ghost; it is pruned first
+ARGV[4]  keyTtlMs: PEXPIRE of both keys after every write (idle accounts are forgotten)
+ARGV[5]  endedRetentionMs: how long an ended session's reason answers its late heartbeats
+ARGV[6]  sessionId
+ARGV[7]  start / heartbeat: JSON {s,d,c,g,t} of the session (s: claimed start, re-registration only)
+         stop: the reason recorded ('stopped', 'revoked:<rule>', ...)
+ARGV[8]  start / heartbeat: JSON limits {n = streamLimit, p = perTitleLimit (0 none), g = {groupId: limit}}
+ARGV[9]  start: sessionId to terminate before admitting ('' none)
+
+Semantics: the EARLIEST sessions are honoured. A new start is refused when any limit (stream,
+title, group) is full. A heartbeat of an unknown session (state lost) re-registers it with its
+claimed start; if a limit is full it evicts the newest session of that scope only when that one
+started later than itself, else it is told to stop. So nobody within the limit is ever evicted.
+
+Returns one JSON string; every reply also carries "closed": [{id, r = reason, d, c, t}], the
+sessions this call ended (ghosts pruned, terminated, evicted, stopped), so the caller can publish
+their stop events. (cjson encodes an empty array as {}.)
+  start      {"ok":true,"terminated":b,"pruned":[..]}
+           | {"ok":false,"scope":"stream"|"title"|"group:<id>","limit":n,"sessions":[{id,s,l,d,c}],"pruned":[..]}
+  heartbeat  {"status":"continue","rec":{..},"reregistered":b,"evicted":[..],"pruned":[..]}
+           | {"status":"stop","reason":r,"rec":{..}|absent,"pruned":[..]}
+  stop       {"stopped":b,"rec":{..}|absent}
+]]
+local op = ARGV[1]
+local now = tonumber(ARGV[2])
+local grace = tonumber(ARGV[3])
+local keyTtl = tonumber(ARGV[4])
+local endedRetention = tonumber(ARGV[5])
+local id = ARGV[6]
+
+-- Sessions ended by this call (ghosts, terminated, evicted, stopped), for the caller's stop events.
+local closed = {}
+local function endSession(sid, reason, rec)
+  redis.call('HDEL', KEYS[1], sid)
+  redis.call('HSET', KEYS[2], sid, cjson.encode({r = reason, e = now}))
+  if rec then closed[#closed + 1] = { id = sid, r = reason, d = rec.d, c = rec.c, t = rec.t } end
+end
+
+-- Prune ghosts; collect the live sessions.
+local active = {}
+local byId = {}
+local pruned = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local sid = all[i]
+  local rec = cjson.decode(all[i + 1])
+  if rec.l + grace < now then
+    endSession(sid, 'expired', rec)
+    pruned[#pruned + 1] = sid
+  else
+    local a = { id = sid, rec = rec }
+    active[#active + 1] = a
+    byId[sid] = a
+  end
+end
+
+local function touch()
+  redis.call('PEXPIRE', KEYS[1], keyTtl)
+  redis.call('PEXPIRE', KEYS[2], keyTtl)
+end
+
+local function forgetOldEnded()
+  local ended = redis.call('HGETALL', KEYS[2])
+  for i = 1, #ended, 2 do
+    local e = cjson.decode(ended[i + 1])
+    if e.e + endedRetention < now then redis.call('HDEL', KEYS[2], ended[i]) end
+  end
+end
+
+local function later(a, b) -- a started after b (ties broken by id, deterministically)
+  if a.rec.s ~= b.rec.s then return a.rec.s > b.rec.s end
+  return a.id > b.id
+end
+
+local function hasGroup(rec, g)
+  if type(rec.g) ~= 'table' then return false end
+  for _, x in ipairs(rec.g) do if x == g then return true end end
+  return false
+end
+
+local function summary()
+  local out = {}
+  for _, a in ipairs(active) do
+    if not a.gone then
+      out[#out + 1] = { id = a.id, s = a.rec.s, l = a.rec.l, d = a.rec.d, c = a.rec.c }
+    end
+  end
+  return out
+end
+
+-- Finds room for candidate cand ({id, rec}) under every limit. Returns nil, evicted ids on
+-- success, or the full scope (name, limit) on refusal. Nothing is written here.
+local function findRoom(cand, limits, mayEvict)
+  local scopes = { { name = 'stream', limit = limits.n, match = function() return true end } }
+  if limits.p and limits.p > 0 then
+    scopes[#scopes + 1] = { name = 'title', limit = limits.p, match = function(r) return r.c == cand.rec.c end }
+  end
+  if type(cand.rec.g) == 'table' and type(limits.g) == 'table' then
+    for _, g in ipairs(cand.rec.g) do
+      local gl = limits.g[g]
+      if gl then
+        scopes[#scopes + 1] = { name = 'group:' .. g, limit = gl, match = function(r) return hasGroup(r, g) end }
+      end
+    end
+  end
+  local evicted, gone = {}, {}
+  for _, sc in ipairs(scopes) do
+    while true do
+      local count, newest = 0, nil
+      for _, a in ipairs(active) do
+        if not a.gone and sc.match(a.rec) then
+          count = count + 1
+          if newest == nil or later(a, newest) then newest = a end
+        end
+      end
+      if count < sc.limit then break end
+      if mayEvict and newest ~= nil and later(newest, cand) then
+        newest.gone = true
+        gone[#gone + 1] = newest
+        evicted[#evicted + 1] = newest.id
+      else
+        for _, a in ipairs(gone) do a.gone = nil end
+        return { name = sc.name, limit = sc.limit }, nil
+      end
+    end
+  end
+  return nil, evicted
+end
+
+if op == 'start' then
+  forgetOldEnded()
+  local terminated = false
+  local term = ARGV[9]
+  if term ~= '' and byId[term] then
+    endSession(term, 'terminated', byId[term].rec)
+    byId[term].gone = true
+    terminated = true
+  end
+  local rec = cjson.decode(ARGV[7])
+  rec.s = now
+  rec.l = now
+  local cand = { id = id, rec = rec }
+  local full = findRoom(cand, cjson.decode(ARGV[8]), false)
+  if full then
+    touch()
+    return cjson.encode({ ok = false, scope = full.name, limit = full.limit, sessions = summary(),
+      pruned = pruned, terminated = terminated, closed = closed })
+  end
+  redis.call('HSET', KEYS[1], id, cjson.encode(rec))
+  touch()
+  return cjson.encode({ ok = true, terminated = terminated, pruned = pruned, closed = closed })
+end
+
+if op == 'heartbeat' then
+  local a = byId[id]
+  if a then
+    a.rec.l = now
+    redis.call('HSET', KEYS[1], id, cjson.encode(a.rec))
+    touch()
+    return cjson.encode({ status = 'continue', rec = a.rec, reregistered = false, evicted = {}, pruned = pruned,
+      closed = closed })
+  end
+  local ended = redis.call('HGET', KEYS[2], id)
+  if ended then
+    touch()
+    return cjson.encode({ status = 'stop', reason = cjson.decode(ended).r, pruned = pruned, closed = closed })
+  end
+  -- Unknown: session state was lost (or never here). Re-register with the claimed start.
+  local rec = cjson.decode(ARGV[7])
+  if type(rec.d) ~= 'string' or rec.d == '' or type(rec.c) ~= 'string' or rec.c == '' then
+    return cjson.encode({ status = 'stop', reason = 'unknown_session', pruned = pruned, closed = closed })
+  end
+  if type(rec.s) ~= 'number' or rec.s > now then rec.s = now end
+  rec.l = now
+  local cand = { id = id, rec = rec }
+  local full, evicted = findRoom(cand, cjson.decode(ARGV[8]), true)
+  if full then
+    endSession(id, 'limit:' .. full.name)
+    touch()
+    return cjson.encode({ status = 'stop', reason = 'limit:' .. full.name, rec = rec, pruned = pruned, closed = closed })
+  end
+  for _, e in ipairs(evicted) do endSession(e, 'evicted', byId[e].rec) end
+  redis.call('HSET', KEYS[1], id, cjson.encode(rec))
+  touch()
+  return cjson.encode({ status = 'continue', rec = rec, reregistered = true, evicted = evicted, pruned = pruned,
+    closed = closed })
+end
+
+if op == 'stop' then
+  forgetOldEnded()
+  local a = byId[id]
+  if not a then return cjson.encode({ stopped = false, closed = closed }) end
+  endSession(id, ARGV[7], a.rec)
+  touch()
+  return cjson.encode({ stopped = true, rec = a.rec, closed = closed })
+end
+
+return redis.error_reply('unknown op ' .. tostring(op))

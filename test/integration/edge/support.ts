@@ -1,0 +1,132 @@
+/**
+ * Helpers of the edge tests: a denylist writer doing what the enforcer's writer does (HSET +
+ * PEXPIREAT + PUBLISH, atomically), a private redis-server for tests that FLUSHALL or kill it,
+ * and a bounded wait.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { RevokedSubjectKind } from '../../../core/schemas/generated.ts';
+import {
+  DENY_CHANGES_CHANNEL,
+  type DenyEntry,
+  denyKey,
+  entryToFields,
+} from '../../../enforcer/denylist/keys.ts';
+
+export function denyEntry(overrides: Partial<DenyEntry> = {}): DenyEntry {
+  const now = Date.now();
+  return {
+    action: 'block_token',
+    reason: 'token shared across 9 networks',
+    rule: 'token-network-spread',
+    revocationId: `rev-${Math.random().toString(16).slice(2, 10)}`,
+    expiresAtMs: now + 3_600_000, // beyond any ManualClock advance in the tests
+    issuedAtMs: now,
+    slate: null,
+    throttleKbps: null,
+    ...overrides,
+  };
+}
+
+/** Writes one denylist entry and announces it, as the enforcer's writer does. */
+export async function writeDeny(
+  redis: Redis,
+  kind: RevokedSubjectKind,
+  subject: string,
+  entry: DenyEntry,
+  publish = true,
+): Promise<void> {
+  const key = denyKey(kind, subject);
+  const multi = redis
+    .multi()
+    .del(key)
+    .hset(key, ...entryToFields(entry))
+    .pexpireat(key, entry.expiresAtMs);
+  if (publish) multi.publish(DENY_CHANGES_CHANNEL, JSON.stringify({ op: 'set', kind, subject, entry }));
+  await multi.exec();
+}
+
+/** Lifts one entry and announces it. */
+export async function liftDeny(redis: Redis, kind: RevokedSubjectKind, subject: string): Promise<void> {
+  await redis
+    .multi()
+    .del(denyKey(kind, subject))
+    .publish(DENY_CHANGES_CHANNEL, JSON.stringify({ op: 'del', kind, subject }))
+    .exec();
+}
+
+/** Polls `probe` until it returns true or `timeoutMs` passes; returns whether it became true. */
+export async function waitFor(
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  stepMs = 2,
+): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return true;
+    if (performance.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a throwaway redis-server (no persistence) that a test may FLUSHALL or kill. */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'lg-edge-redis-'));
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  const ok = await waitFor(
+    async () => {
+      try {
+        if (probe.status !== 'ready') await probe.connect();
+        return (await probe.ping()) === 'PONG';
+      } catch {
+        probe.disconnect();
+        return false;
+      }
+    },
+    5_000,
+    50,
+  );
+  probe.disconnect();
+  if (!ok) throw new Error(`private redis-server on ${port} did not start`);
+  return {
+    url,
+    port,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
