@@ -5,7 +5,10 @@
  */
 import { z } from 'zod';
 import { httpSection, kafkaSection, logSection, redisSection, registrySection } from '../core/config.ts';
+import { tokenHashingSection } from '../core/token-hash.ts';
+import { decisionSection } from './decision/config.ts';
 import { policiesSchema } from './policy/policy.ts';
+import { sessionsSection } from './sessions/config.ts';
 
 /** Default HTTP port of the enforcer (decision / session APIs and the analyst page share it). */
 export const ENFORCER_HTTP_PORT = 8083;
@@ -31,7 +34,10 @@ export const enforcerConfigSchema = z
     log: logSection.prefault({}),
     anomalies: anomaliesSection.prefault({}),
     policies: policiesSchema.prefault({}),
-    // ── edge (issue 6): decision / session sections are added here by the lead on merge ──
+    // The edge APIs (decision, session admission) served by the same process.
+    tokenHashing: tokenHashingSection.prefault({}),
+    decision: decisionSection.prefault({}),
+    sessions: sessionsSection.prefault({}),
   })
   .strict();
 

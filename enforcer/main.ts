@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { Kafka, Producer } from 'kafkajs';
 import { type Clock, systemClock } from '../core/clock.ts';
 import { loadConfig } from '../core/config.ts';
-import { createHttpService, exitOnSignals, type HttpService } from '../core/http.ts';
+import { createHttpService, exitOnSignals, type HttpService, type ReadinessCheck } from '../core/http.ts';
 import { createKafka, createProducer, ensureTopics, probeKafka } from '../core/kafka.ts';
 import { LIMITS } from '../core/limits.ts';
 import { createLogger, type Logger } from '../core/log.ts';
@@ -21,11 +21,14 @@ import { enforcerRoutes } from './api/routes.ts';
 import { registerUi } from './api/ui.ts';
 import { type EnforcerConfig, enforcerConfigSchema } from './config.ts';
 import { type CrashPoint, crashPointFromEnv } from './crash-point.ts';
+import { registerDecisionRoutes } from './decision/routes.ts';
+import { createEdgeParts } from './decision/standalone.ts';
 import { AnomalyConsumer } from './pipeline/anomaly-consumer.ts';
 import { PolicyStore } from './policy/store.ts';
 import { ReviewQueue } from './review/queue.ts';
 import { Revocations } from './revocations/revocations.ts';
 import { Enforcement } from './service.ts';
+import { registerSessionRoutes } from './sessions/routes.ts';
 import { RedisDenylist } from './sinks/redis-denylist/denylist.ts';
 import { StateLog, StateWriter } from './state/state-log.ts';
 import { WouldHave } from './would-have/would-have.ts';
@@ -40,6 +43,8 @@ export interface MountContext {
   logger: Logger;
   metrics: Registry;
   clock: Clock;
+  /** Readiness checks of the service; a mounted module adds its own. */
+  readiness: Record<string, ReadinessCheck>;
 }
 
 export interface StartOptions {
@@ -107,18 +112,19 @@ export async function startEnforcer(
   });
 
   let ready = false;
+  const readiness: Record<string, ReadinessCheck> = {
+    kafka: () => probeKafka(admin),
+    redis: () => probeRedis(redis),
+    denylist: async () => {
+      if (!ready) throw new Error('restoring state and denylist');
+    },
+  };
   const http = createHttpService({
     name: 'enforcer',
     logger,
     metrics,
     apiKeys: config.http.apiKeys,
-    readiness: {
-      kafka: () => probeKafka(admin),
-      redis: () => probeRedis(redis),
-      denylist: async () => {
-        if (!ready) throw new Error('restoring state and denylist');
-      },
-    },
+    readiness,
   });
   await registerOpenApi(http.app);
   await http.app.register(enforcerRoutes, {
@@ -129,7 +135,7 @@ export async function startEnforcer(
   });
   // ── edge (issue 6): the decision / session routes are mounted here, in the same process:
   //    pass `mount` (or add `await http.app.register(edgeRoutes, { prefix: '/v1', ... })`).
-  await options.mount?.({ http, redis, kafka, producer, serde, logger, metrics, clock });
+  await options.mount?.({ http, redis, kafka, producer, serde, logger, metrics, clock, readiness });
   registerUi(http.app);
 
   const stateLog = new StateLog(kafka, admin, serde, logger, [revocations.table, reviews.table, policies]);
@@ -213,7 +219,21 @@ export async function startEnforcer(
   }
 }
 
-/** `leechguard enforcer [--config file.json]` */
+/**
+ * Mounts the edge-facing APIs (decision, session admission) in the enforcer's own server, so one
+ * process answers the analyst, the operator, the edge and the backend.
+ */
+export function mountEdgeApis(config: EnforcerConfig): (ctx: MountContext) => Promise<void> {
+  return async ({ http, logger, metrics, clock, readiness }) => {
+    const parts = await createEdgeParts(config, logger, clock);
+    for (const [name, check] of Object.entries(parts.readiness)) readiness[`edge-${name}`] = check;
+    registerDecisionRoutes(http.app, { edge: parts.edge, requireRole: http.requireRole, metrics });
+    registerSessionRoutes(http.app, { sessions: parts.sessions, requireRole: http.requireRole });
+    http.onShutdown(parts.close);
+  };
+}
+
+/** `leechguard enforcer [--config file.json]`: enforcer + decision API + session admission. */
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -222,7 +242,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   const config = loadConfig(enforcerConfigSchema, { file: values.config });
   const logger = createLogger('enforcer', config.log.level);
-  const running = await startEnforcer(config, { logger });
+  const running = await startEnforcer(config, { logger, mount: mountEdgeApis(config) });
   process.stdout.write(`enforcer listening on ${running.url}\n`);
   exitOnSignals(() => running.close(), logger);
   await new Promise(() => {}); // runs until a signal
