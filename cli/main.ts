@@ -16,6 +16,15 @@ const COMMANDS: Record<string, Command> = {
     summary: 'up [--fresh] | down | status: local Kafka + schema registry + Redis without Docker',
     load: async () => (await import('../core/stack/cli.ts')).main,
   },
+  simulate: {
+    summary: 'seeded traffic with ground truth, to files in every CDN format or live to ingest',
+    load: async () => (await import('../simulate/main.ts')).main,
+  },
+  report: {
+    summary:
+      '--truth truth.json --flags flags.ndjson [--revocations revs.ndjson] --out dir: detection quality',
+    load: async () => (await import('../simulate/report/main.ts')).main,
+  },
 };
 
 function usage(): string {

@@ -1,0 +1,131 @@
+/**
+ * Writes a simulation to files: one log per CDN format, heartbeats and accounts as NDJSON, the
+ * truth as JSON, and the real-time log's field list. Lines are buffered and written
+ * synchronously in chunks, so memory stays flat whatever the span.
+ */
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Simulation } from '../engine.ts';
+import {
+  CLOUDFRONT_REALTIME_FIELDS,
+  formatAccount,
+  formatHeartbeat,
+  formatPreamble,
+  OUTPUT_FILES,
+  requestFormatters,
+} from '../formats/index.ts';
+import { CDN_FORMATS, type CdnFormat } from '../model.ts';
+
+/** Bytes buffered per output before a write: large enough to amortise syscalls, small enough to stay flat. */
+const WRITE_CHUNK_BYTES = 1 << 20;
+
+class LineFile {
+  private readonly fd: number;
+  private parts: string[] = [];
+  private pending = 0;
+  lines = 0;
+  bytes = 0;
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'w');
+  }
+
+  write(text: string, countsAsLine = true): void {
+    this.parts.push(text);
+    this.pending += text.length;
+    if (countsAsLine) this.lines++;
+    if (this.pending >= WRITE_CHUNK_BYTES) this.flush();
+  }
+
+  flush(): void {
+    if (this.parts.length === 0) return;
+    const buf = Buffer.from(this.parts.join(''), 'utf8');
+    writeSync(this.fd, buf);
+    this.bytes += buf.length;
+    this.parts = [];
+    this.pending = 0;
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+export interface FileSummary {
+  outDir: string;
+  files: Record<string, { path: string; lines: number; bytes: number }>;
+  events: number;
+  requests: number;
+  heartbeats: number;
+  accounts: number;
+  firstEventMs: number | null;
+  lastEventMs: number | null;
+}
+
+/** The configuration without its keys (simulated, but keys are not written beside data). */
+function publicConfig(sim: Simulation): Record<string, unknown> {
+  const { tokenSigningKey: _a, catKeyHex: _b, tokenHashing: _c, ...rest } = sim.config;
+  return rest;
+}
+
+/** Plays the simulation into outDir; returns what was written. */
+export function writeSimulationFiles(sim: Simulation, outDir: string): FileSummary {
+  mkdirSync(outDir, { recursive: true });
+  const formatters = requestFormatters(CLOUDFRONT_REALTIME_FIELDS);
+  const logs = {} as Record<CdnFormat, LineFile>;
+  for (const f of CDN_FORMATS) {
+    logs[f] = new LineFile(join(outDir, OUTPUT_FILES[f]));
+    const preamble = formatPreamble(f);
+    if (preamble) logs[f].write(preamble, false);
+  }
+  const heartbeats = new LineFile(join(outDir, OUTPUT_FILES.heartbeats));
+  const accounts = new LineFile(join(outDir, OUTPUT_FILES.accounts));
+  let events = 0;
+  let requests = 0;
+  let hbs = 0;
+  let firstEventMs: number | null = null;
+  let lastEventMs: number | null = null;
+  for (const e of sim.events()) {
+    events++;
+    if (e.type === 'request') {
+      requests++;
+      const r = e.request;
+      logs[r.cdn].write(formatters[r.cdn](r));
+    } else if (e.type === 'heartbeat') {
+      hbs++;
+      heartbeats.write(formatHeartbeat(e.heartbeat));
+    } else {
+      accounts.write(formatAccount(e.plan));
+      continue;
+    }
+    firstEventMs ??= e.timestampMs;
+    lastEventMs = e.timestampMs;
+  }
+  const files: FileSummary['files'] = {};
+  for (const [name, file] of [
+    ...CDN_FORMATS.map((f) => [f, logs[f]] as const),
+    ['heartbeats', heartbeats] as const,
+    ['accounts', accounts] as const,
+  ]) {
+    file.close();
+    files[name] = { path: join(outDir, OUTPUT_FILES[name]), lines: file.lines, bytes: file.bytes };
+  }
+  writeFileSync(join(outDir, OUTPUT_FILES.realtimeFields), `${CLOUDFRONT_REALTIME_FIELDS.join('\n')}\n`);
+  writeFileSync(join(outDir, OUTPUT_FILES.truth), `${JSON.stringify(sim.truth)}\n`);
+  const summary: FileSummary = {
+    outDir,
+    files,
+    events,
+    requests,
+    heartbeats: hbs,
+    accounts: sim.truth.viewers,
+    firstEventMs,
+    lastEventMs,
+  };
+  writeFileSync(
+    join(outDir, OUTPUT_FILES.summary),
+    `${JSON.stringify({ config: publicConfig(sim), ...summary }, null, 2)}\n`,
+  );
+  return summary;
+}
