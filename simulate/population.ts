@@ -6,7 +6,7 @@
 import type { AccountPlan } from '../core/schemas/generated.ts';
 import { TokenHasher } from '../core/token-hash.ts';
 import type { SimulationConfig } from './config.ts';
-import { CONTENTS, type Content, contentBase, contentById, LIVE_CONTENTS } from './content.ts';
+import { type Content, contentBase, contentById, LIVE_CONTENTS } from './content.ts';
 import {
   ABUSE_CLASSES,
   type AbuseClass,
