@@ -187,11 +187,12 @@ export class Player {
   private scheduleTick(): void {
     const s = this.spec;
     const t = this.nextTickMs;
-    if (t >= s.endMs || (s.maxSegments !== null && this.segmentsFetched >= s.maxSegments)) {
+    // A tick's requests span up to ~200 ms; none may fall after the session's stop.
+    if (t + 200 >= s.endMs || (s.maxSegments !== null && this.segmentsFetched >= s.maxSegments)) {
       this.ticksDone = true;
       return;
     }
-    if (this.rng.chance(0.03)) {
+    if (s.startup && this.rng.chance(0.03)) {
       // Adaptive bitrate switch: same session, different rendition (not a second stream).
       const step = this.rng.chance(0.5) ? 1 : -1;
       this.renditionIdx = Math.max(0, Math.min(s.content.renditions.length - 1, this.renditionIdx + step));
@@ -199,7 +200,8 @@ export class Player {
       if (s.content.format === 'dash') this.queue.push({ t, kind: 'entry', segment: 0, startup: false });
     }
     let segT = t;
-    if (s.content.format === 'hls' && s.content.kind === 'live' && !s.alignToAvailability) {
+    // Players refresh the live playlist each tick; replayers only re-send copied segment URLs.
+    if (s.content.format === 'hls' && s.content.kind === 'live' && !s.alignToAvailability && s.startup) {
       this.queue.push({ t, kind: 'entry', segment: 0, startup: false });
       segT = t + this.rng.int(40, 160);
     }
@@ -209,7 +211,7 @@ export class Player {
         s.contentEpochMs + (this.segment + 1) * s.content.segmentDurationMs + this.rng.int(150, 900);
     } else {
       // Jitter stays well under the tick so requests keep their order and real-time pace.
-      this.nextTickMs = t + this.tickMs + this.rng.int(-60, 60);
+      this.nextTickMs = Math.round(t + this.tickMs + this.rng.int(-60, 60));
     }
   }
 

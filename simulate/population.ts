@@ -560,10 +560,11 @@ async function buildCredentialSharing(
   const firstMs = abuseStart(b, cfg, 0, 0.3);
   const starts: number[] = [];
   const contents: Content[] = [];
+  let startMs = firstMs;
   for (let i = 0; i < people; i++) {
     const c = countries[i % countries.length] as string;
     const city = pickCity(b.rng, c);
-    const startMs = firstMs + i * b.rng.int(10_000, 40_000);
+    if (i > 0) startMs += b.rng.int(10_000, 40_000);
     const endMs = Math.min(b.endMs, startMs + b.rng.int(10, 20) * MINUTE_MS);
     if (endMs - startMs < MINUTE_MS) continue;
     const content = b.pickContent();
