@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { deepFreeze } from '../core/config.ts';
 import { LeechguardError } from '../core/errors.ts';
 import { tokenHashingSection } from '../core/token-hash.ts';
+import { ABUSE_CLASSES, LEGIT_CLASSES } from './model.ts';
 
 /** 2026-06-14T19:00:00Z: a match evening. Fixed so the default run is reproducible byte for byte. */
 export const DEFAULT_START_MS = Date.UTC(2026, 5, 14, 19, 0, 0);
@@ -23,6 +24,12 @@ export const simulationSchema = z
     viewers: z.number().int().min(1).max(2_000_000).default(20_000),
     /** Share of accounts that are abusers, spread evenly over the abuse classes. */
     abuserFraction: z.number().min(0).max(1).default(0.01),
+    /**
+     * Classes to simulate (default: all). Legitimate accounts are drawn from the legitimate classes
+     * listed, abusers spread over the abuse classes listed; with no legitimate class listed every
+     * account is an abuser. For end-to-end tests of one pattern at a time.
+     */
+    classes: z.array(z.enum([...LEGIT_CLASSES, ...ABUSE_CLASSES])).min(1).optional(),
     /** Simulated start, epoch ms. */
     startMs: z.number().int().min(0).default(DEFAULT_START_MS),
     /** Simulated span, ms (the traveller needs about 20 minutes to cross the border by train). */

@@ -18,6 +18,7 @@ const USAGE = `usage: leechguard simulate [options]
   --start T              simulated start: ISO time or epoch ms (default 2026-06-14T19:00:00Z; --live: now)
   --session-minutes A,B  legitimate session length range, minutes (default 1,4)
   --resale-clients A,B   pirate players per resold token (default 100,250)
+  --classes A,B,...      only these classes (e.g. household,token-resale); default all
   --out DIR              output folder (default sim-out)
 
 live mode (posts to ingest instead of writing files):
@@ -55,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
       start: { type: 'string' },
       'session-minutes': { type: 'string' },
       'resale-clients': { type: 'string' },
+      classes: { type: 'string' },
       out: { type: 'string', default: 'sim-out' },
       live: { type: 'boolean', default: false },
       'ingest-url': { type: 'string' },
@@ -80,6 +82,9 @@ export async function main(argv: string[]): Promise<number> {
     options.sessionMinutes = pair(values['session-minutes'], '--session-minutes');
   if (values['resale-clients'] !== undefined)
     options.resaleClients = pair(values['resale-clients'], '--resale-clients');
+  if (values.classes !== undefined) {
+    options.classes = values.classes.split(',').map((c) => c.trim()) as NonNullable<SimulationOptions['classes']>;
+  }
   if (values.start !== undefined) {
     const t = /^\d+$/.test(values.start) ? Number(values.start) : Date.parse(values.start);
     if (!Number.isFinite(t))

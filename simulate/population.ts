@@ -711,10 +711,14 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
   const cats = new CatIssuer(cfg.catKeyHex, cfg.catKeyId, cfg.catIssuer);
   // Live content has been on air for two hours: segment numbers are well past zero.
   const contentEpochMs = cfg.startMs - 2 * 60 * MINUTE_MS;
-  const abusers = Math.round(cfg.viewers * cfg.abuserFraction);
+  const allowed = new Set<ViewerClass>(cfg.classes ?? [...ABUSE_CLASSES, ...LEGIT_WEIGHTS.map(([c]) => c)]);
+  const abuseClasses = ABUSE_CLASSES.filter((c) => allowed.has(c));
+  const legitWeights = LEGIT_WEIGHTS.filter(([c]) => allowed.has(c));
+  let abusers = abuseClasses.length === 0 ? 0 : Math.round(cfg.viewers * cfg.abuserFraction);
+  if (legitWeights.length === 0) abusers = cfg.viewers;
   const classes: ViewerClass[] = [];
-  for (let i = 0; i < abusers; i++) classes.push(ABUSE_CLASSES[i % ABUSE_CLASSES.length] as AbuseClass);
-  for (let i = abusers; i < cfg.viewers; i++) classes.push(rng.weighted(LEGIT_WEIGHTS));
+  for (let i = 0; i < abusers; i++) classes.push(abuseClasses[i % abuseClasses.length] as AbuseClass);
+  for (let i = abusers; i < cfg.viewers; i++) classes.push(rng.weighted(legitWeights));
   rng.shuffle(classes);
   const width = Math.max(6, String(cfg.viewers).length);
   const accounts: BuiltAccount[] = [];
