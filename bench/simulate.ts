@@ -45,9 +45,15 @@ const bytes = Object.values(summary.files).reduce((n, f) => n + f.bytes, 0);
 rmSync(dir, { recursive: true, force: true });
 
 const rate = (n: number, ms: number) => Math.round(n / (ms / 1000));
-console.log(`simulate bench: ${viewers} viewers, ${events} events (${summary.requests} requests, ${summary.heartbeats} heartbeats)`);
+console.log(
+  `simulate bench: ${viewers} viewers, ${events} events (${summary.requests} requests, ${summary.heartbeats} heartbeats)`,
+);
 console.log(`  build population        ${buildMs.toFixed(0)} ms`);
-console.log(`  baseline: events only   ${rate(events, baseMs)} events/s  (p50 ${pct(chunkMs, 50).toFixed(1)} ms, p99 ${pct(chunkMs, 99).toFixed(1)} ms per ${CHUNK})`);
-console.log(`  full: format + files    ${rate(events, fullMs)} events/s  ${(bytes / 1e6 / (fullMs / 1000)).toFixed(0)} MB/s written`);
+console.log(
+  `  baseline: events only   ${rate(events, baseMs)} events/s  (p50 ${pct(chunkMs, 50).toFixed(1)} ms, p99 ${pct(chunkMs, 99).toFixed(1)} ms per ${CHUNK})`,
+);
+console.log(
+  `  full: format + files    ${rate(events, fullMs)} events/s  ${(bytes / 1e6 / (fullMs / 1000)).toFixed(0)} MB/s written`,
+);
 console.log(`  ratio full / baseline   ${(baseMs / fullMs).toFixed(2)}`);
 console.log(`  peak RSS                ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);

@@ -29,7 +29,10 @@ export const simulationSchema = z
      * listed, abusers spread over the abuse classes listed; with no legitimate class listed every
      * account is an abuser. For end-to-end tests of one pattern at a time.
      */
-    classes: z.array(z.enum([...LEGIT_CLASSES, ...ABUSE_CLASSES])).min(1).optional(),
+    classes: z
+      .array(z.enum([...LEGIT_CLASSES, ...ABUSE_CLASSES]))
+      .min(1)
+      .optional(),
     /** Simulated start, epoch ms. */
     startMs: z.number().int().min(0).default(DEFAULT_START_MS),
     /** Simulated span, ms (the traveller needs about 20 minutes to cross the border by train). */
@@ -40,7 +43,7 @@ export const simulationSchema = z
       .max(24 * 3_600_000)
       .default(20 * 60_000),
     /** Length of a legitimate viewing session, minutes [min, max]. */
-    sessionMinutes: range(0.5, 600).default([1, 3]),
+    sessionMinutes: range(0.5, 600).default([0.75, 2]),
     /** Pirate players a resold token reaches [min, max]. */
     resaleClients: range(1, 100_000).default([100, 200]),
     /** Share of legitimate accounts whose tokens are Common Access Tokens (the rest: 20% EdgeAuth, else JWT). */

@@ -16,8 +16,8 @@ const USAGE = `usage: leechguard simulate [options]
   --abusers F            share of abusive accounts, 0..1 (default 0.01)
   --duration-min M       simulated span, minutes (default 60)
   --start T              simulated start: ISO time or epoch ms (default 2026-06-14T19:00:00Z; --live: now)
-  --session-minutes A,B  legitimate session length range, minutes (default 1,4)
-  --resale-clients A,B   pirate players per resold token (default 100,250)
+  --session-minutes A,B  legitimate session length range, minutes (default 0.75,2)
+  --resale-clients A,B   pirate players per resold token (default 100,200)
   --classes A,B,...      only these classes (e.g. household,token-resale); default all
   --out DIR              output folder (default sim-out)
 
@@ -83,7 +83,9 @@ export async function main(argv: string[]): Promise<number> {
   if (values['resale-clients'] !== undefined)
     options.resaleClients = pair(values['resale-clients'], '--resale-clients');
   if (values.classes !== undefined) {
-    options.classes = values.classes.split(',').map((c) => c.trim()) as NonNullable<SimulationOptions['classes']>;
+    options.classes = values.classes.split(',').map((c) => c.trim()) as NonNullable<
+      SimulationOptions['classes']
+    >;
   }
   if (values.start !== undefined) {
     const t = /^\d+$/.test(values.start) ? Number(values.start) : Date.parse(values.start);

@@ -17,7 +17,9 @@ interface Received {
   body: string;
 }
 
-async function serve(answer: (req: IncomingMessage, n: number) => number): Promise<{ server: Server; url: string; got: Received[] }> {
+async function serve(
+  answer: (req: IncomingMessage, n: number) => number,
+): Promise<{ server: Server; url: string; got: Received[] }> {
   const got: Received[] = [];
   let n = 0;
   const server = createServer(async (req, res) => {
@@ -33,7 +35,13 @@ async function serve(answer: (req: IncomingMessage, n: number) => number): Promi
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, got };
 }
 
-const OPTIONS = { seed: 'live', viewers: 60, abuserFraction: 0.1, durationMs: 120_000, resaleClients: [3, 5] as [number, number] };
+const OPTIONS = {
+  seed: 'live',
+  viewers: 60,
+  abuserFraction: 0.1,
+  durationMs: 120_000,
+  resaleClients: [3, 5] as [number, number],
+};
 
 function countLines(got: Received[], prefix: string): number {
   return got
@@ -74,7 +82,14 @@ test('live mode posts every event to its endpoint, plans first, retrying 503s', 
     }
     assert.deepEqual(
       new Set(got.map((g) => g.path)),
-      new Set(['/v1/accounts', '/v1/heartbeats', '/v1/logs/cloudfront-standard', '/v1/logs/cloudfront-realtime', '/v1/logs/akamai-ds2', '/v1/logs/fastly']),
+      new Set([
+        '/v1/accounts',
+        '/v1/heartbeats',
+        '/v1/logs/cloudfront-standard',
+        '/v1/logs/cloudfront-realtime',
+        '/v1/logs/akamai-ds2',
+        '/v1/logs/fastly',
+      ]),
     );
   } finally {
     server.close();

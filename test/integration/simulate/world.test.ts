@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Reader } from 'maxmind';
 import { Prng } from '../../../simulate/prng.ts';
-import { NETWORKS } from '../../../simulate/world/networks.generated.ts';
 import { randomPlace } from '../../../simulate/world/index.ts';
+import { NETWORKS } from '../../../simulate/world/networks.generated.ts';
 
 const root = new URL('../../../node_modules/@ip-location-db/', import.meta.url);
 

@@ -61,11 +61,20 @@ test('events come out in time order, plans first', async () => {
 });
 
 test('classes restricts the simulation to the listed patterns (one abuse class for an end-to-end test)', async () => {
-  const sim = await createSimulation({ seed: 'only', viewers: 40, abuserFraction: 0.25, classes: ['household', 'bot'] });
+  const sim = await createSimulation({
+    seed: 'only',
+    viewers: 40,
+    abuserFraction: 0.25,
+    classes: ['household', 'bot'],
+  });
   const counts = sim.truth.classCounts;
   assert.deepEqual(Object.keys(counts).sort(), ['bot', 'household']);
   assert.equal(counts.bot, 10);
-  const onlyAbusers = await createSimulation({ seed: 'only', viewers: 6, classes: ['restream', 'cat-replay'] });
+  const onlyAbusers = await createSimulation({
+    seed: 'only',
+    viewers: 6,
+    classes: ['restream', 'cat-replay'],
+  });
   assert.deepEqual(onlyAbusers.truth.classCounts, { restream: 3, 'cat-replay': 3 });
 });
 
