@@ -128,6 +128,26 @@ function resolver(
   };
 }
 
+/** What each legitimate class does that a rule must leave room for (the "why" of a false positive). */
+const LEGIT_PATTERN: Record<string, string> = {
+  household: 'a household on home wifi plus phones on 4G, within its plan',
+  commuter: 'a phone changing cells: up to three /24s of one carrier in one session',
+  cgnat: 'carrier-grade NAT: many accounts behind the same /24 (and even the same address)',
+  traveller: 'one border crossed by train, sessions 13–15 minutes apart',
+  vpn: 'one device behind a commercial VPN: one hosting ASN, within the plan',
+  'family-abroad': 'a family member abroad on the family plan: two countries at once, within the plan',
+};
+
+/** What each abuse class shows that its expected rules should catch (the "why" of a miss). */
+const ABUSE_SIGNAL: Record<string, string> = {
+  'token-resale': 'one token on 100+ networks in ~20 countries, fetching the same segments',
+  restream: '6–10 hosting-ASN relays fetching every segment within a second of each other',
+  'credential-sharing': 'more heartbeat sessions at once than the plan allows, from several cities',
+  bot: 'segments pulled 6–12x faster than real time',
+  'no-session': 'segments with CMCD but no heartbeat session ever',
+  'cat-replay': 'a catreplay=1 Common Access Token used again from other homes',
+};
+
 function describeCounts(counts: Record<string, number>): string {
   return Object.entries(counts)
     .sort((a, b) => b[1] - a[1])
@@ -322,7 +342,9 @@ export function buildReport(
       shortfalls.push(
         `Rule ${r.rule} flagged ${r.falsePositives} legitimate account(s) (${describeCounts(r.falsePositiveByClass)}), ` +
           `e.g. ${r.falsePositiveExamples.map((e) => `${e.accountId} (${e.class})`).join(', ')}: ` +
-          `its threshold does not leave room for these legitimate patterns.`,
+          `its threshold leaves no room for ${Object.keys(r.falsePositiveByClass)
+            .map((c) => LEGIT_PATTERN[c] ?? c)
+            .join('; ')}.`,
       );
     }
   }
@@ -334,14 +356,19 @@ export function buildReport(
         `(${describeCounts(byClass)}), e.g. ${missed
           .slice(0, EXAMPLES_MAX)
           .map((a) => `${a.accountId} (${a.class}, expected ${a.expectedRules.join(' / ')})`)
-          .join(', ')}.`,
+          .join(', ')}: no rule reacted to ${Object.keys(byClass)
+          .map((c) => ABUSE_SIGNAL[c] ?? c)
+          .join('; ')}.`,
     );
   }
   for (const r of rules) {
     if (r.recall !== null && r.recall < TARGETS.recall) {
       shortfalls.push(
         `Rule ${r.rule} caught ${r.caught} of the ${r.expected} abusive accounts it should (${pct(r.recall)}); missed: ` +
-          `${describeCounts(r.missedByClass)}, e.g. ${r.missedExamples.map((e) => e.accountId).join(', ')}.`,
+          `${describeCounts(r.missedByClass)}, e.g. ${r.missedExamples.map((e) => e.accountId).join(', ')}; ` +
+          `it did not react to ${Object.keys(r.missedByClass)
+            .map((c) => ABUSE_SIGNAL[c] ?? c)
+            .join('; ')}.`,
       );
     }
   }

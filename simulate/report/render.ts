@@ -168,7 +168,8 @@ export function classRuleMatrixSvg(report: QualityReport): string {
       const n = c.byRule[r] ?? 0;
       const share = c.accounts ? n / c.accounts : 0;
       const base = c.label === 'abuser' ? '46,125,50' : '198,40,40';
-      const alpha = n === 0 ? 0 : 0.15 + 0.85 * share;
+      // A legitimate account flagged is an error however rare: its cell must stand out.
+      const alpha = n === 0 ? 0 : c.label === 'abuser' ? 0.15 + 0.85 * share : 0.5 + 0.5 * share;
       parts.push(
         `<rect x="${left + j * cell}" y="${y}" width="${cell - 2}" height="${cell - 2}" fill="rgba(${base},${alpha.toFixed(3)})" stroke="#ddd"><title>${esc(c.class)} × ${esc(r)}: ${n} of ${c.accounts}</title></rect>`,
       );

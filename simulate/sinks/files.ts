@@ -39,9 +39,7 @@ class LineFile {
 
   flush(): void {
     if (this.parts.length === 0) return;
-    const buf = Buffer.from(this.parts.join(''), 'utf8');
-    writeSync(this.fd, buf);
-    this.bytes += buf.length;
+    this.bytes += writeSync(this.fd, this.parts.join(''), null, 'utf8');
     this.parts = [];
     this.pending = 0;
   }
