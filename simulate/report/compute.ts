@@ -78,6 +78,12 @@ export interface QualityReport {
     revokedLegit: number;
     timeToFlag: Percentiles;
     timeToRevocation: Percentiles;
+    /**
+     * Revocation issue time minus the event time of the request that crossed the threshold (its
+     * flag's detectedAtMs), over revocations naming a known flag. A wall-clock pipeline delay when
+     * the traffic was played live at speed 1 (event time = send time).
+     */
+    triggerToRevocation: Percentiles;
   };
   rules: RuleQuality[];
   classes: ClassQuality[];
@@ -195,6 +201,11 @@ export function buildReport(
     if (prev === undefined || f.detectedAtMs < prev) byRule.set(f.rule, f.detectedAtMs);
   }
 
+  const triggerDelays: number[] = [];
+  for (const r of revocations) {
+    const f = r.anomalyId ? distinct.get(r.anomalyId) : undefined;
+    if (f) triggerDelays.push(Math.max(0, r.issuedAtMs - f.detectedAtMs));
+  }
   const revokedAt = new Map<string, number>();
   let unattributedRevocations = 0;
   for (const r of revocations) {
@@ -326,6 +337,7 @@ export function buildReport(
     revokedLegit,
     timeToFlag: percentiles(flagTimes),
     timeToRevocation,
+    triggerToRevocation: percentiles(triggerDelays),
   };
 
   // Shortfalls, in words.

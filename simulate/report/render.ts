@@ -89,6 +89,7 @@ export function latencySvg(report: QualityReport): string {
   const rows: Array<{ label: string; pp: Percentiles }> = [
     { label: 'any rule → flag', pp: report.overall.timeToFlag },
     { label: 'abuse → revocation', pp: report.overall.timeToRevocation },
+    { label: 'trigger → revocation', pp: report.overall.triggerToRevocation },
     ...report.rules.filter((r) => r.timeToFlag.n > 0).map((r) => ({ label: r.rule, pp: r.timeToFlag })),
   ];
   const maxMs = Math.max(TARGETS.revocationP99Ms, ...rows.map((r) => r.pp.p99Ms ?? 0));
@@ -223,6 +224,9 @@ export function renderMarkdown(report: QualityReport, title = 'Detection quality
   lines.push(`| abuse start → first flag, p50 / p99 | ${p(o.timeToFlag)} | | |`);
   lines.push(
     `| abuse start → revocation, p50 / p99 | ${p(o.timeToRevocation)} | p99 < ${TARGETS.revocationP99Ms / 1000} s | ${mark(report.meets.revocationP99)} |`,
+  );
+  lines.push(
+    `| threshold-crossing request → revocation, p50 / p99 | ${p(o.triggerToRevocation)} | p99 < 1 s (live) | |`,
   );
   lines.push(`| abusive accounts revoked | ${o.revokedAbusers} of ${report.inputs.abusers} | | |`);
   lines.push(

@@ -72,6 +72,7 @@ test('live mode posts every event to its endpoint, plans first, retrying 503s', 
       wallMsMax: 60_000,
     });
     assert.ok(stats.retries > 0, 'some 503s were retried');
+    assert.ok(stats.lagMsP99 >= 0 && stats.lagMsP99 < 60_000);
     assert.equal(got[0]?.path, '/v1/accounts');
     assert.equal(countLines(got, '/v1/accounts'), OPTIONS.viewers);
     assert.equal(countLines(got, '/v1/heartbeats'), heartbeats);

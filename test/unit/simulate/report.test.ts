@@ -183,6 +183,19 @@ test('time to flag and to revocation run from the abuse start, earliest detectio
   assert.equal(r.overall.revokedAbusers, 2);
 });
 
+test('trigger-to-revocation delay runs from the flag a revocation names to its issue', () => {
+  const named = [
+    { ...revocation('r1', 'R1', T0 + 15_400), anomalyId: 'f1' },
+    { ...revocation('r2', 'S1', T0 + 32_900), anomalyId: 'f4' },
+    { ...revocation('r3', 'H1', T0 + 99_000), anomalyId: 'no-such-flag' },
+  ];
+  const r = buildReport(truth, flags, named);
+  // f1 detected at +15 s (its first version), f4 at +32 s: delays 400 and 900 ms; r3 names no flag.
+  assert.equal(r.overall.triggerToRevocation.n, 2);
+  assert.equal(r.overall.triggerToRevocation.p50Ms, 400);
+  assert.equal(r.overall.triggerToRevocation.p99Ms, 900);
+});
+
 test('shortfalls name the rule, the classes and the accounts', () => {
   const r = buildReport(truth, flags, revocations);
   assert.equal(r.meets.precision, false);
