@@ -188,7 +188,8 @@ export async function playLive(sim: Simulation, options: LiveOptions): Promise<L
       t = now();
     }
     stats.lagMs = Math.max(0, t - dueMs);
-    lagBuckets[Math.min(LAG_BUCKETS - 1, Math.floor(stats.lagMs))]++;
+    const bucket = Math.min(LAG_BUCKETS - 1, Math.floor(stats.lagMs));
+    lagBuckets[bucket] = (lagBuckets[bucket] ?? 0) + 1;
     lagCount++;
     if (e.type === 'request') await add(e.request.cdn, formatters[e.request.cdn](e.request));
     else if (e.type === 'heartbeat') await add('heartbeats', formatHeartbeat(e.heartbeat));
