@@ -558,15 +558,18 @@ async function buildCredentialSharing(
     ...b.rng.shuffle(HOME_COUNTRIES.filter((c) => c !== country)).slice(0, b.rng.int(0, 2)),
   ];
   const firstMs = abuseStart(b, cfg, 0, 0.3);
+  // 10–40 s apart, squeezed on short spans so every sharer is on before the span ends.
+  const gapMaxMs = Math.max(2_000, Math.min(40_000, Math.floor((cfg.durationMs * 0.3) / people)));
+  const gapMinMs = Math.min(10_000, Math.floor(gapMaxMs / 2));
   const starts: number[] = [];
   const contents: Content[] = [];
   let startMs = firstMs;
   for (let i = 0; i < people; i++) {
     const c = countries[i % countries.length] as string;
     const city = pickCity(b.rng, c);
-    if (i > 0) startMs += b.rng.int(10_000, 40_000);
+    if (i > 0) startMs += b.rng.int(gapMinMs, gapMaxMs);
     const endMs = Math.min(b.endMs, startMs + b.rng.int(10, 20) * MINUTE_MS);
-    if (endMs - startMs < MINUTE_MS) continue;
+    if (endMs - startMs < 30_000) continue;
     const content = b.pickContent();
     const session: Session = {
       startMs,
@@ -646,7 +649,11 @@ async function buildCatReplay(
     cmcd: true,
     ...(sid ? { sessionId: sid } : {}),
   });
-  const abuseStartMs = Math.min(ownStartMs + b.rng.int(MINUTE_MS, 5 * MINUTE_MS), b.endMs - MINUTE_MS);
+  // The replay comes after the owner's single use (+5 s), at least a minute before the end when it can.
+  const abuseStartMs = Math.max(
+    ownStartMs + 10_000,
+    Math.min(ownStartMs + b.rng.int(MINUTE_MS, 5 * MINUTE_MS), b.endMs - MINUTE_MS),
+  );
   const replayers = b.rng.int(1, 3);
   for (let i = 0; i < replayers; i++) {
     const c = i === 0 ? country : b.rng.pick(HOME_COUNTRIES);

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,4 +140,24 @@ test('simulate then report: the report states the figures and names the mistakes
   const json = JSON.parse(readFileSync(join(reportDir, 'report.json'), 'utf8'));
   assert.equal(json.overall.falsePositives, 1);
   assert.equal(json.overall.falseNegatives, 1);
+});
+
+test('two runs with the same seed write byte-identical files', () => {
+  const hashes = (out: string) => {
+    leechguard('simulate', '--viewers', '120', '--seed', 'bytes', '--resale-clients', '5,8', '--out', out);
+    return [
+      'cloudfront-standard.log',
+      'cloudfront-realtime.tsv',
+      'akamai-ds2.jsonl',
+      'fastly.ndjson',
+      'heartbeats.ndjson',
+      'accounts.ndjson',
+      'truth.json',
+    ].map((f) =>
+      createHash('sha256')
+        .update(readFileSync(join(out, f)))
+        .digest('hex'),
+    );
+  };
+  assert.deepEqual(hashes(join(dir, 'a')), hashes(join(dir, 'b')));
 });

@@ -302,3 +302,36 @@ test('every abuser has expected rules and an abuse start inside the span', () =>
     assert.ok(a.tokenHashes.length > 0);
   }
 });
+
+test('on a short live-demo span every abuser still abuses inside the span', async () => {
+  const sim = await createSimulation({
+    seed: 'short',
+    viewers: 48,
+    abuserFraction: 0.5,
+    durationMs: 180_000,
+  });
+  const { startMs, endMs } = sim.truth;
+  const byAccount = new Map<string, SimRequest[]>();
+  const hbs = new Map<string, SimHeartbeat[]>();
+  for (const e of sim.events()) {
+    if (e.type === 'request')
+      byAccount.set(e.request.accountId, [...(byAccount.get(e.request.accountId) ?? []), e.request]);
+    if (e.type === 'heartbeat')
+      hbs.set(e.heartbeat.accountId, [...(hbs.get(e.heartbeat.accountId) ?? []), e.heartbeat]);
+  }
+  for (const a of sim.truth.accounts.filter((x) => x.label === 'abuser')) {
+    const abuseStart = a.abuseStartMs as number;
+    assert.ok(abuseStart >= startMs && abuseStart < endMs, `${a.accountId} (${a.class}) abuse start in span`);
+    const after = (byAccount.get(a.accountId) ?? []).filter((r) => r.timestampMs >= abuseStart);
+    assert.ok(after.length > 0, `${a.accountId} (${a.class}) has traffic after its abuse start`);
+    if (a.class === 'credential-sharing') {
+      assert.ok(
+        peak(sessionsOf(hbs.get(a.accountId) ?? [])) > a.streamLimit,
+        `${a.accountId} over its limit`,
+      );
+    }
+    if (a.class === 'token-resale')
+      assert.ok(a.facts.clients >= 50, `${a.accountId}: ${a.facts.clients} clients`);
+    if (a.class === 'restream') assert.ok(a.facts.networks >= 6);
+  }
+});
