@@ -142,6 +142,11 @@ export async function main(argv: string[]): Promise<number> {
     `simulate: ${viewers} viewers (${abusers} abusers), ${summary.requests} requests, ${summary.heartbeats} heartbeats ` +
       `in ${secs.toFixed(1)} s (build ${((built - t0) / 1000).toFixed(1)} s) -> ${values.out}/\n`,
   );
+  const classes = Object.entries(sim.truth.classCounts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ');
+  process.stdout.write(`  classes: ${classes}\n`);
   for (const [name, f] of Object.entries(summary.files)) {
     process.stdout.write(
       `  ${name.padEnd(20)} ${String(f.lines).padStart(9)} lines  ${(f.bytes / 1e6).toFixed(1).padStart(7)} MB  ${f.path}\n`,

@@ -36,6 +36,8 @@ export interface LiveOptions {
   onProgress?: (s: LiveStats) => void;
   /** Stops the run early (Ctrl-C). */
   signal?: AbortSignal;
+  /** Content-Type per endpoint kind; defaults: text/plain for the tab-separated CloudFront logs, application/x-ndjson otherwise. */
+  contentTypes?: Partial<Record<Endpoint, string>>;
   /** Wall clock (injected for tests). */
   nowMs?: () => number;
 }
@@ -55,7 +57,8 @@ export interface LiveStats {
 /** Lag histogram size, 1 ms buckets: lags of a minute or more all land in the last one. */
 const LAG_BUCKETS = 60_000;
 
-type Endpoint = CdnFormat | 'heartbeats' | 'accounts';
+/** Where a line goes: a CDN format's log endpoint, heartbeats or accounts. */
+export type Endpoint = CdnFormat | 'heartbeats' | 'accounts';
 
 function pathOf(e: Endpoint): string {
   if (e === 'heartbeats') return '/v1/heartbeats';
@@ -88,9 +91,10 @@ export async function playLive(sim: Simulation, options: LiveOptions): Promise<L
       ? formatPreamble(endpoint as CdnFormat) + lines.join('')
       : lines.join('');
     const contentType =
-      endpoint === 'cloudfront-standard' || endpoint === 'cloudfront-realtime'
+      options.contentTypes?.[endpoint] ??
+      (endpoint === 'cloudfront-standard' || endpoint === 'cloudfront-realtime'
         ? 'text/plain'
-        : 'application/x-ndjson';
+        : 'application/x-ndjson');
     for (let attempt = 0; ; attempt++) {
       let retryAfterMs = Math.min(5_000, 100 * 2 ** attempt);
       try {
