@@ -19,10 +19,11 @@ import { CDN_FORMATS, type CdnFormat } from '../model.ts';
 /** Bytes buffered per output before a write: large enough to amortise syscalls, small enough to stay flat. */
 const WRITE_CHUNK_BYTES = 1 << 20;
 
+/** Lines are UTF-8 encoded straight into one reusable buffer, written when it is nearly full. */
 class LineFile {
   private readonly fd: number;
-  private parts: string[] = [];
-  private pending = 0;
+  private readonly buf = Buffer.allocUnsafe(WRITE_CHUNK_BYTES);
+  private used = 0;
   lines = 0;
   bytes = 0;
 
@@ -31,17 +32,24 @@ class LineFile {
   }
 
   write(text: string, countsAsLine = true): void {
-    this.parts.push(text);
-    this.pending += text.length;
     if (countsAsLine) this.lines++;
-    if (this.pending >= WRITE_CHUNK_BYTES) this.flush();
+    // A UTF-8 character takes at most 3 bytes per UTF-16 unit.
+    if (this.used + text.length * 3 > this.buf.length) {
+      this.flush();
+      if (text.length * 3 > this.buf.length) {
+        this.bytes += writeSync(this.fd, text, null, 'utf8');
+        return;
+      }
+    }
+    this.used += this.buf.write(text, this.used, 'utf8');
   }
 
   flush(): void {
-    if (this.parts.length === 0) return;
-    this.bytes += writeSync(this.fd, this.parts.join(''), null, 'utf8');
-    this.parts = [];
-    this.pending = 0;
+    if (this.used === 0) return;
+    let off = 0;
+    while (off < this.used) off += writeSync(this.fd, this.buf, off, this.used - off);
+    this.bytes += this.used;
+    this.used = 0;
   }
 
   close(): void {
