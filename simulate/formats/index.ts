@@ -1,6 +1,6 @@
 /** Every output format of the simulator: CDN logs, heartbeats and account plans as lines. */
 import type { AccountPlan } from '../../core/schemas/generated.ts';
-import type { CdnFormat, SimHeartbeat, SimRequest } from '../model.ts';
+import type { CdnFormat, SimEvent, SimHeartbeat, SimRequest } from '../model.ts';
 import { formatAkamaiDs2 } from './akamai-ds2.ts';
 import { cloudFrontRealtimeFormatter } from './cloudfront-realtime.ts';
 import { cloudFrontStandardHeader, formatCloudFrontStandard } from './cloudfront-standard.ts';
@@ -52,3 +52,16 @@ export const OUTPUT_FILES = {
   realtimeFields: 'cloudfront-realtime.fields.txt',
   summary: 'simulation.json',
 } as const;
+
+/** Where an event goes and its line: the ingest endpoint kind and the text to post or write. */
+export interface EventLine {
+  endpoint: CdnFormat | 'heartbeats' | 'accounts';
+  line: string;
+}
+
+/** The line of any simulated event (formatters from requestFormatters(), made once and reused). */
+export function eventLine(e: SimEvent, formatters: Record<CdnFormat, RequestFormatter>): EventLine {
+  if (e.type === 'request') return { endpoint: e.request.cdn, line: formatters[e.request.cdn](e.request) };
+  if (e.type === 'heartbeat') return { endpoint: 'heartbeats', line: formatHeartbeat(e.heartbeat) };
+  return { endpoint: 'accounts', line: formatAccount(e.plan) };
+}

@@ -5,6 +5,7 @@ import {
   CLOUDFRONT_REALTIME_FIELDS,
   CLOUDFRONT_STANDARD_FIELDS,
   cloudFrontStandardHeader,
+  eventLine,
   formatAccount,
   formatHeartbeat,
   requestFormatters,
@@ -195,4 +196,13 @@ test('segment URLs follow the HLS .ts and DASH $Number$ .m4s patterns', () => {
   assert.ok(segs.some((r) => /^\/live\/[a-z0-9-]+\/[a-z0-9]+\/seg_\d+\.ts$/.test(r.path)));
   assert.ok(segs.some((r) => /^\/live\/[a-z0-9-]+\/v\d+\/seg_\d+\.m4s$/.test(r.path)));
   assert.ok(segs.every((r) => [2000, 4000, 6000].includes(r.cmcd?.d ?? 2000)));
+});
+
+test('eventLine routes each event to its endpoint with its formatted line', () => {
+  for (const e of data.events.slice(0, 2000)) {
+    const { endpoint, line } = eventLine(e, fmt);
+    assert.ok(line.endsWith('\n'));
+    if (e.type === 'request') assert.equal(endpoint, e.request.cdn);
+    else assert.equal(endpoint, e.type === 'heartbeat' ? 'heartbeats' : 'accounts');
+  }
 });
