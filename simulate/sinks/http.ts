@@ -188,7 +188,10 @@ export async function playLive(sim: Simulation, options: LiveOptions): Promise<L
         await flushAll();
         lastFlush = t;
       }
-      await sleep(dueMs - t);
+      // Ctrl-C wakes the wait at once; the loop then stops and flushes.
+      await sleep(dueMs - t, undefined, options.signal ? { signal: options.signal } : undefined).catch(
+        () => {},
+      );
       t = now();
     }
     stats.lagMs = Math.max(0, t - dueMs);

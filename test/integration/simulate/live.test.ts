@@ -119,3 +119,32 @@ test('live mode fails loudly on a non-retriable answer', async () => {
     server.close();
   }
 });
+
+test('an abort stops a real-time run promptly and flushes what was generated', async () => {
+  const sim = await createSimulation({ ...OPTIONS, viewers: 20, startMs: Date.now() });
+  const { server, url, got } = await serve(() => 200);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 300);
+  const t0 = Date.now();
+  try {
+    const stats = await playLive(sim, {
+      ingestUrl: url,
+      apiKey: 'test-key-0123456789',
+      speed: 1, // real time: two simulated minutes would take two minutes
+      rateMax: 1_000_000,
+      batchLinesMax: 500,
+      flushIntervalMs: 50,
+      inFlightMax: 2,
+      retriesMax: 2,
+      wallMsMax: 60_000,
+      signal: controller.signal,
+    });
+    assert.equal(stats.stoppedEarly, true);
+    assert.ok(Date.now() - t0 < 5_000, 'stopped within seconds of the abort');
+    assert.equal(countLines(got, '/v1/accounts'), 20);
+    const sent = Object.entries(stats.sentLines).reduce((n, [k, v]) => (k === 'accounts' ? n : n + v), 0);
+    assert.equal(countLines(got, '/v1/logs/') + countLines(got, '/v1/heartbeats'), sent);
+  } finally {
+    server.close();
+  }
+});
