@@ -2,10 +2,13 @@
  * `leechguard simulate`: generates seeded, reproducible traffic with ground truth, to files in
  * every CDN format (default) or live to ingest's HTTP endpoints (`--live`).
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LeechguardError } from '../core/errors.ts';
 import type { SimulationOptions } from './config.ts';
 import { createSimulation } from './engine.ts';
+import { measureSignals, signalTable } from './signals.ts';
 import { writeSimulationFiles } from './sinks/files.ts';
 import { playLive } from './sinks/http.ts';
 
@@ -20,6 +23,7 @@ const USAGE = `usage: leechguard simulate [options]
   --resale-clients A,B   pirate players per resold token (default 100,200)
   --classes A,B,...      only these classes (e.g. household,token-resale); default all
   --out DIR              output folder (default sim-out)
+  --signals              also measure each class's detector signals (min–max) into DIR/signals.md
 
 live mode (posts to ingest instead of writing files):
   --live --ingest-url URL --api-key K
@@ -58,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
       'resale-clients': { type: 'string' },
       classes: { type: 'string' },
       out: { type: 'string', default: 'sim-out' },
+      signals: { type: 'boolean', default: false },
       live: { type: 'boolean', default: false },
       'ingest-url': { type: 'string' },
       'api-key': { type: 'string' },
@@ -151,6 +156,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(
       `  ${name.padEnd(20)} ${String(f.lines).padStart(9)} lines  ${(f.bytes / 1e6).toFixed(1).padStart(7)} MB  ${f.path}\n`,
     );
+  }
+  if (values.signals) {
+    const table = signalTable(sim.truth, measureSignals(sim.events()));
+    writeFileSync(join(values.out, 'signals.md'), table);
+    process.stdout.write(`\nsignals per class (min–max):\n${table}`);
   }
   return 0;
 }
