@@ -13,5 +13,6 @@ export * from './model.ts';
 export { buildReport, type QualityReport, TARGETS } from './report/compute.ts';
 export { readNdjson, writeReport } from './report/main.ts';
 export { renderMarkdown } from './report/render.ts';
+export { type AccountSignals, measureSignals, signalTable } from './signals.ts';
 export { type FileSummary, writeSimulationFiles } from './sinks/files.ts';
 export { type LiveOptions, type LiveStats, playLive } from './sinks/http.ts';
