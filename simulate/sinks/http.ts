@@ -54,6 +54,9 @@ export interface LiveStats {
   stoppedEarly: boolean;
 }
 
+/** A real-time run anchors event time to wall time when its start is at most this far from now, ms. */
+const EVENT_TIME_ANCHOR_MAX_MS = 60_000;
+
 /** Lag histogram size, 1 ms buckets: lags of a minute or more all land in the last one. */
 const LAG_BUCKETS = 60_000;
 
@@ -157,8 +160,12 @@ export async function playLive(sim: Simulation, options: LiveOptions): Promise<L
     }
   }
 
-  const wallStart = now();
   const simStart = sim.config.startMs;
+  // At real-time speed with a start near now, event time IS wall time (events built before the
+  // first send just go out at once): then a flag's detectedAtMs is the wall time its request was
+  // sent, and revocation delays measured against it are real.
+  const wallStart =
+    options.speed === 1 && Math.abs(simStart - now()) < EVENT_TIME_ANCHOR_MAX_MS ? simStart : now();
   let lastFlush = wallStart;
   let lastProgress = wallStart;
   let count = 0;
