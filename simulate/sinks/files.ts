@@ -5,6 +5,7 @@
  */
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { Simulation } from '../engine.ts';
 import {
   CLOUDFRONT_REALTIME_FIELDS,
@@ -27,8 +28,12 @@ class LineFile {
   lines = 0;
   bytes = 0;
 
-  constructor(path: string) {
+  private readonly gzip: boolean;
+
+  /** With gzip, each flushed chunk is one gzip member: concatenated members are one valid .gz file. */
+  constructor(path: string, gzip = false) {
     this.fd = openSync(path, 'w');
+    this.gzip = gzip;
   }
 
   write(text: string, countsAsLine = true): void {
@@ -37,7 +42,9 @@ class LineFile {
     if (this.used + text.length * 3 > this.buf.length) {
       this.flush();
       if (text.length * 3 > this.buf.length) {
-        this.bytes += writeSync(this.fd, text, null, 'utf8');
+        const big = Buffer.from(text, 'utf8');
+        const out = this.gzip ? gzipSync(big, { level: 1 }) : big;
+        this.bytes += writeSync(this.fd, out);
         return;
       }
     }
@@ -46,9 +53,12 @@ class LineFile {
 
   flush(): void {
     if (this.used === 0) return;
+    const out = this.gzip
+      ? gzipSync(this.buf.subarray(0, this.used), { level: 1 })
+      : this.buf.subarray(0, this.used);
     let off = 0;
-    while (off < this.used) off += writeSync(this.fd, this.buf, off, this.used - off);
-    this.bytes += this.used;
+    while (off < out.length) off += writeSync(this.fd, out, off, out.length - off);
+    this.bytes += out.length;
     this.used = 0;
   }
 
@@ -76,17 +86,23 @@ function publicConfig(sim: Simulation): Record<string, unknown> {
 }
 
 /** Plays the simulation into outDir; returns what was written. */
-export function writeSimulationFiles(sim: Simulation, outDir: string): FileSummary {
+export function writeSimulationFiles(
+  sim: Simulation,
+  outDir: string,
+  options: { gzip?: boolean } = {},
+): FileSummary {
+  const gzip = options.gzip ?? false;
+  const pathOf = (name: keyof typeof OUTPUT_FILES) => join(outDir, OUTPUT_FILES[name] + (gzip ? '.gz' : ''));
   mkdirSync(outDir, { recursive: true });
   const formatters = requestFormatters(CLOUDFRONT_REALTIME_FIELDS);
   const logs = {} as Record<CdnFormat, LineFile>;
   for (const f of CDN_FORMATS) {
-    logs[f] = new LineFile(join(outDir, OUTPUT_FILES[f]));
+    logs[f] = new LineFile(pathOf(f), gzip);
     const preamble = formatPreamble(f);
     if (preamble) logs[f].write(preamble, false);
   }
-  const heartbeats = new LineFile(join(outDir, OUTPUT_FILES.heartbeats));
-  const accounts = new LineFile(join(outDir, OUTPUT_FILES.accounts));
+  const heartbeats = new LineFile(pathOf('heartbeats'), gzip);
+  const accounts = new LineFile(pathOf('accounts'), gzip);
   let events = 0;
   let requests = 0;
   let hbs = 0;
@@ -115,7 +131,7 @@ export function writeSimulationFiles(sim: Simulation, outDir: string): FileSumma
     ['accounts', accounts] as const,
   ]) {
     file.close();
-    files[name] = { path: join(outDir, OUTPUT_FILES[name]), lines: file.lines, bytes: file.bytes };
+    files[name] = { path: pathOf(name), lines: file.lines, bytes: file.bytes };
   }
   writeFileSync(join(outDir, OUTPUT_FILES.realtimeFields), `${CLOUDFRONT_REALTIME_FIELDS.join('\n')}\n`);
   writeFileSync(join(outDir, OUTPUT_FILES.truth), `${JSON.stringify(sim.truth)}\n`);

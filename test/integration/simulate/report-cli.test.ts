@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import type { Anomaly, Revocation } from '../../../core/schemas/generated.ts';
 import type { Truth } from '../../../simulate/model.ts';
 
@@ -160,4 +161,44 @@ test('two runs with the same seed write byte-identical files', () => {
     );
   };
   assert.deepEqual(hashes(join(dir, 'a')), hashes(join(dir, 'b')));
+});
+
+test('--gzip writes the same lines as concatenated gzip members', () => {
+  leechguard(
+    'simulate',
+    '--viewers',
+    '80',
+    '--seed',
+    'gz',
+    '--resale-clients',
+    '5,8',
+    '--out',
+    join(dir, 'plain'),
+  );
+  leechguard(
+    'simulate',
+    '--viewers',
+    '80',
+    '--seed',
+    'gz',
+    '--resale-clients',
+    '5,8',
+    '--gzip',
+    '--out',
+    join(dir, 'gz'),
+  );
+  for (const f of [
+    'cloudfront-standard.log',
+    'cloudfront-realtime.tsv',
+    'akamai-ds2.jsonl',
+    'fastly.ndjson',
+    'heartbeats.ndjson',
+    'accounts.ndjson',
+  ]) {
+    assert.deepEqual(
+      gunzipSync(readFileSync(join(dir, 'gz', `${f}.gz`))),
+      readFileSync(join(dir, 'plain', f)),
+      f,
+    );
+  }
 });
