@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { LeechguardError } from '../core/errors.ts';
 import type { SimulationOptions } from './config.ts';
 import { createSimulation } from './engine.ts';
@@ -49,8 +49,17 @@ function num(text: string, name: string): number {
   return n;
 }
 
+/** parseArgs, with a bad flag reported as a usage error rather than a stack trace. */
+function parseArgsOrFail<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw new LeechguardError('LG_ERR_REQUEST_INVALID', (err as Error).message, { cause: err });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseArgsOrFail({
     args: argv,
     strict: true,
     options: {

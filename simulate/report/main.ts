@@ -5,7 +5,7 @@
 import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { LeechguardError } from '../../core/errors.ts';
 import type { Anomaly, Revocation } from '../../core/schemas/generated.ts';
 import type { Truth } from '../model.ts';
@@ -44,8 +44,17 @@ export function writeReport(report: QualityReport, outDir: string, title?: strin
   return md;
 }
 
+/** parseArgs, with a bad flag reported as a usage error rather than a stack trace. */
+function parseArgsOrFail<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw new LeechguardError('LG_ERR_REQUEST_INVALID', (err as Error).message, { cause: err });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseArgsOrFail({
     args: argv,
     strict: true,
     options: {
