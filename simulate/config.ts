@@ -48,6 +48,8 @@ export const simulationSchema = z
     resaleClients: range(1, 100_000).default([100, 200]),
     /** Share of legitimate accounts whose tokens are Common Access Tokens (the rest: 20% EdgeAuth, else JWT). */
     catShare: z.number().min(0).max(0.5).default(0.03),
+    /** Share of households whose home line is IPv6 (a /48 of their operator), the rest IPv4. */
+    ipv6Share: z.number().min(0).max(1).default(0.1),
     tenant: z.string().min(1).default('default'),
     /** HMAC key of the simulated JWT and EdgeAuth tokens. */
     tokenSigningKey: z.string().min(16).default('leechguard-simulated-token-signing-key'),

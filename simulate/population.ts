@@ -22,12 +22,14 @@ import {
   cityNamed,
   DATACENTER_NETWORKS,
   HOME_COUNTRIES,
+  hasIpv6,
   networksOf,
   type Place,
   pickCity,
   placeAt,
   RESIDENTIAL_NETWORKS,
   randomPlace,
+  randomPlace6,
   slash24Count,
 } from './world/index.ts';
 import type { City, NetworkSpec } from './world/types.ts';
@@ -347,8 +349,11 @@ export function matchesPattern(pattern: string, contentId: string): boolean {
   return pattern.endsWith('*') ? contentId.startsWith(pattern.slice(0, -1)) : contentId === pattern;
 }
 
-function homePlace(rng: Prng, country: string, city: City): Place {
-  return randomPlace(rng, rng.pick(networksOf(country, 'fixed')), city);
+function homePlace(rng: Prng, country: string, city: City, ipv6Share = 0): Place {
+  const net = rng.pick(networksOf(country, 'fixed'));
+  // Drawn whatever the share, so changing ipv6Share does not shift the other draws.
+  const v6 = rng.chance(ipv6Share);
+  return v6 && hasIpv6(net) ? randomPlace6(rng, net, city) : randomPlace(rng, net, city);
 }
 
 function mobilePlace(rng: Prng, country: string, city: City): Place {
@@ -740,7 +745,7 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
     const b = new AccountBuilder(cfg, cats, accountId, plan, contentEpochMs, cfg.catShare);
     const country = cls === 'traveller' ? 'LU' : b.rng.weighted(COUNTRY_WEIGHTS);
     const city = pickCity(b.rng, country);
-    const home = homePlace(b.rng, country, city);
+    const home = homePlace(b.rng, country, city, cls === 'household' ? cfg.ipv6Share : 0);
     let abuse: AbuseResult | null = null;
     switch (cls) {
       case 'household':

@@ -6,7 +6,7 @@
  * margin and a miss or false positive can be traced to the signal. Streaming, bounded state.
  */
 import type { SimEvent, Truth } from './model.ts';
-import { DATACENTER_NETWORKS } from './world/index.ts';
+import { DATACENTER_NETWORKS, networkOf } from './world/index.ts';
 
 /** Window for the per-token spread signals, ms (tumbling). */
 const SPREAD_WINDOW_MS = 5 * 60_000;
@@ -119,7 +119,7 @@ export function measureSignals(events: Iterable<SimEvent>): Map<string, AccountS
       tw = { window, nets: new Set(), countries: new Set(), account: r.accountId };
       tokenWindows.set(token, tw);
     }
-    tw.nets.add(r.clientIp.slice(0, r.clientIp.lastIndexOf('.')));
+    tw.nets.add(networkOf(r.clientIp));
     tw.countries.add(r.country);
     const tp = tokenPeak.get(token) ?? { nets: 0, countries: 0 };
     tp.nets = Math.max(tp.nets, tw.nets.size);

@@ -77,6 +77,46 @@ export function placeAt(net: NetworkSpec, slash24Index: number, host: number, ci
   };
 }
 
+/** Whether a network has IPv6 space the simulator can draw from. */
+export function hasIpv6(net: NetworkSpec): boolean {
+  return (net.blocks6?.length ?? 0) > 0;
+}
+
+function hextet(n: number): string {
+  return n.toString(16);
+}
+
+/**
+ * A random IPv6 place: a /48 of the network's IPv6 space, a /64 in it and an interface id with
+ * no zero hextet (so the text is already in RFC 5952 canonical form). network is the /48.
+ */
+export function randomPlace6(rng: Prng, net: NetworkSpec, city?: City): Place {
+  const [first, count] = net.blocks6?.[0] ?? [0, 0];
+  if (count === 0) throw new Error(`AS${net.asn} has no IPv6 space`);
+  const p = first + rng.int(0, count - 1);
+  const prefix = [Math.floor(p / 2 ** 32) & 0xffff, Math.floor(p / 2 ** 16) & 0xffff, p & 0xffff]
+    .map(hextet)
+    .join(':');
+  const rest = Array.from({ length: 5 }, () => hextet(rng.int(1, 0xffff))).join(':');
+  const where = city ?? pickCity(rng, net.country);
+  return {
+    ip: `${prefix}:${rest}`,
+    network: `${prefix}::/48`,
+    country: net.country,
+    city: where.name,
+    lat: where.lat,
+    lon: where.lon,
+    asn: net.asn,
+    kind: net.kind,
+  };
+}
+
+/** The network (IPv4 /24 or IPv6 /48) an address is in, CIDR form. */
+export function networkOf(ip: string): string {
+  if (ip.includes(':')) return `${ip.split(':').slice(0, 3).join(':')}::/48`;
+  return `${ip.slice(0, ip.lastIndexOf('.'))}.0/24`;
+}
+
 /** A random address of a network, in one of the cities of its country (or a given city). */
 export function randomPlace(rng: Prng, net: NetworkSpec, city?: City): Place {
   const where = city ?? pickCity(rng, net.country);

@@ -10,6 +10,8 @@ export interface NetworkSpec {
   kind: NetworkKind;
   /** [first address as uint32, number of /24s]. */
   blocks: ReadonlyArray<readonly [number, number]>;
+  /** IPv6 space of fixed-line operators: [first /48 as its top 48 bits, number of /48s]. */
+  blocks6?: ReadonlyArray<readonly [number, number]>;
 }
 
 export interface CandidateNetwork {

@@ -9,7 +9,7 @@ import type { AccountPlan } from '../../../core/schemas/generated.ts';
 import { createSimulation } from '../../../simulate/engine.ts';
 import type { SimEvent, SimHeartbeat, SimRequest, TruthAccount } from '../../../simulate/model.ts';
 import { matchesPattern } from '../../../simulate/population.ts';
-import { DATACENTER_NETWORKS, distanceKm } from '../../../simulate/world/index.ts';
+import { DATACENTER_NETWORKS, distanceKm, networkOf } from '../../../simulate/world/index.ts';
 import { type Collected, SMALL, smallSimulation } from './fixture.ts';
 
 let data: Collected;
@@ -135,7 +135,7 @@ test('legitimate tokens stay on few networks: at most 3 /24s per token, one ASN 
     for (const r of requests) {
       const t = tokenOf(r);
       const set = nets.get(t) ?? new Set<string>();
-      set.add(r.clientIp.split('.').slice(0, 3).join('.'));
+      set.add(networkOf(r.clientIp));
       nets.set(t, set);
     }
     for (const set of nets.values())
@@ -147,7 +147,7 @@ test('CGNAT pools really share one /24 between many accounts', () => {
   const perNet = new Map<string, Set<string>>();
   for (const a of accountsOf('cgnat')) {
     for (const r of split(data.byAccount.get(a.accountId) ?? []).requests) {
-      const net = r.clientIp.split('.').slice(0, 3).join('.');
+      const net = networkOf(r.clientIp);
       const set = perNet.get(net) ?? new Set<string>();
       set.add(a.accountId);
       perNet.set(net, set);
@@ -207,7 +207,7 @@ test('a restreamer pulls each segment from several datacenter networks within tw
       requests.every((r) => DC_ASNS.has(r.asn)),
       'all from datacenters',
     );
-    assert.ok(new Set(requests.map((r) => r.clientIp.split('.').slice(0, 3).join('.'))).size >= 6);
+    assert.ok(new Set(requests.map((r) => networkOf(r.clientIp))).size >= 6);
     const bySeg = new Map<number, number[]>();
     for (const r of requests) {
       const n = segmentOf(r);
@@ -334,4 +334,13 @@ test('on a short live-demo span every abuser still abuses inside the span', asyn
       assert.ok(a.facts.clients >= 50, `${a.accountId}: ${a.facts.clients} clients`);
     if (a.class === 'restream') assert.ok(a.facts.networks >= 6);
   }
+});
+
+test('some households watch over IPv6, each from one /48', () => {
+  const v6 = data.sim.truth.accounts
+    .filter((a) => a.class === 'household')
+    .map((a) => split(data.byAccount.get(a.accountId) ?? []).requests.filter((r) => r.clientIp.includes(':')))
+    .filter((rs) => rs.length > 0);
+  assert.ok(v6.length > 0, 'at least one IPv6 household');
+  for (const rs of v6) assert.equal(new Set(rs.map((r) => networkOf(r.clientIp))).size, 1);
 });
