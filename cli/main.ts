@@ -24,6 +24,15 @@ const COMMANDS: Record<string, Command> = {
     summary: 'decision API + session admission standalone (the enforcer process mounts the same routes)',
     load: async () => (await import('../enforcer/decision/standalone.ts')).main,
   },
+  simulate: {
+    summary: 'seeded traffic with ground truth, to files in every CDN format or live to ingest',
+    load: async () => (await import('../simulate/main.ts')).main,
+  },
+  report: {
+    summary:
+      '--truth truth.json --flags flags.ndjson [--revocations revs.ndjson] --out dir: detection quality',
+    load: async () => (await import('../simulate/report/main.ts')).main,
+  },
 };
 
 function usage(): string {

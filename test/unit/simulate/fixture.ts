@@ -1,0 +1,44 @@
+/** A small simulation shared by the simulate unit tests (built once per test file). */
+import { createSimulation, type Simulation } from '../../../simulate/engine.ts';
+import type { SimEvent } from '../../../simulate/model.ts';
+
+/** Small but complete: every class present, a 20-minute span (the traveller needs it). */
+export const SMALL = {
+  seed: 'unit-test',
+  viewers: 600,
+  abuserFraction: 0.05,
+  sessionMinutes: [1, 2] as [number, number],
+  resaleClients: [12, 20] as [number, number],
+};
+
+export interface Collected {
+  sim: Simulation;
+  events: SimEvent[];
+  byAccount: Map<string, SimEvent[]>;
+}
+
+let cached: Promise<Collected> | undefined;
+
+export function smallSimulation(): Promise<Collected> {
+  cached ??= (async () => {
+    const sim = await createSimulation(SMALL);
+    const events = [...sim.events()];
+    const byAccount = new Map<string, SimEvent[]>();
+    for (const e of events) {
+      const id =
+        e.type === 'account'
+          ? e.plan.accountId
+          : e.type === 'request'
+            ? e.request.accountId
+            : e.heartbeat.accountId;
+      let list = byAccount.get(id);
+      if (!list) {
+        list = [];
+        byAccount.set(id, list);
+      }
+      list.push(e);
+    }
+    return { sim, events, byAccount };
+  })();
+  return cached;
+}
