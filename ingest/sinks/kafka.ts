@@ -1,0 +1,153 @@
+/**
+ * The Kafka sink of ingest: batches from concurrent requests are group-committed into one
+ * `sendBatch` (the idempotent producer allows one request in flight, so merging is what keeps
+ * throughput), each caller resolved only when Kafka acked all of its records (acks=all).
+ * Bounded: more records waiting than `inFlightRecordsMax` -> LG_ERR_OVERLOADED (503, nothing
+ * taken); a failed produce -> LG_ERR_KAFKA_UNAVAILABLE (503) for its callers, and new writes are
+ * refused for `failFastMs` instead of queueing into a dead broker.
+ */
+import type { Clock } from '../../core/clock.ts';
+import { LeechguardError } from '../../core/errors.ts';
+import type { Producer } from '../../core/kafka.ts';
+import { LIMITS } from '../../core/limits.ts';
+import type { Logger } from '../../core/log.ts';
+
+export interface OutMessage {
+  key: string;
+  /** null: tombstone. */
+  value: Buffer | null;
+}
+
+export interface TopicBatch {
+  topic: string;
+  messages: OutMessage[];
+}
+
+interface Pending {
+  batches: TopicBatch[];
+  count: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export interface KafkaSinkOptions {
+  inFlightRecordsMax?: number;
+  chunkRecordsMax?: number;
+  failFastMs?: number;
+  clock: Clock;
+  logger: Logger;
+  /** Called with the outcome of every produce request (metrics). */
+  onProduce?: (records: number, ok: boolean, seconds: number) => void;
+}
+
+export class KafkaSink {
+  private readonly producer: Producer;
+  private readonly options: Required<Omit<KafkaSinkOptions, 'onProduce'>> &
+    Pick<KafkaSinkOptions, 'onProduce'>;
+  private queue: Pending[] = [];
+  private sending = false;
+  private inFlight = 0;
+  private failedUntilMs = 0;
+  private closed = false;
+
+  constructor(producer: Producer, options: KafkaSinkOptions) {
+    this.producer = producer;
+    this.options = {
+      inFlightRecordsMax: options.inFlightRecordsMax ?? LIMITS.ingestInFlightRecordsMax,
+      chunkRecordsMax: options.chunkRecordsMax ?? LIMITS.ingestProduceChunkRecordsMax,
+      failFastMs: options.failFastMs ?? LIMITS.ingestKafkaFailFastMs,
+      clock: options.clock,
+      logger: options.logger,
+      onProduce: options.onProduce,
+    };
+  }
+
+  /** Records accepted but not yet acked. */
+  get inFlightRecords(): number {
+    return this.inFlight;
+  }
+
+  /** Throws now (503) if a write of `count` records would be refused; lets callers skip work. */
+  admit(count: number): void {
+    if (this.closed) throw new LeechguardError('LG_ERR_SHUTTING_DOWN');
+    if (this.options.clock.nowMs() < this.failedUntilMs) {
+      throw new LeechguardError('LG_ERR_KAFKA_UNAVAILABLE', 'the last produce failed; retry shortly');
+    }
+    if (this.inFlight + count > this.options.inFlightRecordsMax) {
+      throw new LeechguardError('LG_ERR_OVERLOADED', `${this.inFlight} records waiting for Kafka`);
+    }
+  }
+
+  /** Resolves when Kafka acked every message of every batch; rejects with a 503 error otherwise. */
+  write(batches: TopicBatch[]): Promise<void> {
+    const count = batches.reduce((n, b) => n + b.messages.length, 0);
+    if (count === 0) return Promise.resolve();
+    this.admit(count);
+    this.inFlight += count;
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ batches, count, resolve, reject });
+      if (!this.sending) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.queue.length > 0) {
+        // Take whole callers up to the chunk size (at least one), so each caller's fate is one send.
+        const group: Pending[] = [];
+        let n = 0;
+        while (
+          this.queue.length > 0 &&
+          (group.length === 0 || n + this.queue[0]!.count <= this.options.chunkRecordsMax)
+        ) {
+          const p = this.queue.shift()!;
+          group.push(p);
+          n += p.count;
+        }
+        const byTopic = new Map<string, OutMessage[]>();
+        for (const p of group) {
+          for (const b of p.batches) {
+            let list = byTopic.get(b.topic);
+            if (!list) {
+              list = [];
+              byTopic.set(b.topic, list);
+            }
+            for (const m of b.messages) list.push(m);
+          }
+        }
+        const t0 = performance.now();
+        try {
+          await this.producer.sendBatch({
+            acks: -1,
+            timeout: LIMITS.kafkaAckTimeoutMs,
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          });
+          this.options.onProduce?.(n, true, (performance.now() - t0) / 1000);
+          for (const p of group) p.resolve();
+        } catch (cause) {
+          this.options.onProduce?.(n, false, (performance.now() - t0) / 1000);
+          this.failedUntilMs = this.options.clock.nowMs() + this.options.failFastMs;
+          this.options.logger.warn({ err: cause, records: n }, 'produce failed; answering 503');
+          const err = new LeechguardError('LG_ERR_KAFKA_UNAVAILABLE', (cause as Error).message, { cause });
+          for (const p of group) p.reject(err);
+          // Everything queued behind a failed send would meet the same broker: refuse it now.
+          for (const p of this.queue.splice(0)) {
+            this.inFlight -= p.count;
+            p.reject(err);
+          }
+        } finally {
+          this.inFlight -= n;
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  /** Stops taking writes; waits for what is queued. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.sending || this.queue.length > 0) await new Promise((r) => setTimeout(r, 10));
+  }
+}
