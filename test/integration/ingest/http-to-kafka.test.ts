@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { Endpoints } from '../../../core/endpoints.ts';
-import type { AccountPlan, CdnRequest, DeadLetter, PlayerHeartbeat } from '../../../core/schemas/generated.ts';
+import type {
+  AccountPlan,
+  CdnRequest,
+  DeadLetter,
+  PlayerHeartbeat,
+} from '../../../core/schemas/generated.ts';
 import { TOPICS } from '../../../core/topics.ts';
 import { type IngestHandle, startIngest } from '../../../ingest/service.ts';
 import { testEndpoints } from '../../support/stack.ts';
@@ -16,7 +21,12 @@ const fixture = (p: string) => readFileSync(join(FIX, p), 'utf8');
 let endpoints: Endpoints;
 let ingest: IngestHandle;
 
-async function post(path: string, key: string | null, body: string | Buffer, headers: Record<string, string> = {}) {
+async function post(
+  path: string,
+  key: string | null,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(`${ingest.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'text/plain', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
@@ -59,7 +69,10 @@ describe('ingest over HTTP into Kafka (real stack)', () => {
       for (const r of got) {
         assert.equal(r.value!.format, format);
         assert.equal(typeof r.value!.timestampMs, 'number');
-        assert.equal(r.key, r.value!.accountId ?? r.value!.tokenHash ?? r.value!.networkPrefix ?? r.value!.id);
+        assert.equal(
+          r.key,
+          r.value!.accountId ?? r.value!.tokenHash ?? r.value!.networkPrefix ?? r.value!.id,
+        );
       }
       if (format === 'cloudfront-realtime') {
         const seg = got.find((r) => r.value!.segmentNumber === 42)!.value!;
@@ -85,10 +98,7 @@ describe('ingest over HTTP into Kafka (real stack)', () => {
       (r) => r.value?.sessionId === 's-1' && r.value.source === 'players',
       (k) => k.length >= 3,
     );
-    assert.deepEqual(
-      got.map((r) => r.value!.event).sort(),
-      ['heartbeat', 'start', 'stop'],
-    );
+    assert.deepEqual(got.map((r) => r.value!.event).sort(), ['heartbeat', 'start', 'stop']);
     assert.ok(got.every((r) => r.key === 'acct-1'));
     const start = got.find((r) => r.value!.event === 'start')!.value!;
     assert.match(start.tokenHash!, /^[0-9a-f]{64}$/);
