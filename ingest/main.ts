@@ -13,6 +13,8 @@ export { ingestConfigSchema } from './config.ts';
 export { type IngestHandle, startIngest } from './service.ts';
 
 export async function main(argv: string[]): Promise<number> {
+  // kafkajs prints a partitioner notice on every producer; leechguard keys records itself.
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -11,6 +11,7 @@ import { type Clock, systemClock } from '../core/clock.ts';
 import { LeechguardError } from '../core/errors.ts';
 import { createHttpService, type HttpService } from '../core/http.ts';
 import { createKafka, createProducer, ensureTopics, probeKafka } from '../core/kafka.ts';
+import { LIMITS } from '../core/limits.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { Counter, createMetricsRegistry, Gauge, Histogram, type Registry } from '../core/metrics.ts';
 import type { DeadLetter } from '../core/schemas/generated.ts';
@@ -19,6 +20,7 @@ import { TokenHasher } from '../core/token-hash.ts';
 import { TOPICS } from '../core/topics.ts';
 import { parseAccountsCsv, parseAccountsJson } from './accounts/parse.ts';
 import { allApiKeys, type IngestConfig, type SourceConfig } from './config.ts';
+import { encodeOutput } from './encode.ts';
 import {
   type BatchOutput,
   type BatchSource,
@@ -27,11 +29,9 @@ import {
   contentBatchId,
   createPipelineContext,
   deadLetter,
-  type Keyed,
 } from './pipeline.ts';
 import { KafkaSink, type TopicBatch } from './sinks/kafka.ts';
 import { isLogFormat, type LogFormat, parseBatch, parseHeartbeats } from './sources/index.ts';
-import type { LineError } from './sources/types.ts';
 import { createGeoResolver, type GeoResolver } from './transforms/enrich/geo.ts';
 
 const gunzipAsync = promisify(gunzip);
@@ -194,49 +194,23 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     out: BatchOutput<T>,
     source: BatchSource,
     meta: { batchId: string; receivedAtMs: number },
-    extraErrors: LineError[] = [],
   ): Promise<BatchAnswer> {
-    const messages: TopicBatch['messages'] = [];
-    const dead: Array<Keyed<DeadLetter>> = [...out.deadLetters];
-    for (const e of extraErrors) dead.push(deadLetter(e, source, meta, ctx));
-    for (const r of out.records) {
-      try {
-        messages.push({ key: r.key, value: serde.encode(topic, r.value) });
-      } catch (err) {
-        const rec = r.value as { id?: string };
-        dead.push(
-          deadLetter(
-            {
-              offset: -1,
-              line: JSON.stringify(r.value),
-              code: 'ING_ERR_RECORD_UNENCODABLE',
-              reason: `${(err as Error).message} (record ${rec.id ?? '?'})`,
-            },
-            source,
-            meta,
-            ctx,
-          ),
-        );
-      }
-    }
-    const deadMessages = dead.map((d) => ({
-      key: d.key,
-      value: serde.encode(TOPICS.deadLetters.name, d.value),
-    }));
-    const batches: TopicBatch[] = [];
-    if (messages.length > 0) batches.push({ topic, messages });
-    if (deadMessages.length > 0) batches.push({ topic: TOPICS.deadLetters.name, messages: deadMessages });
-    await sink.write(batches);
-    lines.inc({ source: source.name, outcome: 'accepted' }, messages.length);
+    const encoded = encodeOutput(serde, topic, out, source, meta, ctx);
+    await sink.write(encoded.batches);
+    return answer(source, meta.batchId, encoded.accepted, encoded.deadLetters);
+  }
+
+  function answer(source: BatchSource, batchId: string, accepted: number, dead: DeadLetter[]): BatchAnswer {
+    lines.inc({ source: source.name, outcome: 'accepted' }, accepted);
     if (dead.length > 0) lines.inc({ source: source.name, outcome: 'dead_lettered' }, dead.length);
-    for (const d of dead) deadLetters.inc({ code: d.value.errorCode });
+    for (const d of dead) deadLetters.inc({ code: d.errorCode });
     return {
-      batchId: meta.batchId,
-      accepted: messages.length,
+      batchId,
+      accepted,
       deadLettered: dead.length,
       errors: dead
-        .slice(0, 100)
-        .map((d) => ({ offset: d.value.offsetInBatch, code: d.value.errorCode, reason: d.value.reason })),
+        .slice(0, LIMITS.ingestErrorsEchoedMax)
+        .map((d) => ({ offset: d.offsetInBatch, code: d.errorCode, reason: d.reason })),
     };
   }
 
@@ -341,14 +315,12 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
           messages: dead.map((d) => ({ key: d.key, value: serde.encode(TOPICS.deadLetters.name, d.value) })),
         });
       await sink.write(batches);
-      return {
-        batchId: m.batchId,
-        accepted: messages.length,
-        deadLettered: dead.length,
-        errors: dead
-          .slice(0, 100)
-          .map((d) => ({ offset: d.value.offsetInBatch, code: d.value.errorCode, reason: d.value.reason })),
-      };
+      return answer(
+        source,
+        m.batchId,
+        messages.length,
+        dead.map((d) => d.value),
+      );
     }),
   );
 

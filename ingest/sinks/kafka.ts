@@ -23,16 +23,26 @@ export interface TopicBatch {
   messages: OutMessage[];
 }
 
-interface Pending {
-  batches: TopicBatch[];
-  count: number;
+/** One caller's write: resolved when all its messages are acked, rejected on the first failure. */
+interface Owner {
+  outstanding: number;
+  settled: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
+}
+
+interface Entry {
+  topic: string;
+  message: OutMessage;
+  bytes: number;
+  owner: Owner;
 }
 
 export interface KafkaSinkOptions {
   inFlightRecordsMax?: number;
   chunkRecordsMax?: number;
+  /** Bytes of keys + values per produce request: one partition's batch must stay under the broker's message.max.bytes. */
+  requestBytesMax?: number;
   failFastMs?: number;
   clock: Clock;
   logger: Logger;
@@ -40,11 +50,14 @@ export interface KafkaSinkOptions {
   onProduce?: (records: number, ok: boolean, seconds: number) => void;
 }
 
+/** Per-record framing in a Kafka record batch (varints, headers, timestamps), a safe upper bound. */
+const RECORD_OVERHEAD_BYTES = 32;
+
 export class KafkaSink {
   private readonly producer: Producer;
   private readonly options: Required<Omit<KafkaSinkOptions, 'onProduce'>> &
     Pick<KafkaSinkOptions, 'onProduce'>;
-  private queue: Pending[] = [];
+  private queue: Entry[] = [];
   private sending = false;
   private inFlight = 0;
   private failedUntilMs = 0;
@@ -55,6 +68,7 @@ export class KafkaSink {
     this.options = {
       inFlightRecordsMax: options.inFlightRecordsMax ?? LIMITS.ingestInFlightRecordsMax,
       chunkRecordsMax: options.chunkRecordsMax ?? LIMITS.ingestProduceChunkRecordsMax,
+      requestBytesMax: options.requestBytesMax ?? LIMITS.ingestProduceRequestBytesMax,
       failFastMs: options.failFastMs ?? LIMITS.ingestKafkaFailFastMs,
       clock: options.clock,
       logger: options.logger,
@@ -85,7 +99,13 @@ export class KafkaSink {
     this.admit(count);
     this.inFlight += count;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ batches, count, resolve, reject });
+      const owner: Owner = { outstanding: count, settled: false, resolve, reject };
+      for (const b of batches) {
+        for (const message of b.messages) {
+          const bytes = (message.value?.length ?? 0) + Buffer.byteLength(message.key) + RECORD_OVERHEAD_BYTES;
+          this.queue.push({ topic: b.topic, message, bytes, owner });
+        }
+      }
       if (!this.sending) void this.drain();
     });
   }
@@ -94,27 +114,26 @@ export class KafkaSink {
     this.sending = true;
     try {
       while (this.queue.length > 0) {
-        // Take whole callers up to the chunk size (at least one), so each caller's fate is one send.
-        const group: Pending[] = [];
+        // Group-commit everything waiting, bounded in records and bytes per produce request.
         let n = 0;
+        let bytes = 0;
         while (
-          this.queue.length > 0 &&
-          (group.length === 0 || n + this.queue[0]!.count <= this.options.chunkRecordsMax)
+          n < this.queue.length &&
+          n < this.options.chunkRecordsMax &&
+          (n === 0 || bytes + this.queue[n]!.bytes <= this.options.requestBytesMax)
         ) {
-          const p = this.queue.shift()!;
-          group.push(p);
-          n += p.count;
+          bytes += this.queue[n]!.bytes;
+          n++;
         }
+        const group = this.queue.splice(0, n);
         const byTopic = new Map<string, OutMessage[]>();
-        for (const p of group) {
-          for (const b of p.batches) {
-            let list = byTopic.get(b.topic);
-            if (!list) {
-              list = [];
-              byTopic.set(b.topic, list);
-            }
-            for (const m of b.messages) list.push(m);
+        for (const e of group) {
+          let list = byTopic.get(e.topic);
+          if (!list) {
+            list = [];
+            byTopic.set(e.topic, list);
           }
+          list.push(e.message);
         }
         const t0 = performance.now();
         try {
@@ -124,17 +143,26 @@ export class KafkaSink {
             topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
           });
           this.options.onProduce?.(n, true, (performance.now() - t0) / 1000);
-          for (const p of group) p.resolve();
+          for (const e of group) {
+            e.owner.outstanding--;
+            if (e.owner.outstanding === 0 && !e.owner.settled) {
+              e.owner.settled = true;
+              e.owner.resolve();
+            }
+          }
         } catch (cause) {
           this.options.onProduce?.(n, false, (performance.now() - t0) / 1000);
           this.failedUntilMs = this.options.clock.nowMs() + this.options.failFastMs;
           this.options.logger.warn({ err: cause, records: n }, 'produce failed; answering 503');
           const err = new LeechguardError('LG_ERR_KAFKA_UNAVAILABLE', (cause as Error).message, { cause });
-          for (const p of group) p.reject(err);
-          // Everything queued behind a failed send would meet the same broker: refuse it now.
-          for (const p of this.queue.splice(0)) {
-            this.inFlight -= p.count;
-            p.reject(err);
+          // Everything queued behind a failed send would meet the same broker: refuse it all now.
+          const dropped = this.queue.splice(0);
+          this.inFlight -= dropped.length;
+          for (const e of [...group, ...dropped]) {
+            if (!e.owner.settled) {
+              e.owner.settled = true;
+              e.owner.reject(err);
+            }
           }
         } finally {
           this.inFlight -= n;
