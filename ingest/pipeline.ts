@@ -36,14 +36,36 @@ export interface PipelineContext {
   lineBytesMax: number;
 }
 
+/** Token hashes kept in memory: a viewer's token repeats on every segment request, HMAC is the cost. */
+const TOKEN_HASH_CACHE_ENTRIES_MAX = 100_000;
+
+/**
+ * A TokenHasher that remembers recent results (bounded; cleared when full). Raw tokens stay in
+ * process memory only, never on disk or in logs.
+ */
+export function cachingHasher(inner: TokenHasher, entriesMax = TOKEN_HASH_CACHE_ENTRIES_MAX): TokenHasher {
+  let cache = new Map<string, { keyId: string; hash: string }>();
+  const wrapped = Object.create(inner) as TokenHasher;
+  wrapped.hash = (token: string) => {
+    let h = cache.get(token);
+    if (!h) {
+      h = inner.hash(token);
+      if (cache.size >= entriesMax) cache = new Map();
+      cache.set(token, h);
+    }
+    return h;
+  };
+  return wrapped;
+}
+
 export function createPipelineContext(
   enrich: EnrichConfig,
-  hasher: TokenHasher,
+  hasherRaw: TokenHasher,
   geo: GeoResolver = NO_GEO,
   lineBytesMax = 32 * 1024,
 ): PipelineContext {
   return {
-    hasher,
+    hasher: cachingHasher(hasherRaw),
     geo,
     media: compileMedia(enrich.media),
     ipv4PrefixBits: enrich.ipv4PrefixBits,
@@ -110,7 +132,40 @@ interface Geo {
   datacenter: boolean;
 }
 
+/** Geo answers kept per client address: a viewer sends many requests from one address. */
+const GEO_CACHE_ENTRIES_MAX = 100_000;
+const geoCaches = new WeakMap<PipelineContext, Map<string, Geo>>();
+
 function enrichGeo(
+  ip: string | null,
+  logged: { country: string | null; asn: number | null; latitude: number | null; longitude: number | null },
+  ctx: PipelineContext,
+): Geo {
+  // Only lookups that depend on the address alone are cached (the log's own values win anyway).
+  if (
+    ip !== null &&
+    logged.country === null &&
+    logged.asn === null &&
+    logged.latitude === null &&
+    logged.longitude === null
+  ) {
+    let cache = geoCaches.get(ctx);
+    if (!cache) {
+      cache = new Map();
+      geoCaches.set(ctx, cache);
+    }
+    let g = cache.get(ip);
+    if (!g) {
+      g = lookupGeo(ip, logged, ctx);
+      if (cache.size >= GEO_CACHE_ENTRIES_MAX) cache.clear();
+      cache.set(ip, g);
+    }
+    return g;
+  }
+  return lookupGeo(ip, logged, ctx);
+}
+
+function lookupGeo(
   ip: string | null,
   logged: { country: string | null; asn: number | null; latitude: number | null; longitude: number | null },
   ctx: PipelineContext,

@@ -69,6 +69,48 @@ export function parseHeaderBlock(encoded: string | null): Record<string, string>
   return out;
 }
 
+// Field codes: the field list is compiled once, so a line is a switch on small ints.
+const F_OTHER = 0;
+const F_CMCD = 100;
+const FIELD_CODES: Readonly<Record<string, number>> = {
+  timestamp: 1,
+  'c-ip': 2,
+  'sc-status': 3,
+  'sc-bytes': 4,
+  'cs-method': 5,
+  'cs-host': 6,
+  'x-host-header': 7,
+  'cs-uri-stem': 8,
+  'x-edge-location': 9,
+  'cs-user-agent': 10,
+  'cs-referer': 11,
+  'cs-cookie': 12,
+  'cs-uri-query': 13,
+  'x-edge-result-type': 14,
+  'c-country': 15,
+  asn: 16,
+  'cs-headers': 17,
+};
+
+interface Compiled {
+  codes: Int32Array;
+  cmcdKeys: Array<string | undefined>;
+}
+
+const compiledCache = new WeakMap<readonly string[], Compiled>();
+
+function compile(fields: readonly string[]): Compiled {
+  let c = compiledCache.get(fields);
+  if (!c) {
+    c = {
+      codes: Int32Array.from(fields, (f) => FIELD_CODES[f] ?? (REALTIME_CMCD_FIELDS[f] ? F_CMCD : F_OTHER)),
+      cmcdKeys: fields.map((f) => REALTIME_CMCD_FIELDS[f]),
+    };
+    compiledCache.set(fields, c);
+  }
+  return c;
+}
+
 /** Parses one batch of CloudFront real-time log text with the configured field order. Never throws. */
 export function parseCloudFrontRealtime(
   text: string,
@@ -77,8 +119,9 @@ export function parseCloudFrontRealtime(
   const fields = options.fields ?? CLOUDFRONT_REALTIME_DEFAULT_FIELDS;
   const { lines, errors } = splitLines(text, options);
   const records: ParsedRequest[] = [];
+  const compiled = compile(fields);
   for (const { offset, text: line } of lines) {
-    const result = parseLine(line, offset, fields);
+    const result = parseLine(line, offset, compiled);
     if ('code' in result) errors.push(result);
     else records.push(result);
   }
@@ -86,78 +129,80 @@ export function parseCloudFrontRealtime(
   return { records, errors };
 }
 
-function parseLine(line: string, offset: number, fields: readonly string[]): ParsedRequest | LineError {
+function parseLine(line: string, offset: number, compiled: Compiled): ParsedRequest | LineError {
   const f = line.split('\t');
-  if (f.length !== fields.length) {
+  const { codes, cmcdKeys } = compiled;
+  if (f.length !== codes.length) {
     return {
       offset,
       line,
       code: 'ING_ERR_FIELD_COUNT',
-      reason: `expected ${fields.length} tab-separated fields, got ${f.length}`,
+      reason: `expected ${codes.length} tab-separated fields, got ${f.length}`,
     };
   }
   const req = emptyRequest(offset, line);
   let ts: number | undefined;
-  for (let i = 0; i < fields.length; i++) {
-    const name = fields[i]!;
+  for (let i = 0; i < codes.length; i++) {
+    const code = codes[i]!;
+    if (code === F_OTHER) continue;
     const raw = f[i]!;
     if (raw === '-' || raw === '') continue;
-    switch (name) {
-      case 'timestamp':
+    switch (code) {
+      case 1:
         ts = parseTimeMs(raw);
         break;
-      case 'c-ip':
+      case 2:
         req.clientIp = raw;
         break;
-      case 'sc-status':
+      case 3:
         if (!/^\d{1,3}$/.test(raw)) return bad(offset, line, 'sc-status');
         req.status = Number(raw);
         break;
-      case 'sc-bytes':
+      case 4:
         if (!/^\d{1,15}$/.test(raw)) return bad(offset, line, 'sc-bytes');
         req.bytes = Number(raw);
         break;
-      case 'cs-method':
+      case 5:
         req.method = raw;
         break;
-      case 'cs-host':
+      case 6:
         req.host ??= raw;
         break;
-      case 'x-host-header':
+      case 7:
         req.host = raw;
         break;
-      case 'cs-uri-stem':
+      case 8:
         req.path = urlDecode(raw);
         break;
-      case 'x-edge-location':
+      case 9:
         req.edgeLocation = raw;
         break;
-      case 'cs-user-agent':
+      case 10:
         req.userAgent = urlDecode(raw);
         break;
-      case 'cs-referer':
+      case 11:
         req.referer = urlDecode(raw);
         break;
-      case 'cs-cookie':
+      case 12:
         req.cookie = urlDecode(raw);
         break;
-      case 'cs-uri-query':
+      case 13:
         req.query = raw;
         break;
-      case 'x-edge-result-type':
+      case 14:
         req.cacheResult = raw;
         break;
-      case 'c-country':
+      case 15:
         req.country = countryOrNull(raw);
         break;
-      case 'asn':
+      case 16:
         req.asn = asnOrNull(raw);
         break;
-      case 'cs-headers':
+      case 17:
         req.headers = { ...req.headers, ...parseHeaderBlock(raw) };
         break;
       default: {
-        const key = REALTIME_CMCD_FIELDS[name];
+        const key = cmcdKeys[i];
         if (key) req.cmcdFields[key] = decodedOrNull(raw) ?? '';
       }
     }

@@ -131,6 +131,11 @@ export function cmcdFromQuery(query: string | null): string | null {
   }
 }
 
+function hasCmcdHeader(headers: Readonly<Record<string, string>>): boolean {
+  for (const h of CMCD_HEADERS) if (headers[h] !== undefined) return true;
+  return false;
+}
+
 /**
  * Every CMCD key a request carries: query, headers, then separate log fields (later wins).
  * Returns null when none.
@@ -141,6 +146,16 @@ export function collectCmcd(
   fields: Readonly<Record<string, string>> | null,
   json: unknown = null,
 ): Cmcd | null {
+  // Fast path: most log lines carry no CMCD at all.
+  let hasFields = false;
+  if (fields !== null) {
+    for (const _k in fields) {
+      hasFields = true;
+      break;
+    }
+  }
+  if (json === null && !hasFields && (query === null || !/cmcd=/i.test(query)) && !hasCmcdHeader(headers))
+    return null;
   const out = emptyCmcd();
   let set = 0;
   const q = cmcdFromQuery(query);
