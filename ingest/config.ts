@@ -122,6 +122,13 @@ export const ingestConfigSchema = z
         });
       }
     }
+    // A batch larger than the in-flight bound could never be admitted: a 503 loop, not back-pressure.
+    if (c.limits.inFlightRecordsMax < c.limits.batchLinesMax) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'limits.inFlightRecordsMax must be at least limits.batchLinesMax',
+      });
+    }
     if (c.limits.lineBytesMax > c.limits.bodyBytesMax) {
       ctx.addIssue({ code: 'custom', message: 'limits.lineBytesMax must not exceed limits.bodyBytesMax' });
     }
