@@ -77,6 +77,12 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
   ]);
   const producer = createProducer(kafka);
   await producer.connect();
+  // Partition counts as the cluster has them (an operator may have added partitions).
+  const partitionCounts = new Map<string, number>();
+  const topicMeta = await admin.fetchTopicMetadata({
+    topics: [TOPICS.requests.name, TOPICS.heartbeats.name, TOPICS.deadLetters.name, TOPICS.accounts.name],
+  });
+  for (const t of topicMeta.topics) partitionCounts.set(t.name, t.partitions.length);
 
   const lines = new Counter({
     name: 'leechguard_ingest_lines_total',
@@ -107,6 +113,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     clock,
     logger,
     inFlightRecordsMax: config.limits.inFlightRecordsMax,
+    partitions: (topic) => partitionCounts.get(topic),
     onProduce: (_n, ok, s) => produceSeconds.observe({ outcome: ok ? 'ok' : 'error' }, s),
   });
   new Gauge({

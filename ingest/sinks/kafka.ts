@@ -11,11 +11,14 @@ import { LeechguardError } from '../../core/errors.ts';
 import type { Producer } from '../../core/kafka.ts';
 import { LIMITS } from '../../core/limits.ts';
 import type { Logger } from '../../core/log.ts';
+import { partitionOf } from './partition.ts';
 
 export interface OutMessage {
   key: string;
   /** null: tombstone. */
   value: Buffer | null;
+  /** Set by the sink when the topic's partition count is known (see partition.ts). */
+  partition?: number;
 }
 
 export interface TopicBatch {
@@ -46,6 +49,8 @@ export interface KafkaSinkOptions {
   failFastMs?: number;
   clock: Clock;
   logger: Logger;
+  /** Partition count of a topic, when known: the sink then picks partitions itself (same as Kafka's default). */
+  partitions?: (topic: string) => number | undefined;
   /** Called with the outcome of every produce request (metrics). */
   onProduce?: (records: number, ok: boolean, seconds: number) => void;
 }
@@ -55,8 +60,8 @@ const RECORD_OVERHEAD_BYTES = 32;
 
 export class KafkaSink {
   private readonly producer: Producer;
-  private readonly options: Required<Omit<KafkaSinkOptions, 'onProduce'>> &
-    Pick<KafkaSinkOptions, 'onProduce'>;
+  private readonly options: Required<Omit<KafkaSinkOptions, 'onProduce' | 'partitions'>> &
+    Pick<KafkaSinkOptions, 'onProduce' | 'partitions'>;
   private queue: Entry[] = [];
   private sending = false;
   private inFlight = 0;
@@ -72,7 +77,8 @@ export class KafkaSink {
       failFastMs: options.failFastMs ?? LIMITS.ingestKafkaFailFastMs,
       clock: options.clock,
       logger: options.logger,
-      onProduce: options.onProduce,
+      ...(options.onProduce ? { onProduce: options.onProduce } : {}),
+      ...(options.partitions ? { partitions: options.partitions } : {}),
     };
   }
 
@@ -101,7 +107,10 @@ export class KafkaSink {
     return new Promise<void>((resolve, reject) => {
       const owner: Owner = { outstanding: count, settled: false, resolve, reject };
       for (const b of batches) {
+        const n = this.options.partitions?.(b.topic);
         for (const message of b.messages) {
+          if (n !== undefined && message.partition === undefined)
+            message.partition = partitionOf(message.key, n);
           const bytes = (message.value?.length ?? 0) + Buffer.byteLength(message.key) + RECORD_OVERHEAD_BYTES;
           this.queue.push({ topic: b.topic, message, bytes, owner });
         }
