@@ -32,6 +32,17 @@ const COMMANDS: Record<string, Command> = {
     summary:
       '--truth truth.json --flags flags.ndjson [--revocations revs.ndjson] --out dir: detection quality',
     load: async () => (await import('../simulate/report/main.ts')).main,
+  ingest: {
+    summary: 'run the ingest service: CDN logs, heartbeats and account plans over HTTP into Kafka',
+    load: async () => (await import('../ingest/main.ts')).main,
+  },
+  ship: {
+    summary: '<file...|-> --format f --to <url|kafka>: send log files or stdin to ingest, with checkpoint',
+    load: async () => (await import('../ingest/ship/main.ts')).main,
+  },
+  accounts: {
+    summary: 'import <csv|ndjson>: upsert account plans on leechguard.accounts.v1',
+    load: async () => (await import('../ingest/accounts/main.ts')).main,
   },
 };
 

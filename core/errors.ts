@@ -69,6 +69,54 @@ export const ERRORS = {
   LG_ERR_INTERNAL: { message: 'internal error', httpStatus: 500, retriable: false },
 
   // ── ingest ───────────────────────────────────────────────────────────────────────────────────
+  ING_ERR_FORMAT_UNKNOWN: { message: 'unknown log format', httpStatus: 404, retriable: false },
+  ING_ERR_SOURCE_FORMAT_MISMATCH: {
+    message: 'the key belongs to a source of another format',
+    httpStatus: 403,
+    retriable: false,
+  },
+  ING_ERR_BATCH_TOO_MANY_LINES: {
+    message: 'batch holds more lines than the limit',
+    httpStatus: 413,
+    retriable: false,
+  },
+  ING_ERR_LINE_TOO_LONG: { message: 'line exceeds the length limit', httpStatus: 413, retriable: false },
+  ING_ERR_LINE_MALFORMED: { message: 'line does not follow its format', httpStatus: 400, retriable: false },
+  ING_ERR_JSON_INVALID: { message: 'line is not a JSON object', httpStatus: 400, retriable: false },
+  ING_ERR_FIELD_COUNT: {
+    message: 'line has a different number of fields than configured',
+    httpStatus: 400,
+    retriable: false,
+  },
+  ING_ERR_FIELD_MISSING: { message: 'a required field is missing', httpStatus: 400, retriable: false },
+  ING_ERR_FIELD_INVALID: { message: 'a field has an invalid value', httpStatus: 400, retriable: false },
+  ING_ERR_TIMESTAMP_INVALID: {
+    message: 'the event time is missing or invalid',
+    httpStatus: 400,
+    retriable: false,
+  },
+  ING_ERR_HEADER_MISSING: {
+    message: 'W3C data line before any #Fields header',
+    httpStatus: 400,
+    retriable: false,
+  },
+  ING_ERR_HEARTBEAT_INVALID: { message: 'heartbeat is invalid', httpStatus: 400, retriable: false },
+  ING_ERR_ACCOUNT_INVALID: { message: 'account plan is invalid', httpStatus: 400, retriable: false },
+  ING_ERR_RECORD_UNENCODABLE: {
+    message: 'parsed line does not fit the record schema',
+    httpStatus: 400,
+    retriable: false,
+  },
+  ING_ERR_SHIP_CHECKPOINT_INVALID: {
+    message: 'ship checkpoint file is unreadable or belongs to another input',
+    httpStatus: 500,
+    retriable: false,
+  },
+  ING_ERR_SHIP_GAVE_UP: {
+    message: 'ship gave up after its retries',
+    httpStatus: 503,
+    retriable: true,
+  },
 
   // ── detector ─────────────────────────────────────────────────────────────────────────────────
 

@@ -38,6 +38,31 @@ export const LIMITS = {
   registryRequestTimeoutMs: 5_000,
 
   // ── ingest ───────────────────────────────────────────────────────────────────────────────────
+  /** Longest log line accepted, bytes (CloudFront lines with long cookies stay under 8 KiB). Above: ING_ERR_LINE_TOO_LONG for that line, the rest of the batch goes on. */
+  ingestLineBytesMax: 32 * KiB,
+  /** Lines per HTTP batch or shipped chunk. Above: 413 ING_ERR_BATCH_TOO_MANY_LINES for the whole batch (the client splits it). */
+  ingestBatchLinesMax: 50_000,
+  /** Records produced but not yet acked by Kafka, across all requests. Above: 503 + Retry-After (back-pressure, nothing taken). */
+  ingestInFlightRecordsMax: 200_000,
+  /** Records per Kafka produce request, so one request stays well under message.max.bytes. */
+  ingestProduceChunkRecordsMax: 10_000,
+  /** Bytes per Kafka produce request, so each partition's batch stays under the broker's 1 MiB message.max.bytes. */
+  ingestProduceRequestBytesMax: 900 * KiB,
+  /** After a failed produce, new batches are refused with 503 for this long, ms (fail fast instead of queueing into a dead broker). */
+  ingestKafkaFailFastMs: 1_000,
+  /** Per-line errors echoed in an HTTP answer (all of them are on the dead-letter topic). */
+  ingestErrorsEchoedMax: 100,
+  /** Account plans per POST /v1/accounts or import chunk. */
+  ingestAccountsPerBatchMax: 10_000,
+  /** ship: lines per batch it sends. */
+  shipBatchLinesDefault: 5_000,
+  /** ship: attempts per batch before it stops with ING_ERR_SHIP_GAVE_UP (checkpoint kept). */
+  shipAttemptsMax: 10,
+  /** ship: first back-off, ms; doubles up to shipBackoffMsMax. */
+  shipBackoffMs: 200,
+  shipBackoffMsMax: 10_000,
+  /** ship --follow: how often a followed file is polled for growth, ms. */
+  shipFollowPollMs: 500,
 
   // ── detector ─────────────────────────────────────────────────────────────────────────────────
 

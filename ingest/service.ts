@@ -1,0 +1,342 @@
+/**
+ * The ingest service: fastify receivers for CDN log batches, player heartbeats and account plans,
+ * producing to Kafka and answering only after Kafka acked every record (and every dead letter).
+ * `startIngest(config)` is what `leechguard ingest` and `leechguard all` run.
+ */
+
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type Clock, systemClock } from '../core/clock.ts';
+import { LeechguardError } from '../core/errors.ts';
+import { createHttpService, type HttpService } from '../core/http.ts';
+import { createKafka, createProducer, ensureTopics, probeKafka } from '../core/kafka.ts';
+import { LIMITS } from '../core/limits.ts';
+import { createLogger, type Logger } from '../core/log.ts';
+import { Counter, createMetricsRegistry, Gauge, Histogram, type Registry } from '../core/metrics.ts';
+import type { DeadLetter } from '../core/schemas/generated.ts';
+import { AvroSerde } from '../core/serde.ts';
+import { TokenHasher } from '../core/token-hash.ts';
+import { TOPICS } from '../core/topics.ts';
+import { parseAccountsCsv, parseAccountsJson } from './accounts/parse.ts';
+import { allApiKeys, type IngestConfig, type SourceConfig } from './config.ts';
+import { encodeOutput } from './encode.ts';
+import {
+  type BatchOutput,
+  type BatchSource,
+  buildCdnRequests,
+  buildHeartbeats,
+  contentBatchId,
+  createPipelineContext,
+  deadLetter,
+} from './pipeline.ts';
+import { KafkaSink, type TopicBatch } from './sinks/kafka.ts';
+import { isLogFormat, type LogFormat, parseBatch, parseHeartbeats } from './sources/index.ts';
+import { createGeoResolver, type GeoResolver } from './transforms/enrich/geo.ts';
+
+const gunzipAsync = promisify(gunzip);
+
+export interface IngestHandle {
+  url: string;
+  close(): Promise<void>;
+  /** For tests and `leechguard all`. */
+  service: HttpService;
+}
+
+export interface IngestDeps {
+  clock?: Clock;
+  logger?: Logger;
+  metrics?: Registry;
+  /** A resolver already loaded (tests, `all`) instead of loading the databases again. */
+  geo?: GeoResolver;
+}
+
+export interface BatchAnswer {
+  batchId: string;
+  accepted: number;
+  deadLettered: number;
+  /** The first per-line errors (all of them are on the dead-letter topic). */
+  errors: Array<{ offset: number; code: string; reason: string }>;
+}
+
+/** Starts the HTTP receivers; resolves once listening, Kafka connected and schemas registered. */
+export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): Promise<IngestHandle> {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? createLogger('ingest', config.log.level);
+  const metrics = deps.metrics ?? createMetricsRegistry('ingest');
+  const kafka = createKafka(config.kafka, logger);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, config.kafka.replicationFactor);
+  const serde = new AvroSerde(config.registry);
+  await serde.registerAll([
+    TOPICS.requests.name,
+    TOPICS.heartbeats.name,
+    TOPICS.deadLetters.name,
+    TOPICS.accounts.name,
+  ]);
+  const producer = createProducer(kafka);
+  await producer.connect();
+  // Partition counts as the cluster has them (an operator may have added partitions).
+  const partitionCounts = new Map<string, number>();
+  const topicMeta = await admin.fetchTopicMetadata({
+    topics: [TOPICS.requests.name, TOPICS.heartbeats.name, TOPICS.deadLetters.name, TOPICS.accounts.name],
+  });
+  for (const t of topicMeta.topics) partitionCounts.set(t.name, t.partitions.length);
+
+  const lines = new Counter({
+    name: 'leechguard_ingest_lines_total',
+    help: 'Input lines by source and outcome (accepted, dead_lettered)',
+    labelNames: ['source', 'outcome'],
+    registers: [metrics],
+  });
+  const deadLetters = new Counter({
+    name: 'leechguard_ingest_dead_letters_total',
+    help: 'Dead-lettered lines by error code',
+    labelNames: ['code'],
+    registers: [metrics],
+  });
+  const refused = new Counter({
+    name: 'leechguard_ingest_batches_refused_total',
+    help: 'Batches answered with an error, by code (503s are retried by clients)',
+    labelNames: ['code'],
+    registers: [metrics],
+  });
+  const produceSeconds = new Histogram({
+    name: 'leechguard_ingest_produce_duration_seconds',
+    help: 'Kafka produce (acks=all) duration by outcome',
+    labelNames: ['outcome'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30],
+    registers: [metrics],
+  });
+  const sink = new KafkaSink(producer, {
+    clock,
+    logger,
+    inFlightRecordsMax: config.limits.inFlightRecordsMax,
+    partitions: (topic) => partitionCounts.get(topic),
+    onProduce: (_n, ok, s) => produceSeconds.observe({ outcome: ok ? 'ok' : 'error' }, s),
+  });
+  new Gauge({
+    name: 'leechguard_ingest_in_flight_records',
+    help: 'Records accepted and not yet acked by Kafka',
+    registers: [metrics],
+    collect() {
+      this.set(sink.inFlightRecords);
+    },
+  });
+
+  const geo = deps.geo ?? createGeoResolver(config.enrich.geo);
+  const hasher = new TokenHasher(config.tokenHashing);
+  const ctx = createPipelineContext(config.enrich, hasher, geo, config.limits.lineBytesMax);
+  const sourcesByName = new Map<string, SourceConfig>(config.sources.map((s) => [s.name, s]));
+
+  const service = createHttpService({
+    name: 'ingest',
+    logger,
+    metrics,
+    apiKeys: allApiKeys(config),
+    readiness: { kafka: () => probeKafka(admin) },
+    bodyLimitBytes: config.limits.bodyBytesMax,
+  });
+  const { app } = service;
+  // Bodies are raw text (logs, NDJSON, CSV), possibly gzip: read every content type as bytes.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: config.limits.bodyBytesMax },
+    (_req, body, done) => done(null, body),
+  );
+
+  async function bodyText(req: FastifyRequest): Promise<string> {
+    const raw = req.body;
+    if (!Buffer.isBuffer(raw)) return '';
+    const enc = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (enc === 'identity' || enc === '') return raw.toString('utf8');
+    if (enc !== 'gzip' && enc !== 'x-gzip')
+      throw new LeechguardError('LG_ERR_UNSUPPORTED_MEDIA_TYPE', `content-encoding ${enc}`);
+    try {
+      const out = await gunzipAsync(raw, { maxOutputLength: config.limits.bodyBytesMax });
+      return out.toString('utf8');
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+        throw new LeechguardError('LG_ERR_BODY_TOO_LARGE', 'inflated body exceeds the size limit');
+      }
+      throw new LeechguardError('LG_ERR_UNSUPPORTED_MEDIA_TYPE', 'body is not valid gzip');
+    }
+  }
+
+  function checkLineCount(text: string): void {
+    let n = 0;
+    let at = text.indexOf('\n');
+    while (at !== -1) {
+      n++;
+      if (n > config.limits.batchLinesMax) {
+        throw new LeechguardError(
+          'ING_ERR_BATCH_TOO_MANY_LINES',
+          `limit ${config.limits.batchLinesMax} lines`,
+        );
+      }
+      at = text.indexOf('\n', at + 1);
+    }
+  }
+
+  function batchSource(principalName: string, format: string): BatchSource {
+    const s = sourcesByName.get(principalName);
+    if (s) {
+      const expected = s.format === 'heartbeat' ? 'heartbeat' : s.format;
+      if (expected !== format) {
+        throw new LeechguardError(
+          'ING_ERR_SOURCE_FORMAT_MISMATCH',
+          `source ${s.name} sends ${s.format}, not ${format}`,
+        );
+      }
+      return { name: s.name, format, tenant: s.tenant, token: s.token };
+    }
+    return { name: principalName, format, tenant: 'default', token: config.defaultToken };
+  }
+
+  /** Encodes and produces records + dead letters; answers after every one is acked. */
+  async function produce<T>(
+    topic: string,
+    out: BatchOutput<T>,
+    source: BatchSource,
+    meta: { batchId: string; receivedAtMs: number },
+  ): Promise<BatchAnswer> {
+    const encoded = encodeOutput(serde, topic, out, source, meta, ctx);
+    await sink.write(encoded.batches);
+    return answer(source, meta.batchId, encoded.accepted, encoded.deadLetters);
+  }
+
+  function answer(source: BatchSource, batchId: string, accepted: number, dead: DeadLetter[]): BatchAnswer {
+    lines.inc({ source: source.name, outcome: 'accepted' }, accepted);
+    if (dead.length > 0) lines.inc({ source: source.name, outcome: 'dead_lettered' }, dead.length);
+    for (const d of dead) deadLetters.inc({ code: d.errorCode });
+    return {
+      batchId,
+      accepted,
+      deadLettered: dead.length,
+      errors: dead
+        .slice(0, LIMITS.ingestErrorsEchoedMax)
+        .map((d) => ({ offset: d.offsetInBatch, code: d.errorCode, reason: d.reason })),
+    };
+  }
+
+  function meta(req: FastifyRequest, source: string): { batchId: string; receivedAtMs: number } {
+    const given = req.headers['x-batch-id'];
+    const batchId =
+      typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given)
+        ? given
+        : contentBatchId(source, Buffer.isBuffer(req.body) ? req.body : '');
+    return { batchId, receivedAtMs: clock.nowMs() };
+  }
+
+  async function guarded(_reply: FastifyReply, work: () => Promise<BatchAnswer>): Promise<unknown> {
+    try {
+      return await work();
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'unknown';
+      refused.inc({ code });
+      throw err;
+    }
+  }
+
+  app.post<{ Params: { format: string } }>(
+    '/v1/logs/:format',
+    { preHandler: service.requireRole('source', 'operator') },
+    async (req, reply) =>
+      guarded(reply, async () => {
+        const format = req.params.format;
+        if (!isLogFormat(format)) throw new LeechguardError('ING_ERR_FORMAT_UNKNOWN', format);
+        const source = batchSource(req.principal!.name, format);
+        sink.admit(0);
+        const text = await bodyText(req);
+        checkLineCount(text);
+        const s = sourcesByName.get(source.name);
+        const parsed = parseBatch(format as LogFormat, text, {
+          fields: s?.fields,
+          mapping: s?.mapping,
+          lineBytesMax: config.limits.lineBytesMax,
+        });
+        if (parsed.records.length + parsed.errors.length > config.limits.batchLinesMax) {
+          throw new LeechguardError(
+            'ING_ERR_BATCH_TOO_MANY_LINES',
+            `limit ${config.limits.batchLinesMax} lines`,
+          );
+        }
+        const m = meta(req, source.name);
+        return produce(TOPICS.requests.name, buildCdnRequests(parsed, source, m, ctx), source, m);
+      }),
+  );
+
+  app.post(
+    '/v1/heartbeats',
+    { preHandler: service.requireRole('player', 'source', 'operator') },
+    async (req, reply) =>
+      guarded(reply, async () => {
+        const source = batchSource(req.principal!.name, 'heartbeat');
+        sink.admit(0);
+        const text = await bodyText(req);
+        checkLineCount(text);
+        const parsed = parseHeartbeats(text, { lineBytesMax: config.limits.lineBytesMax });
+        if (parsed.records.length + parsed.errors.length > config.limits.batchLinesMax) {
+          throw new LeechguardError(
+            'ING_ERR_BATCH_TOO_MANY_LINES',
+            `limit ${config.limits.batchLinesMax} lines`,
+          );
+        }
+        const m = meta(req, source.name);
+        return produce(TOPICS.heartbeats.name, buildHeartbeats(parsed, source, m, ctx, req.ip), source, m);
+      }),
+  );
+
+  app.post('/v1/accounts', { preHandler: service.requireRole('backend', 'operator') }, async (req, reply) =>
+    guarded(reply, async () => {
+      const source: BatchSource = {
+        name: req.principal!.name,
+        format: 'accounts',
+        tenant: 'default',
+        token: config.defaultToken,
+      };
+      sink.admit(0);
+      const text = await bodyText(req);
+      const isCsv = String(req.headers['content-type'] ?? '').startsWith('text/csv');
+      const nowMs = clock.nowMs();
+      const parsed = isCsv ? parseAccountsCsv(text, nowMs) : parseAccountsJson(text, nowMs);
+      if (parsed.changes.length + parsed.errors.length > config.limits.accountsPerBatchMax) {
+        throw new LeechguardError(
+          'ING_ERR_BATCH_TOO_MANY_LINES',
+          `limit ${config.limits.accountsPerBatchMax} accounts`,
+        );
+      }
+      const m = meta(req, source.name);
+      const messages = parsed.changes.map((c) => ({
+        key: c.accountId,
+        value: c.plan === null ? null : serde.encode(TOPICS.accounts.name, c.plan),
+      }));
+      const dead = parsed.errors.map((e) => deadLetter(e, source, m, ctx));
+      const batches: TopicBatch[] = [];
+      if (messages.length > 0) batches.push({ topic: TOPICS.accounts.name, messages });
+      if (dead.length > 0)
+        batches.push({
+          topic: TOPICS.deadLetters.name,
+          messages: dead.map((d) => ({ key: d.key, value: serde.encode(TOPICS.deadLetters.name, d.value) })),
+        });
+      await sink.write(batches);
+      return answer(
+        source,
+        m.batchId,
+        messages.length,
+        dead.map((d) => d.value),
+      );
+    }),
+  );
+
+  service.onShutdown(async () => {
+    await sink.close();
+    await producer.disconnect();
+    await admin.disconnect();
+  });
+  const url = await service.listen(config.http.host, config.http.port);
+  logger.info({ url, sources: config.sources.map((s) => `${s.name}:${s.format}`) }, 'ingest listening');
+  return { url, close: () => service.shutdown(), service };
+}

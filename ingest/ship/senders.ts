@@ -1,0 +1,146 @@
+/**
+ * Where `ship` sends batches: the ingest HTTP endpoint (gzip body, bearer key, 503 / network
+ * errors retried honouring Retry-After), or Kafka directly through the same pipeline and encoder
+ * the HTTP receivers use (for hosts next to the brokers, no ingest service needed).
+ */
+import { gzipSync } from 'node:zlib';
+import { systemClock } from '../../core/clock.ts';
+import { LeechguardError } from '../../core/errors.ts';
+import { createKafka, createProducer } from '../../core/kafka.ts';
+import type { Logger } from '../../core/log.ts';
+import { AvroSerde } from '../../core/serde.ts';
+import { TokenHasher } from '../../core/token-hash.ts';
+import { TOPICS } from '../../core/topics.ts';
+import type { IngestConfig } from '../config.ts';
+import { encodeOutput } from '../encode.ts';
+import { type BatchSource, buildCdnRequests, buildHeartbeats, createPipelineContext } from '../pipeline.ts';
+import { KafkaSink } from '../sinks/kafka.ts';
+import { isLogFormat, parseBatch, parseHeartbeats } from '../sources/index.ts';
+import { createGeoResolver } from '../transforms/enrich/geo.ts';
+import { RetriableSendError, type Sender, type SendResult } from './index.ts';
+
+/** Per-request timeout of the HTTP sender, ms (ingest answers after Kafka's ack timeout at worst). */
+const HTTP_SEND_TIMEOUT_MS = 60_000;
+
+export function httpSender(baseUrl: string, format: string, key: string): Sender {
+  const path = format === 'heartbeat' ? '/v1/heartbeats' : `/v1/logs/${format}`;
+  const url = new URL(path, baseUrl).toString();
+  return {
+    async send(text, batchId) {
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${key}`,
+            'content-type': 'text/plain',
+            'content-encoding': 'gzip',
+            'x-batch-id': batchId,
+          },
+          body: gzipSync(text),
+          signal: AbortSignal.timeout(HTTP_SEND_TIMEOUT_MS),
+        });
+      } catch (err) {
+        throw new RetriableSendError(`network: ${(err as Error).message}`);
+      }
+      const body = (await res.json().catch(() => ({}))) as {
+        accepted?: number;
+        deadLettered?: number;
+        code?: string;
+        message?: string;
+      };
+      if (res.ok) return { accepted: body.accepted ?? 0, deadLettered: body.deadLettered ?? 0 };
+      if (res.status === 503 || res.status === 429 || res.status >= 500) {
+        const ra = Number(res.headers.get('retry-after'));
+        throw new RetriableSendError(
+          `${res.status} ${body.code ?? ''}`.trim(),
+          Number.isFinite(ra) && ra > 0 ? ra * 1000 : null,
+        );
+      }
+      throw new LeechguardError(
+        'LG_ERR_REQUEST_INVALID',
+        `ingest answered ${res.status} ${body.code ?? ''}: ${body.message ?? ''}`,
+      );
+    },
+    async close() {},
+  };
+}
+
+/** Produces straight to Kafka with the settings of `sourceName` in the ingest config. */
+export async function kafkaSender(
+  config: IngestConfig,
+  format: string,
+  sourceName: string,
+  logger: Logger,
+): Promise<Sender> {
+  const src = config.sources.find((s) => s.name === sourceName);
+  const source: BatchSource = {
+    name: sourceName,
+    format,
+    tenant: src?.tenant ?? 'default',
+    token: src?.token ?? config.defaultToken,
+  };
+  const kafka = createKafka(config.kafka, logger);
+  const serde = new AvroSerde(config.registry);
+  await serde.registerAll([TOPICS.requests.name, TOPICS.heartbeats.name, TOPICS.deadLetters.name]);
+  const producer = createProducer(kafka);
+  await producer.connect();
+  const sink = new KafkaSink(producer, {
+    clock: systemClock,
+    logger,
+    inFlightRecordsMax: config.limits.inFlightRecordsMax,
+  });
+  const ctx = createPipelineContext(
+    config.enrich,
+    new TokenHasher(config.tokenHashing),
+    createGeoResolver(config.enrich.geo),
+    config.limits.lineBytesMax,
+  );
+  return {
+    async send(text, batchId): Promise<SendResult> {
+      const meta = { batchId, receivedAtMs: systemClock.nowMs() };
+      const encoded =
+        format === 'heartbeat'
+          ? encodeOutput(
+              serde,
+              TOPICS.heartbeats.name,
+              buildHeartbeats(parseHeartbeats(text), source, meta, ctx),
+              source,
+              meta,
+              ctx,
+            )
+          : isLogFormat(format)
+            ? encodeOutput(
+                serde,
+                TOPICS.requests.name,
+                buildCdnRequests(
+                  parseBatch(format, text, {
+                    fields: src?.fields,
+                    mapping: src?.mapping,
+                    lineBytesMax: config.limits.lineBytesMax,
+                  }),
+                  source,
+                  meta,
+                  ctx,
+                ),
+                source,
+                meta,
+                ctx,
+              )
+            : (() => {
+                throw new LeechguardError('ING_ERR_FORMAT_UNKNOWN', format);
+              })();
+      try {
+        await sink.write(encoded.batches);
+      } catch (err) {
+        if (err instanceof LeechguardError && err.retriable) throw new RetriableSendError(err.message, 1000);
+        throw err;
+      }
+      return { accepted: encoded.accepted, deadLettered: encoded.deadLetters.length };
+    },
+    async close() {
+      await sink.close();
+      await producer.disconnect();
+    },
+  };
+}

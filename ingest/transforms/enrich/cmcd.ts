@@ -1,0 +1,174 @@
+/**
+ * Format: Common Media Client Data, CTA-5004. Keys from a `CMCD=` query value (comma-separated,
+ * strings quoted, booleans as bare keys), from `CMCD-Object / -Request / -Session / -Status`
+ * headers (same syntax), or from a JSON object. Unknown keys are ignored; values of the wrong type
+ * are dropped (CMCD is advisory data from the player: never a reason to reject a line).
+ */
+import type { Cmcd } from '../../../core/schemas/generated.ts';
+
+const INT_KEYS = new Set(['br', 'bl', 'd', 'dl', 'mtp', 'rtp', 'tb', 'v']);
+const STRING_KEYS = new Set(['cid', 'nor', 'nrr', 'ot', 'sf', 'sid', 'st']);
+const BOOL_KEYS = new Set(['bs', 'su']);
+const FLOAT_KEYS = new Set(['pr']);
+/** Longest CMCD string value kept, chars (the spec caps cid / sid at 64). */
+const CMCD_STRING_CHARS_MAX = 256;
+
+export const CMCD_HEADERS = ['cmcd-object', 'cmcd-request', 'cmcd-session', 'cmcd-status'] as const;
+
+export function emptyCmcd(): Cmcd {
+  return {
+    br: null,
+    bl: null,
+    bs: null,
+    cid: null,
+    d: null,
+    dl: null,
+    mtp: null,
+    nor: null,
+    nrr: null,
+    ot: null,
+    pr: null,
+    rtp: null,
+    sf: null,
+    sid: null,
+    st: null,
+    su: null,
+    tb: null,
+    v: null,
+  };
+}
+
+/** Sets one key from text or a JSON value; returns whether anything was set. */
+function setKey(out: Cmcd, key: string, value: unknown): boolean {
+  const k = key as keyof Cmcd;
+  if (INT_KEYS.has(key)) {
+    const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+    if (!Number.isInteger(n) || Math.abs(n) > 2_147_483_647) return false;
+    (out as unknown as Record<string, unknown>)[k] = n;
+    return true;
+  }
+  if (FLOAT_KEYS.has(key)) {
+    const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+    if (!Number.isFinite(n)) return false;
+    (out as unknown as Record<string, unknown>)[k] = n;
+    return true;
+  }
+  if (BOOL_KEYS.has(key)) {
+    const b = value === true || value === 'true' ? true : value === false || value === 'false' ? false : null;
+    if (b === null) return false;
+    (out as unknown as Record<string, unknown>)[k] = b;
+    return true;
+  }
+  if (STRING_KEYS.has(key)) {
+    if (typeof value !== 'string' || value.length === 0) return false;
+    (out as unknown as Record<string, unknown>)[k] = value.slice(0, CMCD_STRING_CHARS_MAX);
+    return true;
+  }
+  return false;
+}
+
+/** Parses CMCD text (`br=3200,bs,cid="abc",sid="6e2f..."`) into `out`. Returns keys set. */
+export function parseCmcdText(text: string, out: Cmcd): number {
+  let set = 0;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    // key
+    let j = i;
+    while (j < n && text[j] !== '=' && text[j] !== ',') j++;
+    const key = text.slice(i, j).trim();
+    if (j >= n || text[j] === ',') {
+      if (setKey(out, key, true)) set++;
+      i = j + 1;
+      continue;
+    }
+    j++; // skip '='
+    let value: string;
+    if (text[j] === '"') {
+      let k = j + 1;
+      let v = '';
+      while (k < n && text[k] !== '"') {
+        if (text[k] === '\\' && k + 1 < n) k++;
+        v += text[k];
+        k++;
+      }
+      value = v;
+      j = k + 1;
+      while (j < n && text[j] !== ',') j++;
+      if (setKey(out, key, value)) set++;
+    } else {
+      let k = j;
+      while (k < n && text[k] !== ',') k++;
+      value = text.slice(j, k).trim();
+      j = k;
+      // Unquoted tokens (ot=v, sf=h, st=l) are strings; numbers go to numeric keys.
+      if (setKey(out, key, value)) set++;
+    }
+    i = j + 1;
+  }
+  return set;
+}
+
+/** CMCD from a JSON object (keys as in the spec). */
+export function parseCmcdObject(obj: Record<string, unknown>, out: Cmcd): number {
+  let set = 0;
+  for (const [k, v] of Object.entries(obj)) if (setKey(out, k, v)) set++;
+  return set;
+}
+
+/** The raw `CMCD=` (or `cmcd=`) value of a query string, URL-decoded, or null. */
+export function cmcdFromQuery(query: string | null): string | null {
+  if (!query) return null;
+  const at = query.search(/(?:^|&)cmcd=/i);
+  if (at === -1) return null;
+  const start = query.indexOf('=', at) + 1;
+  const end = query.indexOf('&', start);
+  const raw = query.slice(start, end === -1 ? undefined : end);
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, '%20'));
+  } catch {
+    return raw;
+  }
+}
+
+function hasCmcdHeader(headers: Readonly<Record<string, string>>): boolean {
+  for (const h of CMCD_HEADERS) if (headers[h] !== undefined) return true;
+  return false;
+}
+
+/**
+ * Every CMCD key a request carries: query, headers, then separate log fields (later wins).
+ * Returns null when none.
+ */
+export function collectCmcd(
+  query: string | null,
+  headers: Readonly<Record<string, string>>,
+  fields: Readonly<Record<string, string>> | null,
+  json: unknown = null,
+): Cmcd | null {
+  // Fast path: most log lines carry no CMCD at all.
+  let hasFields = false;
+  if (fields !== null) {
+    for (const _k in fields) {
+      hasFields = true;
+      break;
+    }
+  }
+  if (json === null && !hasFields && (query === null || !/cmcd=/i.test(query)) && !hasCmcdHeader(headers))
+    return null;
+  const out = emptyCmcd();
+  let set = 0;
+  const q = cmcdFromQuery(query);
+  if (q !== null) set += parseCmcdText(q, out);
+  for (const h of CMCD_HEADERS) {
+    const v = headers[h];
+    if (v) set += parseCmcdText(v, out);
+  }
+  if (fields)
+    for (const [k, v] of Object.entries(fields))
+      if (v !== '' && setKey(out, k, k === 'bs' || k === 'su' ? v === 'true' || v === '1' : v)) set++;
+  if (typeof json === 'string') set += parseCmcdText(json, out);
+  else if (typeof json === 'object' && json !== null && !Array.isArray(json))
+    set += parseCmcdObject(json as Record<string, unknown>, out);
+  return set > 0 ? out : null;
+}

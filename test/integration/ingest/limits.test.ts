@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { type IngestHandle, startIngest } from '../../../ingest/service.ts';
+import { testEndpoints } from '../../support/stack.ts';
+import { ingestTestConfig } from './support.ts';
+
+const KEY = 'ndjson-key-0123456789';
+const line = (i: number) =>
+  JSON.stringify({ timestamp: 1763668800, url: `/limits/seg_${i}.ts`, clientIp: '192.0.2.9' });
+
+describe('ingest limits (real stack)', () => {
+  let ingest: IngestHandle;
+  let tight: IngestHandle;
+  before(async () => {
+    const endpoints = await testEndpoints();
+    ingest = await startIngest(
+      ingestTestConfig(endpoints, {
+        limits: { bodyBytesMax: 64 * 1024, lineBytesMax: 1024, batchLinesMax: 100 },
+      }),
+    );
+    // An in-flight bound smaller than one batch: every batch meets back-pressure.
+    tight = await startIngest(
+      ingestTestConfig(endpoints, { limits: { inFlightRecordsMax: 3, batchLinesMax: 3 } }),
+    );
+  });
+  after(async () => {
+    await ingest?.close();
+    await tight?.close();
+  });
+
+  async function post(handle: IngestHandle, body: string | Buffer, headers: Record<string, string> = {}) {
+    const res = await fetch(`${handle.url}/v1/logs/ndjson`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/x-ndjson', ...headers },
+      body,
+    });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  it('answers 413 for a body over the size limit, compressed or inflated', async () => {
+    const big = Array.from({ length: 90 }, (_, i) => `${line(i)}${' '.repeat(900)}`).join('\n');
+    assert.equal((await post(ingest, big)).status, 413);
+    const bomb = gzipSync(Buffer.alloc(10 * 1024 * 1024, 32));
+    const res = await post(ingest, bomb, { 'content-encoding': 'gzip' });
+    assert.equal(res.status, 413);
+    assert.equal(res.body.code, 'LG_ERR_BODY_TOO_LARGE');
+  });
+
+  it('answers 413 ING_ERR_BATCH_TOO_MANY_LINES above the lines-per-batch limit', async () => {
+    const res = await post(ingest, Array.from({ length: 150 }, (_, i) => line(i)).join('\n'));
+    assert.equal(res.status, 413);
+    assert.equal(res.body.code, 'ING_ERR_BATCH_TOO_MANY_LINES');
+  });
+
+  it('dead-letters a too-long line with ING_ERR_LINE_TOO_LONG and accepts the rest of the batch', async () => {
+    const res = await post(ingest, [line(1), `{"x":"${'a'.repeat(2000)}"}`, line(2)].join('\n'));
+    assert.equal(res.status, 200);
+    assert.equal(res.body.accepted, 2);
+    assert.equal(res.body.deadLettered, 1);
+    assert.deepEqual(
+      (res.body.errors as Array<{ offset: number; code: string }>).map((e) => [e.offset, e.code]),
+      [[1, 'ING_ERR_LINE_TOO_LONG']],
+    );
+  });
+
+  it('answers 415 for an unknown content-encoding', async () => {
+    assert.equal((await post(ingest, 'x', { 'content-encoding': 'br' })).status, 415);
+  });
+
+  it('answers 503 with Retry-After, taking nothing, when the in-flight bound is reached', async () => {
+    // Two batches at once: the second finds the first's records still waiting for Kafka.
+    const [a, b] = await Promise.all([
+      post(tight, [line(1), line(2), line(3)].join('\n')),
+      post(tight, [line(4), line(5)].join('\n')),
+    ]);
+    const res = a.status === 503 ? a : b;
+    assert.equal(
+      [a.status, b.status].filter((s) => s === 200).length,
+      1,
+      `one of the two goes through: ${a.status} ${b.status}`,
+    );
+    assert.equal(res.status, 503);
+    assert.equal(res.body.code, 'LG_ERR_OVERLOADED');
+    assert.equal(res.headers.get('retry-after'), '1');
+    assert.equal((await post(tight, line(5))).status, 200, 'a batch within the bound still goes through');
+  });
+});

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { TokenHasher } from '../../../core/token-hash.ts';
+import { enrichSection } from '../../../ingest/config.ts';
+import { buildCdnRequests, buildHeartbeats, createPipelineContext } from '../../../ingest/pipeline.ts';
+import { parseBatch, parseHeartbeats } from '../../../ingest/sources/index.ts';
+import type { GeoResolver } from '../../../ingest/transforms/enrich/geo.ts';
+import { tokenSection } from '../../../ingest/transforms/token/config.ts';
+
+const hasher = new TokenHasher({ currentKeyId: 'k1', keys: { k1: 'y'.repeat(32) } });
+const geo: GeoResolver = {
+  country: (ip) => (ip.startsWith('203.') ? 'FR' : null),
+  asn: (ip) => (ip.startsWith('203.') ? 16509 : null),
+};
+const ctx = createPipelineContext(enrichSection.parse({}), hasher, geo);
+const source = { name: 'src', format: 'ndjson', tenant: 't1', token: tokenSection.parse({}) };
+const meta = { batchId: 'b1', receivedAtMs: 1_763_668_900_000 };
+
+function jwt(claims: Record<string, unknown>): string {
+  const h = Buffer.from('{"alg":"HS256"}').toString('base64url');
+  const p = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  return `${h}.${p}.${createHmac('sha256', 'k'.repeat(16)).update(`${h}.${p}`).digest('base64url')}`;
+}
+
+describe('pipeline: parsed lines to records', () => {
+  it('keys by the account from the token, hashes the token, fills geo, centroid and the datacenter flag', () => {
+    const line = JSON.stringify({
+      timestamp: 1763668800,
+      url: `/live/ch1/720p/seg_5.ts?jwt=${jwt({ sub: 'acct-7', jti: 'j' })}`,
+      clientIp: '203.0.113.9',
+    });
+    const out = buildCdnRequests(parseBatch('ndjson', line), source, meta, ctx);
+    assert.equal(out.deadLetters.length, 0);
+    const { key, value } = out.records[0]!;
+    assert.equal(key, 'acct-7');
+    assert.equal(value.accountId, 'acct-7');
+    assert.equal(value.tokenKind, 'jwt');
+    assert.equal(value.tenant, 't1');
+    assert.equal(value.country, 'FR');
+    assert.equal(value.asn, 16509);
+    assert.equal(value.datacenter, true, 'AWS ASN is on the default datacenter list');
+    assert.deepEqual([value.latitude, value.longitude], [46.23, 2.21]);
+    assert.equal(value.segmentNumber, 5);
+    assert.equal(value.contentId, 'ch1');
+    assert.ok(!JSON.stringify(value).includes('jwt='), 'the path carries no query, the record no raw token');
+  });
+
+  it('keys by the token hash when the account is unknown, and gives the same id for the same line', () => {
+    const line = JSON.stringify({
+      timestamp: 1763668800,
+      url: '/a/b/seg_1.ts?token=opaque',
+      clientIp: '10.0.0.1',
+    });
+    const a = buildCdnRequests(parseBatch('ndjson', line), source, meta, ctx).records[0]!;
+    const b = buildCdnRequests(parseBatch('ndjson', line), source, { ...meta, batchId: 'other' }, ctx)
+      .records[0]!;
+    assert.equal(a.key, a.value.tokenHash);
+    assert.equal(a.value.id, b.value.id);
+    assert.equal(a.value.country, null, 'no country from the log nor the resolver');
+    assert.equal(a.value.latitude, null);
+  });
+
+  it('prefers what the log says over the geo database', () => {
+    const line = JSON.stringify({
+      timestamp: 1763668800,
+      url: '/x.ts',
+      clientIp: '203.0.113.9',
+      country: 'DE',
+      asn: 3320,
+    });
+    const r = buildCdnRequests(parseBatch('ndjson', line), source, meta, ctx).records[0]!.value;
+    assert.deepEqual([r.country, r.asn, r.datacenter], ['DE', 3320, false]);
+  });
+
+  it('dead-letters with a deterministic id per (source, batch, offset) and the parse error code', () => {
+    const out = buildCdnRequests(parseBatch('ndjson', 'garbage?token=raw-secret'), source, meta, ctx);
+    const d = out.deadLetters[0]!;
+    assert.equal(d.key, 'src');
+    assert.equal(d.value.errorCode, 'ING_ERR_JSON_INVALID');
+    assert.doesNotMatch(d.value.redactedLine, /raw-secret/);
+    const again = buildCdnRequests(parseBatch('ndjson', 'garbage?token=raw-secret'), source, meta, ctx);
+    assert.equal(again.deadLetters[0]!.value.id, d.value.id);
+  });
+
+  it('heartbeats: account from the token when absent, receive time when no timestamp, dead letter when no account', () => {
+    const lines = [
+      JSON.stringify({ sessionId: 's', contentId: 'c', token: jwt({ sub: 'acct-t' }) }),
+      JSON.stringify({ sessionId: 's2', contentId: 'c', token: 'opaque' }),
+    ].join('\n');
+    const out = buildHeartbeats(parseHeartbeats(lines), source, meta, ctx, '203.0.113.1');
+    assert.equal(out.records.length, 1);
+    assert.equal(out.records[0]!.key, 'acct-t');
+    assert.equal(out.records[0]!.value.timestampMs, meta.receivedAtMs);
+    assert.equal(
+      out.records[0]!.value.networkPrefix,
+      '203.0.113.0/24',
+      'peer address when the player sends none',
+    );
+    assert.equal(out.deadLetters[0]!.value.errorCode, 'ING_ERR_FIELD_MISSING');
+  });
+});

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { CAT } from '@eyevinn/cat';
+import { TokenHasher } from '../../../core/token-hash.ts';
+import { tokenSection } from '../../../ingest/transforms/token/config.ts';
+import { identifyToken, queryParam, redactLine } from '../../../ingest/transforms/token/index.ts';
+
+const hasher = new TokenHasher({ currentKeyId: 'k1', keys: { k1: 'x'.repeat(32) } });
+const defaults = tokenSection.parse({});
+const carrier = (
+  query: string | null,
+  headers: Record<string, string> = {},
+  cookie: string | null = null,
+) => ({
+  query,
+  headers,
+  cookie,
+});
+
+function jwt(claims: Record<string, unknown>, secret: string): string {
+  const h = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
+  const p = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  const s = createHmac('sha256', secret).update(`${h}.${p}`).digest('base64url');
+  return `${h}.${p}.${s}`;
+}
+
+describe('token identity', () => {
+  it('hashes an opaque query token with the current key and never returns it raw', () => {
+    const id = identifyToken(carrier('a=1&token=abc%20def'), defaults, hasher)!;
+    assert.equal(id.tokenKind, 'query');
+    assert.equal(id.tokenKeyId, 'k1');
+    assert.equal(id.tokenHash, hasher.hash('abc def').hash, 'hash of the URL-decoded value');
+    assert.doesNotMatch(JSON.stringify(id), /abc/);
+  });
+
+  it('reads Akamai EdgeAuth hdnts: id and expiry', () => {
+    const id = identifyToken(
+      carrier('hdnts=exp%3D1763672400~acl%3D%2F*~id%3Dsess-77~hmac%3D0a1b'),
+      defaults,
+      hasher,
+    )!;
+    assert.equal(id.tokenKind, 'edgeauth');
+    assert.equal(id.tokenId, 'sess-77');
+    assert.equal(id.tokenExpiresAtMs, 1763672400000);
+  });
+
+  it('reads a CloudFront signed URL: Signature is the token, Expires or the custom Policy its expiry', () => {
+    const canned = identifyToken(
+      carrier('Expires=1900000000&Signature=abc~x_y&Key-Pair-Id=K2'),
+      defaults,
+      hasher,
+    )!;
+    assert.equal(canned.tokenKind, 'cloudfront-signed');
+    assert.equal(canned.tokenExpiresAtMs, 1900000000000);
+    const policy = Buffer.from(
+      JSON.stringify({
+        Statement: [
+          { Resource: 'https://d/*', Condition: { DateLessThan: { 'AWS:EpochTime': 1800000000 } } },
+        ],
+      }),
+    )
+      .toString('base64')
+      .replace(/\+/g, '-')
+      .replace(/=/g, '_')
+      .replace(/\//g, '~');
+    const custom = identifyToken(carrier(`Policy=${policy}&Signature=zz&Key-Pair-Id=K2`), defaults, hasher)!;
+    assert.equal(custom.tokenExpiresAtMs, 1800000000000);
+  });
+
+  it('reads JWT sub / exp / jti from a Bearer header when no keys are configured', () => {
+    const t = jwt({ sub: 'acct-9', exp: 1800000000, jti: 'j-1' }, 'whatever-secret-000');
+    const id = identifyToken(carrier(null, { authorization: `Bearer ${t}` }), defaults, hasher)!;
+    assert.deepEqual(
+      [id.tokenKind, id.accountId, id.tokenId, id.tokenExpiresAtMs],
+      ['jwt', 'acct-9', 'j-1', 1800000000000],
+    );
+    assert.equal(id.verified, null);
+  });
+
+  it('with keys configured, trusts JWT claims only when the signature verifies (HS256 and ES256)', () => {
+    const secret = 'shared-secret-0123456789';
+    const config = tokenSection.parse({ jwt: { hmacSecrets: { '*': secret } } });
+    const good = identifyToken(carrier(`jwt=${jwt({ sub: 'a1' }, secret)}`), config, hasher)!;
+    assert.equal(good.verified, true);
+    assert.equal(good.accountId, 'a1');
+    const forged = identifyToken(
+      carrier(`jwt=${jwt({ sub: 'a1' }, 'another-secret-0000000')}`),
+      config,
+      hasher,
+    )!;
+    assert.equal(forged.verified, false);
+    assert.equal(forged.accountId, null, 'claims of a forged token are dropped');
+    assert.match(forged.tokenHash, /^[0-9a-f]{64}$/, 'the token is still identified by its hash');
+
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const h = Buffer.from(JSON.stringify({ alg: 'ES256', kid: 'e1' })).toString('base64url');
+    const p = Buffer.from(JSON.stringify({ sub: 'a2' })).toString('base64url');
+    const s = sign('sha256', Buffer.from(`${h}.${p}`), {
+      key: privateKey,
+      dsaEncoding: 'ieee-p1363',
+    }).toString('base64url');
+    const es = tokenSection.parse({
+      jwt: { publicKeysPem: { e1: publicKey.export({ type: 'spki', format: 'pem' }) } },
+    });
+    assert.equal(identifyToken(carrier(`jwt=${h}.${p}.${s}`), es, hasher)!.accountId, 'a2');
+  });
+
+  it('reads a Common Access Token made by @eyevinn/cat: sub, exp, cti, catreplay, catnip; verifies its MAC', async () => {
+    const keyHex = '403697de87af64611c1d32a05dab0fe1fcb715a86ab435f1ec99192d79569388';
+    const gen = new CAT({ keys: { Symmetric256: Buffer.from(keyHex, 'hex') } });
+    const token = (await gen.generateFromJson(
+      { iss: 'lg', sub: 'acct-cat', exp: 1900000000, cti: '0a0b0c', catreplay: 1, catnip: [13335] } as never,
+      { type: 'mac', alg: 'HS256', kid: 'Symmetric256', generateCwtId: false },
+    ))!;
+    const config = tokenSection.parse({ cat: { macKeysHex: { Symmetric256: keyHex } } });
+    const id = identifyToken(carrier(null, { 'cta-common-access-token': token }), config, hasher)!;
+    assert.equal(id.tokenKind, 'cat');
+    assert.equal(id.verified, true);
+    assert.deepEqual(
+      [id.accountId, id.tokenExpiresAtMs, id.tokenId, id.catReplay, id.catNip],
+      ['acct-cat', 1900000000000, '0a0b0c', 1, ['AS13335']],
+    );
+    const wrongKey = tokenSection.parse({
+      cat: { macKeysHex: { Symmetric256: keyHex.replace('40', '41') } },
+    });
+    const bad = identifyToken(carrier(`cat=${token}`), wrongKey, hasher)!;
+    assert.equal(bad.verified, false);
+    assert.equal(bad.accountId, null);
+  });
+
+  it('follows the configured location order: a cookie token when the query has none', () => {
+    const id = identifyToken(
+      carrier('x=1', {}, 'a=b; hdnts=exp=1700000000~id=c1~hmac=ff'),
+      defaults,
+      hasher,
+    )!;
+    assert.equal(id.tokenKind, 'edgeauth');
+    assert.equal(id.tokenId, 'c1');
+  });
+
+  it('returns null when the request carries no token', () => {
+    assert.equal(identifyToken(carrier('a=1&b=2'), defaults, hasher), null);
+  });
+
+  it('queryParam does not match a parameter whose name merely ends with the wanted one', () => {
+    assert.equal(queryParam('mytoken=1&token=2', 'token'), '2');
+  });
+});
+
+describe('dead-letter redaction', () => {
+  it('replaces query, JSON, header, Bearer and JWT-shaped tokens by their keyed hash', () => {
+    const t = jwt({ sub: 'a' }, 'secret-secret-secret');
+    const line = `GET /a.ts?token=raw1&hdnts=exp%3D1~hmac%3Draw2 {"token":"raw3"} Authorization: Bearer raw4 x=${t}`;
+    const out = redactLine(line, defaults, hasher);
+    for (const raw of ['raw1', 'raw2', 'raw3', 'raw4', t])
+      assert.ok(!out.includes(raw), `${raw} leaked: ${out}`);
+    assert.ok(
+      out.includes(`token=lgh:k1:${hasher.hash('raw1').hash}`),
+      'same hash as a parsed record would carry',
+    );
+  });
+});
