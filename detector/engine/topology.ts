@@ -1,0 +1,222 @@
+/**
+ * The detector topology: records of the three co-partitioned inputs (accounts, heartbeats,
+ * requests) go through every enabled rule against the partition's state, and flags come out
+ * with deterministic ids and versions. Pure with respect to I/O and the clock: the same records
+ * in the same order give the same state and the same flags, which is what makes recovery exact.
+ * The Kafka runner, the backtest and the test driver all drive this one class.
+ */
+import { deterministicId } from '../../core/ids.ts';
+import type {
+  AccountPlan,
+  Anomaly,
+  CdnRequest,
+  PlayerHeartbeat,
+  Severity,
+} from '../../core/schemas/generated.ts';
+import { type DetectorConfig, RuleConfigs } from '../config.ts';
+import { type AnyRule, RULES } from '../rules/index.ts';
+import type { DetectorEvent, FlagDraft, RuleContext, RuleOutput, StateValue } from '../rules/kit.ts';
+import { type InputRole, PartitionState } from './partition-state.ts';
+
+/** One input record as the topology sees it. */
+export type InputRecord =
+  | { role: 'requests'; offset: number; value: CdnRequest }
+  | { role: 'heartbeats'; offset: number; value: PlayerHeartbeat }
+  | { role: 'accounts'; offset: number; key: string; value: AccountPlan | null };
+
+/** Counters the runner exports as metrics (plain numbers: the topology knows no metrics library). */
+export interface TopologyStats {
+  events: number;
+  lateEvents: number;
+  flags: Record<string, number>;
+  /** Flag escalations past flagVersionsMax, not published. */
+  flagVersionsCapped: number;
+  /** Entries refused by a bounded map (entries per key). */
+  overflowEntries: number;
+}
+
+interface FlagState extends StateValue {
+  /** Last published version. */
+  v: number;
+  /** Highest observed value published. */
+  o: number;
+  /** Severity rank published. */
+  s: number;
+}
+
+interface PlanState extends StateValue {
+  p: AccountPlan;
+}
+
+const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
+
+/** Severity from how far past the threshold the observed value is. */
+export function severityOf(observed: number, threshold: number): Severity {
+  const ratio = threshold > 0 ? observed / threshold : Number.POSITIVE_INFINITY;
+  if (ratio <= 1.5) return 'low';
+  if (ratio <= 2) return 'medium';
+  if (ratio <= 4) return 'high';
+  return 'critical';
+}
+
+/** Deterministic flag id: rule + subject kind + subject key + window start. */
+export function flagId(rule: string, subjectKind: string, subjectKey: string, windowStartMs: number): string {
+  return deterministicId(rule, subjectKind, subjectKey, windowStartMs);
+}
+
+export function planKey(accountId: string): string {
+  return `plan\u001f${accountId}`;
+}
+
+export class Topology {
+  readonly config: DetectorConfig;
+  readonly ruleConfigs: RuleConfigs;
+  readonly partitions = new Map<number, PartitionState>();
+  readonly stats: TopologyStats;
+  private readonly rules: readonly AnyRule[];
+  private readonly out: RuleOutput = { changes: [], flags: [], overflow: 0 };
+
+  constructor(config: DetectorConfig, rules: readonly AnyRule[] = RULES) {
+    this.config = config;
+    this.ruleConfigs = new RuleConfigs(config);
+    this.rules = rules;
+    this.stats = {
+      events: 0,
+      lateEvents: 0,
+      flags: Object.fromEntries(rules.map((r) => [r.name, 0])),
+      flagVersionsCapped: 0,
+      overflowEntries: 0,
+    };
+  }
+
+  /** The partition's state, created empty when new. */
+  partition(partition: number): PartitionState {
+    let p = this.partitions.get(partition);
+    if (!p) {
+      p = new PartitionState(partition, this.config.detector.stateKeysPerPartitionMax);
+      this.partitions.set(partition, p);
+    }
+    return p;
+  }
+
+  /** Installs a partition loaded from the durable store. */
+  adopt(state: PartitionState): void {
+    this.partitions.set(state.partition, state);
+  }
+
+  drop(partition: number): void {
+    this.partitions.delete(partition);
+  }
+
+  /** Longest look-back a rebuild re-reads, ms. */
+  recoveryLookbackMs(): number {
+    return (
+      this.config.detector.recoveryLookbackMs ??
+      this.ruleConfigs.longestHorizonMs() + this.config.detector.allowedLatenessMs
+    );
+  }
+
+  /** Processes one record of `partition`; returns the flags it raised (new ids or escalations). */
+  process(partition: number, record: InputRecord): Anomaly[] {
+    const state = this.partition(partition);
+    if (record.offset >= 0) state.meta.offsets[record.role as InputRole] = record.offset + 1;
+    if (record.role === 'accounts') {
+      state.set(planKey(record.key), record.value ? ({ x: 0, p: record.value } as PlanState) : undefined);
+      return [];
+    }
+    const value = record.value;
+    const atMs = value.timestampMs;
+    const lateness = this.config.detector.allowedLatenessMs;
+    if (atMs < state.meta.watermarkMs - lateness) {
+      this.stats.lateEvents++;
+      return [];
+    }
+    if (atMs > state.meta.watermarkMs) state.meta.watermarkMs = atMs;
+    this.stats.events++;
+    const event: DetectorEvent =
+      record.role === 'requests'
+        ? { kind: 'request', value: record.value }
+        : { kind: 'heartbeat', value: record.value };
+    const accountId = value.accountId;
+    const plan =
+      (accountId === null ? undefined : state.get<PlanState>(planKey(accountId))?.p) ??
+      this.ruleConfigs.defaultPlan(value.tenant, accountId ?? '');
+    const ctx: RuleContext = {
+      nowMs: state.meta.watermarkMs,
+      plan,
+      entriesPerKeyMax: this.config.detector.entriesPerKeyMax,
+    };
+    const out = this.out;
+    let flags: Anomaly[] | undefined;
+    for (const rule of this.rules) {
+      const config = this.ruleConfigs.get(rule.name, value.tenant, plan.planId);
+      if (!config.enabled) continue;
+      out.changes.length = 0;
+      out.flags.length = 0;
+      out.overflow = 0;
+      rule.apply(state, event, config, ctx, out);
+      for (const change of out.changes) state.set(change.key, change.value);
+      this.stats.overflowEntries += out.overflow;
+      for (const draft of out.flags) {
+        const flag = this.finalize(state, draft);
+        if (!flag) continue;
+        if (flags) flags.push(flag);
+        else flags = [flag];
+      }
+    }
+    return flags ?? [];
+  }
+
+  /** Sweeps expired state of every partition (keeps allowed lateness as a margin). */
+  sweep(partition: number): number {
+    const state = this.partitions.get(partition);
+    if (!state) return 0;
+    return state.sweep(state.meta.watermarkMs - this.config.detector.allowedLatenessMs);
+  }
+
+  /** One flag per subject and window: version 1 first, version + 1 on escalation, else nothing. */
+  private finalize(state: PartitionState, draft: FlagDraft): Anomaly | null {
+    const id = flagId(draft.rule, draft.subjectKind, draft.idKey ?? draft.subjectKey, draft.windowStartMs);
+    const key = `flag\u001f${id}`;
+    const prev = state.get<FlagState>(key);
+    const severity = severityOf(draft.observed, draft.threshold);
+    const rank = SEVERITIES.indexOf(severity);
+    let version = 1;
+    if (prev) {
+      const escalates = draft.escalateOn === 'severity' ? rank > prev.s : draft.observed > prev.o;
+      if (!escalates) return null;
+      if (prev.v >= this.config.detector.flagVersionsMax) {
+        this.stats.flagVersionsCapped++;
+        return null;
+      }
+      version = prev.v + 1;
+    }
+    state.set(key, {
+      x: draft.windowEndMs + this.config.detector.allowedLatenessMs,
+      v: version,
+      o: Math.max(draft.observed, prev?.o ?? 0),
+      s: Math.max(rank, prev?.s ?? 0),
+    } as FlagState);
+    this.stats.flags[draft.rule] = (this.stats.flags[draft.rule] ?? 0) + 1;
+    return {
+      id,
+      version,
+      rule: draft.rule,
+      subjectKind: draft.subjectKind,
+      subjectKey: draft.subjectKey,
+      tenant: draft.tenant,
+      accountId: draft.accountId,
+      tokenHash: draft.tokenHash,
+      tokenExpiresAtMs: draft.tokenExpiresAtMs,
+      evictSessionId: draft.evictSessionId,
+      severity,
+      threshold: draft.threshold,
+      observed: draft.observed,
+      windowStartMs: draft.windowStartMs,
+      windowEndMs: draft.windowEndMs,
+      detectedAtMs: draft.detectedAtMs,
+      triggerEventId: draft.triggerEventId,
+      evidence: draft.evidence,
+    };
+  }
+}
