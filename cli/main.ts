@@ -16,6 +16,14 @@ const COMMANDS: Record<string, Command> = {
     summary: 'up [--fresh] | down | status: local Kafka + schema registry + Redis without Docker',
     load: async () => (await import('../core/stack/cli.ts')).main,
   },
+  detector: {
+    summary: 'windowed rules over requests + heartbeats (RocksDB state) -> leechguard.anomalies.v1',
+    load: async () => (await import('../detector/main.ts')).main,
+  },
+  backtest: {
+    summary: '<file.ndjson>...: the detector rules over files of typed records, flags as NDJSON',
+    load: async () => (await import('../detector/backtest/main.ts')).main,
+  },
 };
 
 function usage(): string {
