@@ -125,7 +125,8 @@ export async function runBacktest(
     }
     for (const flag of raised) {
       flagCount++;
-      (idsByRule[flag.rule] ??= new Set()).add(flag.id);
+      idsByRule[flag.rule] ??= new Set();
+      idsByRule[flag.rule]!.add(flag.id);
       if (collect) flags.push(flag);
       options.onFlag?.(flag);
     }

@@ -15,7 +15,8 @@ export const coPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
       for (const { partitionId } of cluster.findTopicPartitionMetadata(topic)) {
         const member = sorted[partitionId % sorted.length]!;
         assignment[member] ??= {};
-        (assignment[member][topic] ??= []).push(partitionId);
+        assignment[member][topic] ??= [];
+        assignment[member][topic].push(partitionId);
       }
     }
     return sorted.map((memberId) => ({
