@@ -167,7 +167,7 @@ export class DetectorRunner {
   /** Keys held in memory over all partitions. */
   stateKeys(): number {
     let n = 0;
-    for (const task of this.tasks.values()) n += task.state.map.size;
+    for (const task of this.tasks.values()) n += task.state.size;
     return n;
   }
 
@@ -270,7 +270,7 @@ export class DetectorRunner {
     // The starting point is durable before any flag of it is produced.
     await this.flushTask(task);
     this.logger.info(
-      { partition: p, mode, offsets: state.meta.offsets, suppress: suppress.size, keys: state.map.size },
+      { partition: p, mode, offsets: state.meta.offsets, suppress: suppress.size, keys: state.size },
       'partition assigned',
     );
     return task;
@@ -368,7 +368,7 @@ export class DetectorRunner {
       }
       await this.drain(task);
       const d = this.config.detector;
-      if (task.state.dirty.size >= d.flushKeysMax) await this.flushTask(task);
+      if (task.state.dirtySize >= d.flushKeysMax) await this.flushTask(task);
       // Back-pressure: an input far ahead of the others waits for them.
       const paused = merger.buffered(role) >= d.bufferedRecordsMax;
       if (paused) this.consumer!.pause([{ topic: batch.topic, partitions: [p] }]);
@@ -427,7 +427,7 @@ export class DetectorRunner {
   /** Sweeps expired state, then writes changes + offsets + watermark in one atomic batch. */
   private async flushTask(task: Task): Promise<void> {
     this.topology.sweep(task.partition);
-    const hadChanges = task.state.dirty.size > 0;
+    const hadChanges = task.state.dirtySize > 0;
     const ops = await this.store.flush(task.state);
     task.lastFlushMs = this.clock.nowMs();
     this.hooks.onFlush?.(task.partition, ops);

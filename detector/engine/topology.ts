@@ -64,9 +64,10 @@ export function flagId(rule: string, subjectKind: string, subjectKey: string, wi
   return deterministicId(rule, subjectKind, subjectKey, windowStartMs);
 }
 
-export function planKey(accountId: string): string {
-  return `plan\u001f${accountId}`;
-}
+/** Namespace of the plans from the accounts topic (key: account id). */
+export const PLANS_NS = 'plan';
+/** Namespace of published flags (key: flag id). */
+export const FLAGS_NS = 'flag';
 
 export class Topology {
   readonly config: DetectorConfig;
@@ -75,6 +76,8 @@ export class Topology {
   readonly stats: TopologyStats;
   private readonly rules: readonly AnyRule[];
   private readonly out: RuleOutput = { changes: [], flags: [], overflow: 0 };
+  /** Rule configs (in rule order) per tenant + plan: one lookup per event. */
+  private readonly configsByPlan = new Map<string, Map<string, ReadonlyArray<{ enabled: boolean }>>>();
 
   constructor(config: DetectorConfig, rules: readonly AnyRule[] = RULES) {
     this.config = config;
@@ -121,7 +124,7 @@ export class Topology {
     const state = this.partition(partition);
     if (record.offset >= 0) state.meta.offsets[record.role as InputRole] = record.offset + 1;
     if (record.role === 'accounts') {
-      state.set(planKey(record.key), record.value ? ({ x: 0, p: record.value } as PlanState) : undefined);
+      state.set(PLANS_NS, record.key, record.value ? ({ x: 0, p: record.value } as PlanState) : undefined);
       return [];
     }
     const value = record.value;
@@ -139,7 +142,7 @@ export class Topology {
         : { kind: 'heartbeat', value: record.value };
     const accountId = value.accountId;
     const plan =
-      (accountId === null ? undefined : state.get<PlanState>(planKey(accountId))?.p) ??
+      (accountId === null ? undefined : state.get<PlanState>(PLANS_NS, accountId)?.p) ??
       this.ruleConfigs.defaultPlan(value.tenant, accountId ?? '');
     const ctx: RuleContext = {
       nowMs: state.meta.watermarkMs,
@@ -147,15 +150,17 @@ export class Topology {
       entriesPerKeyMax: this.config.detector.entriesPerKeyMax,
     };
     const out = this.out;
+    const configs = this.configsFor(value.tenant, plan.planId);
     let flags: Anomaly[] | undefined;
-    for (const rule of this.rules) {
-      const config = this.ruleConfigs.get(rule.name, value.tenant, plan.planId);
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i]!;
+      const config = configs[i]!;
       if (!config.enabled) continue;
       out.changes.length = 0;
       out.flags.length = 0;
       out.overflow = 0;
       rule.apply(state, event, config, ctx, out);
-      for (const change of out.changes) state.set(change.key, change.value);
+      for (const change of out.changes) state.set(change.ns, change.key, change.value);
       this.stats.overflowEntries += out.overflow;
       for (const draft of out.flags) {
         const flag = this.finalize(state, draft);
@@ -165,6 +170,20 @@ export class Topology {
       }
     }
     return flags ?? [];
+  }
+
+  private configsFor(tenant: string, planId: string): ReadonlyArray<{ enabled: boolean }> {
+    let byPlan = this.configsByPlan.get(tenant);
+    if (!byPlan) {
+      byPlan = new Map();
+      this.configsByPlan.set(tenant, byPlan);
+    }
+    let configs = byPlan.get(planId);
+    if (!configs) {
+      configs = this.rules.map((r) => this.ruleConfigs.get(r.name, tenant, planId));
+      byPlan.set(planId, configs);
+    }
+    return configs;
   }
 
   /** Sweeps expired state of every partition (keeps allowed lateness as a margin). */
@@ -177,8 +196,7 @@ export class Topology {
   /** One flag per subject and window: version 1 first, version + 1 on escalation, else nothing. */
   private finalize(state: PartitionState, draft: FlagDraft): Anomaly | null {
     const id = flagId(draft.rule, draft.subjectKind, draft.idKey ?? draft.subjectKey, draft.windowStartMs);
-    const key = `flag\u001f${id}`;
-    const prev = state.get<FlagState>(key);
+    const prev = state.get<FlagState>(FLAGS_NS, id);
     const severity = severityOf(draft.observed, draft.threshold);
     const rank = SEVERITIES.indexOf(severity);
     let version = 1;
@@ -191,7 +209,7 @@ export class Topology {
       }
       version = prev.v + 1;
     }
-    state.set(key, {
+    state.set(FLAGS_NS, id, {
       x: draft.windowEndMs + this.config.detector.allowedLatenessMs,
       v: version,
       o: Math.max(draft.observed, prev?.o ?? 0),
@@ -216,7 +234,7 @@ export class Topology {
       windowEndMs: draft.windowEndMs,
       detectedAtMs: draft.detectedAtMs,
       triggerEventId: draft.triggerEventId,
-      evidence: draft.evidence,
+      evidence: typeof draft.evidence === 'function' ? draft.evidence() : draft.evidence,
     };
   }
 }

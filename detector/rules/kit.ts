@@ -24,9 +24,13 @@ export interface StateValue {
   x: number;
 }
 
-/** Read access to one partition's state. */
+/**
+ * Read access to one partition's state: values by namespace (a rule's constant name) and key
+ * (the raw subject: token hash, account id...). Two levels, so a lookup hashes strings the event
+ * already carries instead of building a composite key per rule.
+ */
 export interface StateView {
-  get<T extends StateValue>(key: string): T | undefined;
+  get<T extends StateValue>(ns: string, key: string): T | undefined;
 }
 
 /** A flag as a rule raises it; the engine adds id, version and severity. */
@@ -45,7 +49,8 @@ export interface FlagDraft {
   windowEndMs: number;
   detectedAtMs: number;
   triggerEventId: string;
-  evidence: Evidence;
+  /** The evidence, or a function building it: called only when the flag is published. */
+  evidence: Evidence | (() => Evidence);
   /** Key the flag id is derived from when it differs from subjectKey (one flag per window). */
   idKey?: string;
   /**
@@ -57,7 +62,7 @@ export interface FlagDraft {
 
 /** What a rule returns: the state changes to apply (undefined deletes) and the flags raised. */
 export interface RuleOutput {
-  changes: Array<{ key: string; value: StateValue | undefined }>;
+  changes: Array<{ ns: string; key: string; value: StateValue | undefined }>;
   flags: FlagDraft[];
   /** Entries a bounded map refused (entries per key at their limit): counted, never a crash. */
   overflow: number;
@@ -82,67 +87,72 @@ export interface Rule<C extends { enabled: boolean }> {
   apply(view: StateView, event: DetectorEvent, config: C, ctx: RuleContext, out: RuleOutput): void;
 }
 
-// ── distinct-value maps: value -> [count, firstSeenMs, lastSeenMs] ──────────────────────────────
+// ── distinct-value lists ───────────────────────────────────────────────────────────────────────
+// A short array searched linearly: the lists are small (bounded by entriesPerKeyMax, usually 1–5).
+// Entries are objects, not tuples: V8 keeps their epoch-ms fields as in-place doubles, where a
+// mixed tuple would allocate a new heap number on every update.
 
-export type Seen = [count: number, firstMs: number, lastMs: number];
-export type SeenMap = Record<string, Seen>;
+/** One distinct value: v value, n count, f first seen (epoch ms), l last seen (epoch ms). */
+export interface Seen {
+  v: string;
+  n: number;
+  f: number;
+  l: number;
+}
+export type SeenMap = Seen[];
 
 /**
- * Returns a copy of `map` with `value` seen at `atMs`, entries last seen before `cutoffMs` removed.
- * Returns undefined (and leaves the map alone) when a new value would exceed `entriesMax`.
+ * Records `value` seen at `atMs` in `list` (updated in place; a new list when undefined), after
+ * removing entries last seen before `cutoffMs`. Returns undefined when a new value would exceed
+ * `entriesMax` (the list is then only pruned). Values belong to the store: a rule that updates one
+ * must list it in its changes, which marks it for the next flush.
  */
 export function seenTouch(
-  map: SeenMap | undefined,
+  list: SeenMap | undefined,
   value: string,
   atMs: number,
   cutoffMs: number,
   entriesMax: number,
 ): SeenMap | undefined {
-  const out: SeenMap = {};
-  let size = 0;
-  if (map) {
-    for (const k in map) {
-      const s = map[k]!;
-      if (s[2] >= cutoffMs) {
-        out[k] = s;
-        size++;
-      }
-    }
+  const out: SeenMap = list ?? [];
+  const count = out.length;
+  let w = 0;
+  let found: Seen | undefined;
+  for (let r = 0; r < count; r++) {
+    const e = out[r]!;
+    if (e.l < cutoffMs) continue;
+    if (w !== r) out[w] = e;
+    w++;
+    if (e.v === value) found = e;
   }
-  const prev = out[value];
-  if (prev) {
-    out[value] = [prev[0] + 1, Math.min(prev[1], atMs), Math.max(prev[2], atMs)];
+  // Truncating only when something expired: setting length is not free.
+  if (w < count) out.length = w;
+  if (found) {
+    found.n++;
+    if (atMs < found.f) found.f = atMs;
+    if (atMs > found.l) found.l = atMs;
     return out;
   }
-  if (size >= entriesMax) return undefined;
-  out[value] = [1, atMs, atMs];
+  if (w >= entriesMax) return undefined;
+  out.push({ v: value, n: 1, f: atMs, l: atMs });
   return out;
 }
 
-/** Copy of `map` without entries last seen before `cutoffMs`. */
-export function seenPrune(map: SeenMap | undefined, cutoffMs: number): SeenMap {
-  const out: SeenMap = {};
-  if (map) for (const k in map) if (map[k]![2] >= cutoffMs) out[k] = map[k]!;
-  return out;
+export function seenSize(list: SeenMap | undefined): number {
+  return list ? list.length : 0;
 }
 
-export function seenSize(map: SeenMap | undefined): number {
+export function seenCount(list: SeenMap | undefined): number {
   let n = 0;
-  if (map) for (const _ in map) n++;
-  return n;
-}
-
-export function seenCount(map: SeenMap | undefined): number {
-  let n = 0;
-  if (map) for (const k in map) n += map[k]![0];
+  if (list) for (const e of list) n += e.n;
   return n;
 }
 
 /** Evidence items, ordered by first seen then value (deterministic). */
-export function seenEvidence(map: SeenMap | undefined): EvidenceItem[] {
-  if (!map) return [];
-  return Object.entries(map)
-    .map(([value, [count, firstSeenMs, lastSeenMs]]) => ({ value, count, firstSeenMs, lastSeenMs }))
+export function seenEvidence(list: SeenMap | undefined): EvidenceItem[] {
+  if (!list) return [];
+  return list
+    .map((e) => ({ value: e.v, count: e.n, firstSeenMs: e.f, lastSeenMs: e.l }))
     .sort((a, b) => a.firstSeenMs - b.firstSeenMs || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
 }
 
@@ -204,9 +214,4 @@ export function common(event: DetectorEvent): {
     sessionId: v.sessionId,
     contentId: v.contentId,
   };
-}
-
-/** State key of a rule's subject: `<rule>\x1f<subject>`. */
-export function stateKey(rule: string, subject: string): string {
-  return `${rule}\u001f${subject}`;
 }

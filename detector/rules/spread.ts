@@ -3,9 +3,8 @@
  * (token network spread, geo spread, datacenter source, CAT replay): per subject, a bounded map
  * of distinct values with count / first / last seen, plus evidence maps beside it.
  */
-import type { EvidenceItem, SubjectKind } from '../../core/schemas/generated.ts';
+import type { Evidence, EvidenceItem, SubjectKind } from '../../core/schemas/generated.ts';
 import {
-  common,
   type DetectorEvent,
   emptyEvidence,
   type RuleContext,
@@ -17,7 +16,6 @@ import {
   seenEvidence,
   seenSize,
   seenTouch,
-  stateKey,
   windowStart,
 } from './kit.ts';
 
@@ -32,6 +30,8 @@ export type EvidenceDim = 'networks' | 'countries' | 'asns' | 'devices';
 
 export interface SpreadSpec {
   rule: string;
+  /** State namespace per subject kind (built once: lookups then hash no new string). */
+  ns: Partial<Record<SubjectKind, string>>;
   /** Evidence field the counted dimension is reported in. */
   primary: EvidenceDim;
   /** Other dimensions recorded as evidence. */
@@ -39,6 +39,16 @@ export interface SpreadSpec {
   note: (observed: number, threshold: number, windowMs: number) => string;
   /** What is compared with the threshold: distinct counted values (default) or events. */
   measure?: 'distinct' | 'events';
+}
+
+/** Namespaces of a spread rule for each subject kind. */
+export function spreadNamespaces(rule: string): Record<SubjectKind, string> {
+  return {
+    token: `${rule}/token`,
+    account: `${rule}/account`,
+    session: `${rule}/session`,
+    segment: `${rule}/segment`,
+  };
 }
 
 /** Value of one evidence dimension on an event, or null when the event does not carry it. */
@@ -64,72 +74,72 @@ export function spreadApply(
   spec: SpreadSpec,
   view: StateView,
   event: DetectorEvent,
-  subject: { kind: SubjectKind; key: string },
+  kind: SubjectKind,
+  key: string,
   counted: string,
   windowMs: number,
   max: number,
   ctx: RuleContext,
   out: RuleOutput,
 ): void {
-  const c = common(event);
-  const key = stateKey(spec.rule, `${subject.kind}:${subject.key}`);
-  const prev = view.get<SpreadState>(key);
+  const v = event.value;
+  const atMs = v.timestampMs;
+  const ns = spec.ns[kind] ?? `${spec.rule}/${kind}`;
+  const prev = view.get<SpreadState>(ns, key);
   const cutoffMs = ctx.nowMs - windowMs;
-  const p = seenTouch(prev?.p, counted, c.atMs, cutoffMs, ctx.entriesPerKeyMax);
+  const p = seenTouch(prev?.p, counted, atMs, cutoffMs, ctx.entriesPerKeyMax);
+  const s: SpreadState['s'] = prev?.s ?? {};
+  const next: SpreadState = prev ?? { x: 0, p: p ?? [], s };
+  next.x = Math.max(atMs, ctx.nowMs) + windowMs;
+  out.changes.push({ ns, key, value: next });
   if (!p) {
     out.overflow++;
     return;
   }
-  const s: SpreadState['s'] = {};
+  next.p = p;
   for (const dim of spec.secondary) {
     const value = dimValue(event, dim);
-    const before = prev?.s[dim];
-    if (value === null) {
-      if (before) s[dim] = before;
-      continue;
-    }
-    const touched = seenTouch(before, value, c.atMs, cutoffMs, ctx.entriesPerKeyMax);
+    if (value === null) continue;
+    const touched = seenTouch(s[dim], value, atMs, cutoffMs, ctx.entriesPerKeyMax);
     if (touched) s[dim] = touched;
-    else {
-      out.overflow++;
-      if (before) s[dim] = before;
-    }
+    else out.overflow++;
   }
-  const lastMs = Math.max(c.atMs, ctx.nowMs);
-  out.changes.push({ key, value: { x: lastMs + windowMs, p, s } as SpreadState });
   const observed = spec.measure === 'events' ? seenCount(p) : seenSize(p);
   if (observed <= max) return;
-  const evidence = emptyEvidence();
-  evidence.eventCount = seenCount(p);
-  const items: Record<EvidenceDim, EvidenceItem[]> = {
-    networks: [],
-    countries: [],
-    asns: [],
-    devices: [],
+  const evidence = (): Evidence => {
+    const e = emptyEvidence();
+    e.eventCount = seenCount(p);
+    const items: Record<EvidenceDim, EvidenceItem[]> = {
+      networks: [],
+      countries: [],
+      asns: [],
+      devices: [],
+    };
+    items[spec.primary] = seenEvidence(p);
+    for (const dim of spec.secondary) items[dim] = seenEvidence(s[dim]);
+    e.networks = items.networks;
+    e.countries = items.countries;
+    e.asns = items.asns;
+    e.devices = items.devices;
+    e.note = spec.note(observed, max, windowMs);
+    return e;
   };
-  items[spec.primary] = seenEvidence(p);
-  for (const dim of spec.secondary) items[dim] = seenEvidence(s[dim]);
-  evidence.networks = items.networks;
-  evidence.countries = items.countries;
-  evidence.asns = items.asns;
-  evidence.devices = items.devices;
-  evidence.note = spec.note(observed, max, windowMs);
-  const start = windowStart(c.atMs, windowMs);
+  const start = windowStart(atMs, windowMs);
   out.flags.push({
     rule: spec.rule,
-    subjectKind: subject.kind,
-    subjectKey: subject.key,
-    tenant: c.tenant,
-    accountId: c.accountId,
-    tokenHash: c.tokenHash,
-    tokenExpiresAtMs: c.tokenExpiresAtMs,
+    subjectKind: kind,
+    subjectKey: key,
+    tenant: v.tenant,
+    accountId: v.accountId,
+    tokenHash: v.tokenHash,
+    tokenExpiresAtMs: v.tokenExpiresAtMs,
     evictSessionId: null,
     threshold: max,
     observed,
     windowStartMs: start,
     windowEndMs: start + windowMs,
-    detectedAtMs: c.atMs,
-    triggerEventId: c.id,
+    detectedAtMs: atMs,
+    triggerEventId: v.id,
     evidence,
     escalateOn: spec.measure === 'events' ? 'severity' : 'increase',
   });

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Rule } from '../kit.ts';
-import { spreadApply } from '../spread.ts';
+import { type SpreadSpec, spreadApply, spreadNamespaces } from '../spread.ts';
 
 export const catReplayConfig = z
   .object({
@@ -22,6 +22,14 @@ export const catReplayConfig = z
   .strict();
 export type CatReplayConfig = z.infer<typeof catReplayConfig>;
 
+const SPEC: SpreadSpec = {
+  rule: 'cat-replay',
+  ns: spreadNamespaces('cat-replay'),
+  primary: 'devices',
+  secondary: ['networks', 'countries'],
+  note: (n, max) => `CAT token id with catreplay=1 presented by ${n} clients (max ${max})`,
+};
+
 export const catReplay: Rule<CatReplayConfig> = {
   name: 'cat-replay',
   configSchema: catReplayConfig,
@@ -34,15 +42,11 @@ export const catReplay: Rule<CatReplayConfig> = {
     const client = v.sessionId ?? v.deviceId ?? v.networkPrefix ?? v.clientIp;
     if (client === null) return;
     spreadApply(
-      {
-        rule: 'cat-replay',
-        primary: 'devices',
-        secondary: ['networks', 'countries'],
-        note: (n, max) => `CAT token id with catreplay=1 presented by ${n} clients (max ${max})`,
-      },
+      SPEC,
       view,
       event,
-      { kind: 'token', key: v.tokenHash ?? `cti:${v.tokenId}` },
+      'token',
+      v.tokenHash ?? `cti:${v.tokenId}`,
       client,
       config.windowMs,
       config.maxClients,

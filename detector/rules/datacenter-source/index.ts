@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { Rule } from '../kit.ts';
-import { spreadApply } from '../spread.ts';
+import { type SpreadSpec, spreadApply, spreadNamespaces } from '../spread.ts';
 
 export const datacenterSourceConfig = z
   .object({
@@ -21,6 +21,15 @@ export const datacenterSourceConfig = z
   .strict();
 export type DatacenterSourceConfig = z.infer<typeof datacenterSourceConfig>;
 
+const SPEC: SpreadSpec = {
+  rule: 'datacenter-source',
+  ns: spreadNamespaces('datacenter-source'),
+  primary: 'asns',
+  secondary: ['networks', 'countries'],
+  measure: 'events',
+  note: (n, max, w) => `${n} requests from hosting / VPN networks in ${w / 60_000} min (max ${max})`,
+};
+
 export const datacenterSource: Rule<DatacenterSourceConfig> = {
   name: 'datacenter-source',
   configSchema: datacenterSourceConfig,
@@ -31,16 +40,11 @@ export const datacenterSource: Rule<DatacenterSourceConfig> = {
     const subject = v.tokenHash ?? v.accountId;
     if (subject === null) return;
     spreadApply(
-      {
-        rule: 'datacenter-source',
-        primary: 'asns',
-        secondary: ['networks', 'countries'],
-        measure: 'events',
-        note: (n, max, w) => `${n} requests from hosting / VPN networks in ${w / 60_000} min (max ${max})`,
-      },
+      SPEC,
       view,
       event,
-      { kind: v.tokenHash !== null ? 'token' : 'account', key: subject },
+      v.tokenHash !== null ? 'token' : 'account',
+      subject,
       v.asn === null ? 'unknown' : String(v.asn),
       config.windowMs,
       config.maxRequests,

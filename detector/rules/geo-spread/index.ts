@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { Rule } from '../kit.ts';
-import { spreadApply } from '../spread.ts';
+import { type SpreadSpec, spreadApply, spreadNamespaces } from '../spread.ts';
 
 export const geoSpreadConfig = z
   .object({
@@ -26,6 +26,14 @@ export type GeoSpreadConfig = z.infer<typeof geoSpreadConfig>;
 const note = (n: number, max: number, w: number) =>
   `seen in ${n} distinct countries in ${w / 60_000} min (max ${max})`;
 
+const SPEC: SpreadSpec = {
+  rule: 'geo-spread',
+  ns: spreadNamespaces('geo-spread'),
+  primary: 'countries',
+  secondary: ['networks'],
+  note,
+};
+
 export const geoSpread: Rule<GeoSpreadConfig> = {
   name: 'geo-spread',
   configSchema: geoSpreadConfig,
@@ -33,18 +41,13 @@ export const geoSpread: Rule<GeoSpreadConfig> = {
   apply(view, event, config, ctx, out) {
     const v = event.value;
     if (v.country === null) return;
-    const spec = {
-      rule: 'geo-spread',
-      primary: 'countries',
-      secondary: ['networks', 'asns'],
-      note,
-    } as const;
     if (v.tokenHash !== null) {
       spreadApply(
-        spec,
+        SPEC,
         view,
         event,
-        { kind: 'token', key: v.tokenHash },
+        'token',
+        v.tokenHash,
         v.country,
         config.windowMs,
         config.maxCountriesPerToken,
@@ -54,10 +57,11 @@ export const geoSpread: Rule<GeoSpreadConfig> = {
     }
     if (v.accountId !== null) {
       spreadApply(
-        spec,
+        SPEC,
         view,
         event,
-        { kind: 'account', key: v.accountId },
+        'account',
+        v.accountId,
         v.country,
         config.windowMs,
         config.maxCountriesPerAccount,

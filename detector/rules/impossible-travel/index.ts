@@ -4,15 +4,7 @@
  * (a border crossing by train between neighbouring centroids is not travel evidence).
  */
 import { z } from 'zod';
-import {
-  common,
-  distanceKm,
-  emptyEvidence,
-  type Rule,
-  type StateValue,
-  stateKey,
-  windowStart,
-} from '../kit.ts';
+import { common, distanceKm, emptyEvidence, type Rule, type StateValue, windowStart } from '../kit.ts';
 
 export const impossibleTravelConfig = z
   .object({
@@ -47,8 +39,8 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
     const v = event.value;
     if (v.tokenHash === null || v.latitude === null || v.longitude === null) return;
     const c = common(event);
-    const key = stateKey('impossible-travel', v.tokenHash);
-    const last = view.get<LastUse>(key);
+    const key = v.tokenHash;
+    const last = view.get<LastUse>('impossible-travel', key);
     const here: LastUse = {
       x: Math.max(c.atMs, ctx.nowMs) + config.windowMs,
       at: c.atMs,
@@ -58,7 +50,8 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
       net: v.networkPrefix,
     };
     // Only a later use moves the remembered position; a late event is compared but not kept.
-    if (!last || last.x < ctx.nowMs || c.atMs >= last.at) out.changes.push({ key, value: here });
+    if (!last || last.x < ctx.nowMs || c.atMs >= last.at)
+      out.changes.push({ ns: 'impossible-travel', key, value: here });
     if (!last || last.x < ctx.nowMs) return;
     const km = distanceKm(last.lat, last.lon, here.lat, here.lon);
     if (km < config.minDistanceKm) return;

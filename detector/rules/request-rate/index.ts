@@ -4,7 +4,7 @@
  * player needs 1x, plus a start-up burst to fill its buffer.
  */
 import { z } from 'zod';
-import { common, emptyEvidence, type Rule, type StateValue, stateKey, windowStart } from '../kit.ts';
+import { common, emptyEvidence, type Rule, type StateValue, windowStart } from '../kit.ts';
 
 export const requestRateConfig = z
   .object({
@@ -53,8 +53,10 @@ export const requestRate: Rule<RequestRateConfig> = {
     if (subject === null) return;
     const c = common(event);
     const w = windowStart(c.atMs, config.windowMs);
-    const key = stateKey('request-rate', `${subject}@${w}`);
-    const prev = view.get<RateWindow>(key);
+    const stored = view.get<RateWindow>('request-rate', subject);
+    // A window before this one is over; a late event of an older window is not counted.
+    if (stored && stored.w > w) return;
+    const prev = stored && stored.w === w ? stored : undefined;
     const mediaMs = (prev?.m ?? 0) + (v.segmentDurationMs ?? v.cmcd?.d ?? config.defaultSegmentDurationMs);
     const next: RateWindow = {
       x: w + 2 * config.windowMs,
@@ -64,7 +66,7 @@ export const requestRate: Rule<RequestRateConfig> = {
       first: Math.min(prev?.first ?? c.atMs, c.atMs),
       last: Math.max(prev?.last ?? c.atMs, c.atMs),
     };
-    out.changes.push({ key, value: next });
+    out.changes.push({ ns: 'request-rate', key: subject, value: next });
     const ratio = Math.round((mediaMs / config.windowMs) * 100) / 100;
     if (ratio <= config.maxRealtimeRatio) return;
     const evidence = emptyEvidence();

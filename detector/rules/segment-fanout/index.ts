@@ -5,8 +5,8 @@
  * one network; the device bound is at least the plan's stream limit.
  */
 import { z } from 'zod';
+import type { Evidence } from '../../../core/schemas/generated.ts';
 import {
-  common,
   emptyEvidence,
   type Rule,
   type SeenMap,
@@ -15,7 +15,6 @@ import {
   seenEvidence,
   seenSize,
   seenTouch,
-  stateKey,
   windowStart,
 } from '../kit.ts';
 
@@ -40,9 +39,23 @@ export const segmentFanoutConfig = z
   .strict();
 export type SegmentFanoutConfig = z.infer<typeof segmentFanoutConfig>;
 
-interface SegmentFetches extends StateValue {
+/** Fetches of one segment, gathered from its first fetch for `spanMs`. */
+interface SegmentFetches {
+  /** Segment number. */
+  s: number;
+  /** First fetch, epoch ms. */
+  f: number;
+  /** End of the gathering span, epoch ms. */
+  e: number;
+  /** Devices. */
   d: SeenMap;
+  /** Networks. */
   n: SeenMap;
+}
+
+/** Per account + content: the recent segments still inside their span (a handful). */
+interface RecentSegments extends StateValue {
+  segs: SegmentFetches[];
 }
 
 export const segmentFanout: Rule<SegmentFanoutConfig> = {
@@ -57,52 +70,76 @@ export const segmentFanout: Rule<SegmentFanoutConfig> = {
     if (account === null) return;
     const device = v.deviceId ?? v.sessionId ?? v.clientIp;
     if (device === null) return;
-    const c = common(event);
+    const atMs = v.timestampMs;
     const spanMs = config.windowSegments * (v.segmentDurationMs ?? config.defaultSegmentDurationMs);
-    const subject = `${account}|${v.contentId}|${v.segmentNumber}`;
-    const key = stateKey('segment-fanout', subject);
-    const prev = view.get<SegmentFetches>(key);
-    const fresh = prev && prev.x >= ctx.nowMs ? prev : undefined;
-    // Fetches of one segment are gathered from the first fetch for `spanMs`; no sliding needed.
-    const d = seenTouch(fresh?.d, device, c.atMs, 0, ctx.entriesPerKeyMax);
+    const key = `${account}|${v.contentId}`;
+    const recent = view.get<RecentSegments>('segment-fanout', key) ?? { x: 0, segs: [] };
+    // Segments past their span leave; the one fetched now is found or added (bounded).
+    let seg: SegmentFetches | undefined;
+    let w = 0;
+    let x = 0;
+    const segs = recent.segs;
+    const count = segs.length;
+    for (let r = 0; r < count; r++) {
+      const item = segs[r]!;
+      if (item.e < ctx.nowMs) continue;
+      if (w !== r) segs[w] = item;
+      w++;
+      if (item.s === v.segmentNumber) seg = item;
+      if (item.e > x) x = item.e;
+    }
+    if (w < count) segs.length = w;
+    out.changes.push({ ns: 'segment-fanout', key, value: recent });
+    if (!seg) {
+      if (w >= ctx.entriesPerKeyMax) {
+        out.overflow++;
+        recent.x = x;
+        return;
+      }
+      seg = { s: v.segmentNumber, f: atMs, e: atMs + spanMs, d: [], n: [] };
+      segs.push(seg);
+      if (seg.e > x) x = seg.e;
+    }
+    recent.x = x;
+    const d = seenTouch(seg.d, device, atMs, 0, ctx.entriesPerKeyMax);
     const n =
-      v.networkPrefix === null
-        ? fresh?.n
-        : seenTouch(fresh?.n, v.networkPrefix, c.atMs, 0, ctx.entriesPerKeyMax);
+      v.networkPrefix === null ? seg.n : seenTouch(seg.n, v.networkPrefix, atMs, 0, ctx.entriesPerKeyMax);
     if (!d || !n) {
       out.overflow++;
       return;
     }
-    const firstMs = fresh ? Math.min(...Object.values(fresh.d).map((s) => s[1])) : c.atMs;
-    out.changes.push({ key, value: { x: firstMs + spanMs, d, n } as SegmentFetches });
+    const subject = `${key}|${v.segmentNumber}`;
     const maxDevices = Math.max(config.maxDevices, ctx.plan.streamLimit);
     const devices = seenSize(d);
     const networks = seenSize(n);
     const overDevices = devices > maxDevices;
     const overNetworks = networks > config.maxNetworks;
     if (!overDevices && !overNetworks) return;
-    const evidence = emptyEvidence();
-    evidence.eventCount = seenCount(d);
-    evidence.devices = seenEvidence(d);
-    evidence.networks = seenEvidence(n);
-    evidence.note = `segment ${v.segmentNumber} of ${v.contentId} fetched by ${devices} devices on ${networks} networks within ${spanMs / 1000} s (max ${maxDevices} devices, ${config.maxNetworks} networks)`;
-    const start = windowStart(c.atMs, config.flagWindowMs);
+    const evidence = (): Evidence => {
+      const e = emptyEvidence();
+      e.eventCount = seenCount(d);
+      e.devices = seenEvidence(d);
+      e.networks = seenEvidence(n);
+      e.note = `segment ${v.segmentNumber} of ${v.contentId} fetched by ${devices} devices on ${networks} networks within ${spanMs / 1000} s (max ${maxDevices} devices, ${config.maxNetworks} networks)`;
+      return e;
+    };
+    const start = windowStart(atMs, config.flagWindowMs);
     out.flags.push({
       rule: 'segment-fanout',
       subjectKind: 'segment',
       subjectKey: subject,
-      idKey: `${account}|${v.contentId}`,
-      tenant: c.tenant,
-      accountId: c.accountId,
-      tokenHash: c.tokenHash,
-      tokenExpiresAtMs: c.tokenExpiresAtMs,
+      idKey: key,
+      tenant: v.tenant,
+      accountId: v.accountId,
+      tokenHash: v.tokenHash,
+      tokenExpiresAtMs: v.tokenExpiresAtMs,
       evictSessionId: null,
       threshold: overDevices ? maxDevices : config.maxNetworks,
       observed: overDevices ? devices : networks,
       windowStartMs: start,
       windowEndMs: start + config.flagWindowMs,
-      detectedAtMs: c.atMs,
-      triggerEventId: c.id,
+      detectedAtMs: atMs,
+      triggerEventId: v.id,
       evidence,
     });
   },

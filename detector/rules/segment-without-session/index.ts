@@ -13,15 +13,14 @@ import {
   type StateValue,
   seenEvidence,
   seenTouch,
-  stateKey,
   windowStart,
 } from '../kit.ts';
 import {
   accountOfSession,
   activeSessions,
   isActive,
+  SESSIONS_NS,
   type SessionTable,
-  sessionsKey,
 } from '../sessions/index.ts';
 
 export const segmentWithoutSessionConfig = z
@@ -60,7 +59,7 @@ export const segmentWithoutSession: Rule<SegmentWithoutSessionConfig> = {
     const account =
       v.accountId ?? (v.sessionId === null ? null : accountOfSession(view, v.sessionId, ctx.nowMs));
     if (account === null) return;
-    const table = view.get<SessionTable>(sessionsKey(account));
+    const table = view.get<SessionTable>(SESSIONS_NS, account);
     let covered: boolean;
     if (v.sessionId !== null && config.matchSessionId) {
       const row = table?.s[v.sessionId];
@@ -68,10 +67,11 @@ export const segmentWithoutSession: Rule<SegmentWithoutSessionConfig> = {
     } else {
       covered = activeSessions(table, ctx.nowMs, config.graceMs).length > 0;
     }
-    const key = stateKey('segment-without-session', account);
-    const prev = view.get<UncoveredRun>(key);
+    const ns = 'segment-without-session';
+    const key = account;
+    const prev = view.get<UncoveredRun>(ns, key);
     if (covered) {
-      if (prev) out.changes.push({ key, value: undefined });
+      if (prev) out.changes.push({ ns, key, value: undefined });
       return;
     }
     const c = common(event);
@@ -86,12 +86,13 @@ export const segmentWithoutSession: Rule<SegmentWithoutSessionConfig> = {
     if (dev === undefined && devValue !== null) out.overflow++;
     const n = (run?.n ?? 0) + 1;
     out.changes.push({
+      ns,
       key,
       value: {
         x: Math.max(c.atMs, ctx.nowMs) + config.windowMs,
         n,
-        net: net ?? {},
-        dev: dev ?? {},
+        net: net ?? run?.net ?? [],
+        dev: dev ?? run?.dev ?? [],
       } as UncoveredRun,
     });
     if (n <= config.maxUncoveredSegments) return;

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { SessionEvidence } from '../../../core/schemas/generated.ts';
-import { type Rule, type StateValue, type StateView, stateKey } from '../kit.ts';
+import type { Rule, StateValue, StateView } from '../kit.ts';
 
 export const sessionsConfig = z
   .object({
@@ -50,17 +50,14 @@ interface SidIndex extends StateValue {
   a: string;
 }
 
-export function sessionsKey(accountId: string): string {
-  return stateKey('sessions', accountId);
-}
-
-export function sidKey(sessionId: string): string {
-  return stateKey('sid', sessionId);
-}
+/** Namespace of the session tables (key: account id). */
+export const SESSIONS_NS = 'sessions';
+/** Namespace of the CMCD sid -> account index (key: session id). */
+export const SID_NS = 'sid';
 
 /** The account id a CMCD session id belongs to, when its heartbeats were seen here. */
 export function accountOfSession(view: StateView, sessionId: string, nowMs: number): string | null {
-  const idx = view.get<SidIndex>(sidKey(sessionId));
+  const idx = view.get<SidIndex>(SID_NS, sessionId);
   return idx && idx.x >= nowMs ? idx.a : null;
 }
 
@@ -106,24 +103,21 @@ export const sessions: Rule<SessionsConfig> = {
   apply(view, event, config, ctx, out) {
     if (event.kind !== 'heartbeat') return;
     const hb = event.value;
-    const key = sessionsKey(hb.accountId);
-    const prev = view.get<SessionTable>(key);
-    const s: Record<string, SessionRow> = {};
+    const key = hb.accountId;
+    const horizon = Math.max(config.graceMs, config.stoppedRetentionMs);
+    const table = view.get<SessionTable>(SESSIONS_NS, key) ?? { x: 0, s: {} };
+    const s = table.s;
     let size = 0;
-    if (prev) {
-      for (const sid in prev.s) {
-        const row = prev.s[sid]!;
-        // Ghosts and long-stopped sessions leave the table.
-        const keep =
-          row.sp === 0
-            ? row.l >= ctx.nowMs - config.graceMs
-            : row.sp >= ctx.nowMs - config.stoppedRetentionMs;
-        if (keep) {
-          s[sid] = row;
-          size++;
-        }
-      }
+    for (const sid in s) {
+      const row = s[sid]!;
+      // Ghosts and long-stopped sessions leave the table.
+      const keep =
+        row.sp === 0 ? row.l >= ctx.nowMs - config.graceMs : row.sp >= ctx.nowMs - config.stoppedRetentionMs;
+      if (keep) size++;
+      else delete s[sid];
     }
+    table.x = Math.max(hb.timestampMs, ctx.nowMs) + horizon;
+    out.changes.push({ ns: SESSIONS_NS, key, value: table });
     const row = s[hb.sessionId];
     if (!row && size >= ctx.entriesPerKeyMax) {
       out.overflow++;
@@ -155,10 +149,9 @@ export const sessions: Rule<SessionsConfig> = {
         sp: 0,
       };
     }
-    const horizon = Math.max(config.graceMs, config.stoppedRetentionMs);
-    out.changes.push({ key, value: { x: Math.max(at, ctx.nowMs) + horizon, s } as SessionTable });
     out.changes.push({
-      key: sidKey(hb.sessionId),
+      ns: SID_NS,
+      key: hb.sessionId,
       value: { x: Math.max(at, ctx.nowMs) + horizon, a: hb.accountId } as SidIndex,
     });
   },

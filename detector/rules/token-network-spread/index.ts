@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Rule } from '../kit.ts';
-import { spreadApply } from '../spread.ts';
+import { type SpreadSpec, spreadApply, spreadNamespaces } from '../spread.ts';
 
 export const tokenNetworkSpreadConfig = z
   .object({
@@ -22,6 +22,14 @@ export const tokenNetworkSpreadConfig = z
   .strict();
 export type TokenNetworkSpreadConfig = z.infer<typeof tokenNetworkSpreadConfig>;
 
+const SPEC: SpreadSpec = {
+  rule: 'token-network-spread',
+  ns: spreadNamespaces('token-network-spread'),
+  primary: 'networks',
+  secondary: ['asns'],
+  note: (n, max, w) => `token used from ${n} distinct networks in ${w / 60_000} min (max ${max})`,
+};
+
 export const tokenNetworkSpread: Rule<TokenNetworkSpreadConfig> = {
   name: 'token-network-spread',
   configSchema: tokenNetworkSpreadConfig,
@@ -30,15 +38,11 @@ export const tokenNetworkSpread: Rule<TokenNetworkSpreadConfig> = {
     const v = event.value;
     if (event.kind !== 'request' || v.tokenHash === null || v.networkPrefix === null) return;
     spreadApply(
-      {
-        rule: 'token-network-spread',
-        primary: 'networks',
-        secondary: ['asns', 'countries'],
-        note: (n, max, w) => `token used from ${n} distinct networks in ${w / 60_000} min (max ${max})`,
-      },
+      SPEC,
       view,
       event,
-      { kind: 'token', key: v.tokenHash },
+      'token',
+      v.tokenHash,
       v.networkPrefix,
       config.windowMs,
       config.maxNetworks,

@@ -51,7 +51,7 @@ describe('detector engine', () => {
     const d = new TopologyTestDriver({ detector: { stateKeysPerPartitionMax: 20 } });
     for (let i = 0; i < 50; i++)
       d.pipeRequest(request({ timestampMs: T0 + i, tokenHash: `t${i}`, accountId: `a${i}` }));
-    assert.equal(d.state().map.size, 20);
+    assert.equal(d.state().size, 20);
     assert.ok(d.state().overflowKeys > 0);
   });
 
@@ -65,11 +65,11 @@ describe('detector engine', () => {
   it('sweeps expired state after the window has passed the watermark', () => {
     const d = new TopologyTestDriver();
     spread(d, T0, 3);
-    const before = d.state().map.size;
+    const before = d.state().size;
     d.pipeRequest(request({ timestampMs: T0 + 24 * 3_600_000, tokenHash: 'later', accountId: 'other' }));
     const removed = d.topology.sweep(0);
     assert.ok(removed > 0);
-    assert.ok(d.state().map.size < before + 5);
+    assert.ok(d.state().size < before + 5);
   });
 
   it('disables a rule per plan', () => {
