@@ -29,6 +29,10 @@ export interface StartOptions {
   clock?: Clock;
   /** Serve /healthz /readyz /metrics (default true). */
   http?: boolean;
+  /** Also told the delay from each flag's triggering append to the flag's append, ms (benchmarks). */
+  onFlagDelay?: (delayMs: number) => void;
+  /** A flag could not be produced (default: exit 1, so a restart replays from the last flush). */
+  onFatal?: (err: unknown) => void;
 }
 
 /** Starts the detector: RocksDB, Kafka consumer + producer, HTTP. `close()` flushes and stops. */
@@ -59,7 +63,18 @@ export async function startDetector(
     store,
     logger,
     clock,
-    hooks: { onFlagDelay: (ms) => flagDelayObserve?.(ms / 1000) },
+    hooks: {
+      onFlagDelay: (ms) => {
+        flagDelayObserve?.(ms / 1000);
+        options.onFlagDelay?.(ms);
+      },
+      onFatal:
+        options.onFatal ??
+        (() => {
+          process.exitCode = 1;
+          setImmediate(() => process.exit(1));
+        }),
+    },
   });
   const m = registerDetectorMetrics(metrics, runner, store);
   flagDelayObserve = (s) => m.flagDelay.observe(s);

@@ -28,6 +28,11 @@ export interface RunnerHooks {
   /** Delay from the triggering record's append to the flag's append, ms. */
   onFlagDelay?(delayMs: number): void;
   onFlush?(partition: number, ops: number): void;
+  /**
+   * A flag could not be produced. The runner stops processing; the owner must exit the process
+   * (fail-stop): a restart replays from the last flush, which never includes unpublished flags.
+   */
+  onFatal?(err: unknown): void;
 }
 
 interface Task {
@@ -37,6 +42,8 @@ interface Task {
   /** `${id}:${version}` of flags already on the anomalies partition past the stored offset. */
   suppress: Set<string>;
   lastFlushMs: number;
+  /** Flags being produced, in order; a flush waits for them (flags before the state that raised them). */
+  sending: Promise<void>;
 }
 
 const CANONICAL: Record<InputRole, string> = {
@@ -70,6 +77,8 @@ export class DetectorRunner {
   /** Serialises batch processing, flushes and rebalances (the state has one writer). */
   private lock: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Set when producing failed: nothing more is processed or flushed. */
+  private fatal: unknown;
 
   constructor(options: {
     config: DetectorConfig;
@@ -265,6 +274,7 @@ export class DetectorRunner {
       merger: new PartitionMerger(fetched, logEnd),
       suppress,
       lastFlushMs: 0,
+      sending: Promise.resolve(),
     };
     this.tasks.set(p, task);
     // The starting point is durable before any flag of it is produced.
@@ -336,6 +346,7 @@ export class DetectorRunner {
 
   private async onBatch({ batch }: EachBatchPayload): Promise<void> {
     const role = this.roleOf.get(batch.topic);
+    if (this.fatal) throw this.fatal;
     if (!role || this.closed) return;
     const p = batch.partition;
     const task = await this.ready.get(p);
@@ -390,7 +401,16 @@ export class DetectorRunner {
         flags.push({ flag, appendMs: timestampMs });
       }
     });
-    if (flags.length > 0) await this.produce(task, flags);
+    if (flags.length === 0) return;
+    // Produced in the background (one producer, in order); the next flush of this partition waits.
+    task.sending = task.sending.then(() =>
+      this.produce(task, flags).catch((err) => {
+        this.fatal = err;
+        this.logger.fatal({ err, partition: task.partition }, 'producing flags failed: stopping (fail-stop)');
+        this.hooks.onFatal?.(err);
+        throw err;
+      }),
+    );
   }
 
   private async produce(task: Task, flags: Array<{ flag: Anomaly; appendMs: number }>): Promise<void> {
@@ -426,6 +446,8 @@ export class DetectorRunner {
 
   /** Sweeps expired state, then writes changes + offsets + watermark in one atomic batch. */
   private async flushTask(task: Task): Promise<void> {
+    if (this.fatal) return;
+    await task.sending;
     this.topology.sweep(task.partition);
     const hadChanges = task.state.dirtySize > 0;
     const ops = await this.store.flush(task.state);

@@ -19,100 +19,151 @@ export interface PartitionMeta {
   anomaliesOffset: number | null;
 }
 
-/** One namespace: its values and the keys changed since the last flush. */
-interface Space {
-  values: Map<string, StateValue>;
-  dirty: Set<string>;
+/**
+ * Everything stored under one key (a token hash, an account id, a flag id...), by namespace: the
+ * rules that look at one subject find their values side by side, in one map entry and one RocksDB
+ * value. `d` marks it changed since the last flush.
+ */
+interface Entity {
+  v: Record<string, StateValue>;
+  d: boolean;
 }
 
 export class PartitionState implements StateView {
   readonly partition: number;
-  /** Values (and dirty keys) by namespace. */
-  readonly spaces = new Map<string, Space>();
+  /** Entities by key. */
+  readonly entities = new Map<string, Entity>();
   meta: PartitionMeta = { offsets: {}, watermarkMs: 0, anomaliesOffset: null };
-  /** Keys held over all namespaces. */
-  size = 0;
   /** Keys refused because the partition held keysMax keys. */
   overflowKeys = 0;
+  /** Keys changed since the last flush (deleted ones are absent from `entities`). */
+  private dirty: string[] = [];
   private readonly keysMax: number;
+  // The rules of one event ask for the same few keys in turn: a two-slot cache saves the hashing.
+  private k1: string | undefined;
+  private e1: Entity | undefined;
+  private k2: string | undefined;
+  private e2: Entity | undefined;
 
   constructor(partition: number, keysMax: number) {
     this.partition = partition;
     this.keysMax = keysMax;
   }
 
-  get<T extends StateValue>(ns: string, key: string): T | undefined {
-    return this.spaces.get(ns)?.values.get(key) as T | undefined;
+  /** Keys held. */
+  get size(): number {
+    return this.entities.size;
   }
 
   /** Keys changed since the last flush. */
   get dirtySize(): number {
-    let n = 0;
-    for (const space of this.spaces.values()) n += space.dirty.size;
-    return n;
+    return this.dirty.length;
   }
 
-  private space(ns: string): Space {
-    let space = this.spaces.get(ns);
-    if (!space) {
-      space = { values: new Map(), dirty: new Set() };
-      this.spaces.set(ns, space);
-    }
-    return space;
+  private entity(key: string): Entity | undefined {
+    if (key === this.k1) return this.e1;
+    if (key === this.k2) return this.e2;
+    const e = this.entities.get(key);
+    this.k2 = this.k1;
+    this.e2 = this.e1;
+    this.k1 = key;
+    this.e1 = e;
+    return e;
   }
 
-  /** Sets or deletes (undefined) one key; returns false when a new key is refused at the bound. */
+  /** Keeps the cache true after the key's entity was created or deleted. */
+  private remember(key: string, e: Entity | undefined): void {
+    if (key === this.k1) this.e1 = e;
+    if (key === this.k2) this.e2 = e;
+  }
+
+  get<T extends StateValue>(ns: string, key: string): T | undefined {
+    return this.entity(key)?.v[ns] as T | undefined;
+  }
+
+  /** Sets or deletes (undefined) one value; returns false when a new key is refused at the bound. */
   set(ns: string, key: string, value: StateValue | undefined): boolean {
-    const space = this.space(ns);
+    let e = this.entity(key);
     if (value === undefined) {
-      if (space.values.delete(key)) {
-        this.size--;
-        space.dirty.add(key);
+      if (!e || !(ns in e.v)) return true;
+      delete e.v[ns];
+      if (!e.d) {
+        e.d = true;
+        this.dirty.push(key);
       }
+      for (const _ in e.v) return true;
+      this.entities.delete(key);
+      this.remember(key, undefined);
       return true;
     }
-    if (this.size >= this.keysMax && !space.values.has(key)) {
-      this.overflowKeys++;
-      return false;
+    if (!e) {
+      if (this.entities.size >= this.keysMax) {
+        this.overflowKeys++;
+        return false;
+      }
+      e = { v: {}, d: false };
+      this.entities.set(key, e);
+      this.remember(key, e);
     }
-    const before = space.values.size;
-    space.values.set(key, value);
-    this.size += space.values.size - before;
-    space.dirty.add(key);
+    e.v[ns] = value;
+    if (!e.d) {
+      e.d = true;
+      this.dirty.push(key);
+    }
     return true;
   }
 
-  /** Loads one stored value (no dirty mark, no bound: it was within bounds when written). */
-  restore(ns: string, key: string, value: StateValue): void {
-    const space = this.space(ns);
-    const before = space.values.size;
-    space.values.set(key, value);
-    this.size += space.values.size - before;
+  /** Loads one stored entity (no dirty mark, no bound: it was within bounds when written). */
+  restore(key: string, values: Record<string, StateValue>): void {
+    const e = { v: values, d: false };
+    this.entities.set(key, e);
+    this.remember(key, e);
   }
 
   /** Deletes values expired before `beforeMs` (event time). Returns how many were removed. */
   sweep(beforeMs: number): number {
     let removed = 0;
-    for (const space of this.spaces.values()) {
-      for (const [key, value] of space.values) {
-        if (value.x !== 0 && value.x < beforeMs) {
-          space.values.delete(key);
-          space.dirty.add(key);
-          removed++;
-        }
+    for (const [key, e] of this.entities) {
+      let left = 0;
+      let gone = 0;
+      for (const ns in e.v) {
+        const x = e.v[ns]!.x;
+        if (x !== 0 && x < beforeMs) {
+          delete e.v[ns];
+          gone++;
+        } else left++;
+      }
+      if (gone === 0) continue;
+      removed += gone;
+      if (!e.d) {
+        e.d = true;
+        this.dirty.push(key);
+      }
+      if (left === 0) {
+        this.entities.delete(key);
+        this.remember(key, undefined);
       }
     }
-    this.size -= removed;
     return removed;
   }
 
-  /** The changes since the last flush (value undefined: deleted), and clears the dirty sets. */
-  takeDirty(): Array<[ns: string, key: string, value: StateValue | undefined]> {
-    const out: Array<[string, string, StateValue | undefined]> = [];
-    for (const [ns, space] of this.spaces) {
-      for (const key of space.dirty) out.push([ns, key, space.values.get(key)]);
-      space.dirty.clear();
+  /** The keys changed since the last flush with their values (undefined: deleted); clears the marks. */
+  takeDirty(): Array<[key: string, values: Record<string, StateValue> | undefined]> {
+    const out: Array<[string, Record<string, StateValue> | undefined]> = [];
+    for (const key of this.dirty) {
+      const e = this.entities.get(key);
+      if (e) {
+        if (!e.d) continue; // listed twice (deleted, then created again): written once
+        e.d = false;
+      }
+      out.push([key, e?.v]);
     }
+    this.dirty = [];
     return out;
+  }
+
+  /** Every (namespace, key, value), for tests and benchmarks. */
+  *values(): Generator<[ns: string, key: string, value: StateValue]> {
+    for (const [key, e] of this.entities) for (const ns in e.v) yield [ns, key, e.v[ns]!];
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The durable side of the partition state: one RocksDB instance per process, each partition's
- * keys under its own prefix (`p<partition>` NUL `s` NUL namespace NUL key, and `p<partition>` NUL
- * `m` for the meta), so a partition can be loaded, flushed and dropped alone. A flush writes the changed
+ * keys under its own prefix (`p<partition>` NUL `s` NUL key -> JSON of the key's values by
+ * namespace, and `p<partition>` NUL `m` for the meta), so a partition can be loaded, flushed and dropped alone. A flush writes the changed
  * keys AND the partition's consumed offsets / watermark in ONE atomic batch: after a crash the
  * state and the offsets it reflects always agree.
  */
@@ -50,9 +50,7 @@ export class RocksStore {
     state.meta = JSON.parse(String(metaRaw)) as PartitionMeta;
     const sPre = `${pre}s\u0000`;
     for await (const [key, value] of this.db.iterator({ gte: sPre, lt: `${pre}s\u0001` })) {
-      const rest = String(key).slice(sPre.length);
-      const cut = rest.indexOf('\u0000');
-      state.restore(rest.slice(0, cut), rest.slice(cut + 1), JSON.parse(String(value)) as StateValue);
+      state.restore(String(key).slice(sPre.length), JSON.parse(String(value)) as Record<string, StateValue>);
     }
     return state;
   }
@@ -61,10 +59,12 @@ export class RocksStore {
   async flush(state: PartitionState): Promise<number> {
     const pre = `${prefix(state.partition)}s\u0000`;
     const ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = [];
-    for (const [ns, key, value] of state.takeDirty()) {
-      const k = `${pre}${ns}\u0000${key}`;
+    for (const [key, values] of state.takeDirty()) {
+      const k = pre + key;
       ops.push(
-        value === undefined ? { type: 'del', key: k } : { type: 'put', key: k, value: JSON.stringify(value) },
+        values === undefined
+          ? { type: 'del', key: k }
+          : { type: 'put', key: k, value: JSON.stringify(values) },
       );
     }
     ops.push({ type: 'put', key: `${prefix(state.partition)}m`, value: JSON.stringify(state.meta) });
