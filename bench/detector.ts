@@ -233,7 +233,7 @@ const lines = [
   `detector benchmark (${records.length} records: ${events} events + ${records.length - events} plans, ${values.accounts} accounts, 6 partitions)`,
   `bare consume (fetch + Avro decode):  ${Math.round(bareRate).toLocaleString('en')} records/s wall, ${Math.round(records.length / (bareCpuMs / 1000)).toLocaleString('en')} per cpu-s  (${(bareMs / 1000).toFixed(2)} s wall, ${(bareCpuMs / 1000).toFixed(2)} s cpu)`,
   `detector, all rules on:             ${Math.round(detRate).toLocaleString('en')} events/s wall, ${Math.round(events / (detCpuMs / 1000)).toLocaleString('en')} per cpu-s  (${(detMs / 1000).toFixed(2)} s wall, ${(detCpuMs / 1000).toFixed(2)} s cpu, ${flagsTotal} flags)`,
-  `ratio detector / bare consume:      ${(detRate / bareRate).toFixed(2)} wall, ${(records.length / bareCpuMs / (events / detCpuMs)).toFixed(2)} cpu (bare cpu per record / detector cpu per event, inverted)`,
+  `ratio detector / bare consume:      ${(detRate / bareRate).toFixed(2)} (wall), ${(events / detCpuMs / (records.length / bareCpuMs)).toFixed(2)} (per cpu-s)`,
   `append -> flag append delay (live, ${liveSent} events, ${sorted.length} flags): p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms`,
   `state: ${stateKeys} keys, ${stateBytes} bytes serialized, ${tokens.size} active tokens -> ${Math.round(stateBytes / Math.max(1, tokens.size))} bytes per active token (all rules' state included); heap delta ${Math.round((heapAfter - heapBefore) / Math.max(1, tokens.size))} bytes per token`,
   `memory: rss ${(mem.rss / 1048576).toFixed(0)} MiB, heap used ${(mem.heapUsed / 1048576).toFixed(0)} MiB`,

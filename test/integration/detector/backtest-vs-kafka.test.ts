@@ -24,7 +24,7 @@ describe('detector on real Kafka vs backtest', () => {
     ctx = await connect();
   });
 
-  it('produces exactly the flags the backtest computes from the same records', async () => {
+  it('produces exactly the flags the backtest computes from the same records, and counts them in /metrics', async () => {
     const records = scenario({
       accounts: 30,
       durationMs: 3 * 60_000,
@@ -37,9 +37,10 @@ describe('detector on real Kafka vs backtest', () => {
     const config = detectorConfig({
       kafka: { brokers: ctx.brokers },
       registry: { url: ctx.registryUrl },
+      http: { port: 0 },
       detector: { groupId: uniqueName('det-bt'), stateDir: tempStateDir(), topics, flushIntervalMs: 100 },
     });
-    const service = await startDetector(config, { logger: createLogger('detector', 'warn'), http: false });
+    const service = await startDetector(config, { logger: createLogger('detector', 'warn') });
     try {
       await waitFor(
         'all flags',
@@ -47,6 +48,12 @@ describe('detector on real Kafka vs backtest', () => {
       );
       // A moment more: nothing beyond the expected may follow.
       await new Promise((r) => setTimeout(r, 500));
+      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      const events = records.filter((r) => r.topic !== 'leechguard.accounts.v1').length;
+      assert.match(metrics, new RegExp(`leechguard_detector_events_total\\{[^}]*\\} ${events}\\b`));
+      assert.match(metrics, /leechguard_detector_flags_total\{[^}]*rule="account-concurrency"[^}]*\} [1-9]/);
+      assert.match(metrics, /leechguard_detector_lag_records\{[^}]*partition="0"[^}]*\} 0/);
+      assert.match(metrics, /leechguard_detector_state_keys\{[^}]*\} [1-9]/);
     } finally {
       await service.close();
     }
