@@ -35,8 +35,13 @@ describe('partition merger', () => {
         { accounts: 0, heartbeats: 3, requests: 3 },
       );
       const pushReq = () =>
-        [req(0, 10), req(1, 20), req(2, 30)].forEach((r) => m.push('requests', tsOf(r), r));
-      const pushHb = () => [hb(0, 15), hb(1, 20), hb(2, 40)].forEach((r) => m.push('heartbeats', tsOf(r), r));
+        [req(0, 10), req(1, 20), req(2, 30)].forEach((r) => {
+          m.push('requests', tsOf(r), r);
+        });
+      const pushHb = () =>
+        [hb(0, 15), hb(1, 20), hb(2, 40)].forEach((r) => {
+          m.push('heartbeats', tsOf(r), r);
+        });
       const ids: string[] = [];
       if (requestsFirst) {
         pushReq();
