@@ -35,13 +35,28 @@ export interface TopologyStats {
   overflowEntries: number;
 }
 
-interface FlagState extends StateValue {
+/** A published flag of one subject and window. */
+interface FlagWindow {
+  /** Window start, epoch ms. */
+  w: number;
+  /** Flag id (hashed once, when first published). */
+  id: string;
   /** Last published version. */
   v: number;
   /** Highest observed value published. */
   o: number;
   /** Severity rank published. */
   s: number;
+  /** Expires at (window end + lateness), epoch ms. */
+  e: number;
+}
+
+/**
+ * The flags of one rule + subject kind on one subject key, per window still open to late events:
+ * a non-escalating draft is recognised without hashing its id.
+ */
+interface FlagState extends StateValue {
+  f: FlagWindow[];
 }
 
 interface PlanState extends StateValue {
@@ -66,7 +81,7 @@ export function flagId(rule: string, subjectKind: string, subjectKey: string, wi
 
 /** Namespace of the plans from the accounts topic (key: account id). */
 export const PLANS_NS = 'plan';
-/** Namespace of published flags (key: flag id). */
+/** Namespace prefix of published flags (`flag/<rule>/<subject kind>`, key: subject key). */
 export const FLAGS_NS = 'flag';
 
 export class Topology {
@@ -77,6 +92,7 @@ export class Topology {
   private readonly rules: readonly AnyRule[];
   private readonly out: RuleOutput = { changes: [], flags: [], overflow: 0 };
   /** Rule configs (in rule order) per tenant + plan: one lookup per event. */
+  private readonly flagNamespaces = new Map<string, Map<string, string>>();
   private readonly configsByPlan = new Map<string, Map<string, ReadonlyArray<{ enabled: boolean }>>>();
 
   constructor(config: DetectorConfig, rules: readonly AnyRule[] = RULES) {
@@ -194,9 +210,25 @@ export class Topology {
   }
 
   /** One flag per subject and window: version 1 first, version + 1 on escalation, else nothing. */
+  private flagNs(rule: string, kind: string): string {
+    let byKind = this.flagNamespaces.get(rule);
+    if (!byKind) {
+      byKind = new Map();
+      this.flagNamespaces.set(rule, byKind);
+    }
+    let ns = byKind.get(kind);
+    if (!ns) {
+      ns = `${FLAGS_NS}/${rule}/${kind}`;
+      byKind.set(kind, ns);
+    }
+    return ns;
+  }
+
   private finalize(state: PartitionState, draft: FlagDraft): Anomaly | null {
-    const id = flagId(draft.rule, draft.subjectKind, draft.idKey ?? draft.subjectKey, draft.windowStartMs);
-    const prev = state.get<FlagState>(FLAGS_NS, id);
+    const ns = this.flagNs(draft.rule, draft.subjectKind);
+    const key = draft.idKey ?? draft.subjectKey;
+    const stored = state.get<FlagState>(ns, key);
+    const prev = stored?.f.find((f) => f.w === draft.windowStartMs);
     const severity = severityOf(draft.observed, draft.threshold);
     const rank = SEVERITIES.indexOf(severity);
     let version = 1;
@@ -209,12 +241,21 @@ export class Topology {
       }
       version = prev.v + 1;
     }
-    state.set(FLAGS_NS, id, {
-      x: draft.windowEndMs + this.config.detector.allowedLatenessMs,
+    const id = prev?.id ?? flagId(draft.rule, draft.subjectKind, key, draft.windowStartMs);
+    const expiresMs = draft.windowEndMs + this.config.detector.allowedLatenessMs;
+    const next: FlagWindow = {
+      w: draft.windowStartMs,
+      id,
       v: version,
       o: Math.max(draft.observed, prev?.o ?? 0),
       s: Math.max(rank, prev?.s ?? 0),
-    } as FlagState);
+      e: expiresMs,
+    };
+    // Keep every window a late event may still reach (bounded); older ones are past lateness.
+    const others = (stored?.f ?? []).filter((f) => f.w !== draft.windowStartMs && f.e >= state.meta.watermarkMs);
+    others.sort((a, b) => b.w - a.w);
+    const f = [next, ...others.slice(0, this.config.detector.entriesPerKeyMax - 1)];
+    state.set(ns, key, { x: Math.max(...f.map((w) => w.e)), f } as FlagState);
     this.stats.flags[draft.rule] = (this.stats.flags[draft.rule] ?? 0) + 1;
     return {
       id,

@@ -36,7 +36,7 @@ describe('detector recovery on real Kafka', () => {
   before(async () => {
     ctx = await connect();
     const records = scenario({
-      accounts: 60,
+      accounts: 150,
       durationMs: 3 * 60_000,
       startMs: Math.floor(Date.now() / 1000) * 1000 - 4 * 60_000,
       seed: 7,
@@ -87,7 +87,7 @@ describe('detector recovery on real Kafka', () => {
             stateDir,
             topics: target,
             flushIntervalMs: 400, // long enough that a kill often lands between a produce and its flush
-            fetchMaxBytesPerPartition: 2048,
+            fetchMaxBytesPerPartition: 1024, // small fetches: the run lasts long enough to be killed mid-stream
           },
         }),
       );
@@ -114,6 +114,7 @@ describe('detector recovery on real Kafka', () => {
           `${share * 100}% of the flags`,
           async () => (await topicSize(ctx.kafka, target.anomalies)) >= Math.floor(expectedCount * share),
           60_000,
+          20,
         );
       } catch (err) {
         child.kill('SIGKILL');

@@ -167,11 +167,12 @@ export async function waitFor(
   what: string,
   check: () => Promise<boolean>,
   timeoutMs = 30_000,
+  pollMs = 100,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
   throw new Error(`timed out waiting for ${what}`);
 }
