@@ -43,6 +43,13 @@ const COMMANDS: Record<string, Command> = {
   accounts: {
     summary: 'import <csv|ndjson>: upsert account plans on leechguard.accounts.v1',
     load: async () => (await import('../ingest/accounts/main.ts')).main,
+  detector: {
+    summary: 'windowed rules over requests + heartbeats (RocksDB state) -> leechguard.anomalies.v1',
+    load: async () => (await import('../detector/main.ts')).main,
+  },
+  backtest: {
+    summary: '<file.ndjson>...: the detector rules over files of typed records, flags as NDJSON',
+    load: async () => (await import('../detector/backtest/main.ts')).main,
   },
 };
 

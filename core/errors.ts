@@ -119,6 +119,21 @@ export const ERRORS = {
   },
 
   // ── detector ─────────────────────────────────────────────────────────────────────────────────
+  DET_ERR_RULE_CONFIG_INVALID: {
+    message: 'a rule override (tenant or plan) is invalid',
+    httpStatus: 500,
+    retriable: false,
+  },
+  DET_ERR_STATE_UNAVAILABLE: {
+    message: 'the detector state store (RocksDB) cannot be opened or written',
+    httpStatus: 503,
+    retriable: true,
+  },
+  DET_ERR_INPUT_UNREADABLE: {
+    message: 'a backtest input line is not a typed record',
+    httpStatus: 400,
+    retriable: false,
+  },
 
   // ── enforcer ─────────────────────────────────────────────────────────────────────────────────
   ENF_ERR_POLICY_INVALID: { message: 'policy is invalid', httpStatus: 400, retriable: false },

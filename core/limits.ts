@@ -65,6 +65,22 @@ export const LIMITS = {
   shipFollowPollMs: 500,
 
   // ── detector ─────────────────────────────────────────────────────────────────────────────────
+  /** State keys one partition holds in memory. Above: new keys are refused and counted (overflow). */
+  detectorStateKeysPerPartitionMax: 2_000_000,
+  /** Entries one state value holds (distinct networks, sessions, devices). Above: refused, counted. */
+  detectorEntriesPerKeyMax: 64,
+  /** Dirty keys written in one RocksDB batch (with the offsets): a 1k batch costs ~1 ms of JS thread. */
+  detectorFlushKeysMax: 20_000,
+  /** Time between two state flushes, ms: the replay after a crash is at most this much input. */
+  detectorFlushIntervalMs: 1_000,
+  /** Records buffered per input topic-partition before that partition is paused (back-pressure). */
+  detectorBufferedRecordsMax: 20_000,
+  /** Versions one flag may reach: escalations past it are counted, not published. */
+  detectorFlagVersionsMax: 32,
+  /** Already-published flag ids kept per partition to drop replayed duplicates. Above: oldest dropped. */
+  detectorSuppressIdsMax: 200_000,
+  /** Flags produced to Kafka in one send. */
+  detectorProduceBatchMax: 2_000,
 
   // ── enforcer ─────────────────────────────────────────────────────────────────────────────────
   /** Longest revocation a policy may ask for, ms (30 days): a block outliving a billing cycle needs a human. */

@@ -1,0 +1,281 @@
+/**
+ * The detector topology: records of the three co-partitioned inputs (accounts, heartbeats,
+ * requests) go through every enabled rule against the partition's state, and flags come out
+ * with deterministic ids and versions. Pure with respect to I/O and the clock: the same records
+ * in the same order give the same state and the same flags, which is what makes recovery exact.
+ * The Kafka runner, the backtest and the test driver all drive this one class.
+ */
+import { deterministicId } from '../../core/ids.ts';
+import type {
+  AccountPlan,
+  Anomaly,
+  CdnRequest,
+  PlayerHeartbeat,
+  Severity,
+} from '../../core/schemas/generated.ts';
+import { type DetectorConfig, RuleConfigs } from '../config.ts';
+import { type AnyRule, RULES } from '../rules/index.ts';
+import type { DetectorEvent, FlagDraft, RuleContext, RuleOutput, StateValue } from '../rules/kit.ts';
+import { type InputRole, PartitionState } from './partition-state.ts';
+
+/** One input record as the topology sees it. */
+export type InputRecord =
+  | { role: 'requests'; offset: number; value: CdnRequest }
+  | { role: 'heartbeats'; offset: number; value: PlayerHeartbeat }
+  | { role: 'accounts'; offset: number; key: string; value: AccountPlan | null };
+
+/** Counters the runner exports as metrics (plain numbers: the topology knows no metrics library). */
+export interface TopologyStats {
+  events: number;
+  lateEvents: number;
+  flags: Record<string, number>;
+  /** Flag escalations past flagVersionsMax, not published. */
+  flagVersionsCapped: number;
+  /** Entries refused by a bounded map (entries per key). */
+  overflowEntries: number;
+}
+
+/** A published flag of one subject and window. */
+interface FlagWindow {
+  /** Window start, epoch ms. */
+  w: number;
+  /** Flag id (hashed once, when first published). */
+  id: string;
+  /** Last published version. */
+  v: number;
+  /** Highest observed value published. */
+  o: number;
+  /** Severity rank published. */
+  s: number;
+  /** Expires at (window end + lateness), epoch ms. */
+  e: number;
+}
+
+/**
+ * The flags of one rule + subject kind on one subject key, per window still open to late events:
+ * a non-escalating draft is recognised without hashing its id.
+ */
+interface FlagState extends StateValue {
+  f: FlagWindow[];
+}
+
+interface PlanState extends StateValue {
+  p: AccountPlan;
+}
+
+const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
+
+/** Severity from how far past the threshold the observed value is. */
+export function severityOf(observed: number, threshold: number): Severity {
+  const ratio = threshold > 0 ? observed / threshold : Number.POSITIVE_INFINITY;
+  if (ratio <= 1.5) return 'low';
+  if (ratio <= 2) return 'medium';
+  if (ratio <= 4) return 'high';
+  return 'critical';
+}
+
+/** Deterministic flag id: rule + subject kind + subject key + window start. */
+export function flagId(rule: string, subjectKind: string, subjectKey: string, windowStartMs: number): string {
+  return deterministicId(rule, subjectKind, subjectKey, windowStartMs);
+}
+
+/** Namespace of the plans from the accounts topic (key: account id). */
+export const PLANS_NS = 'plan';
+/** Namespace prefix of published flags (`flag/<rule>/<subject kind>`, key: subject key). */
+export const FLAGS_NS = 'flag';
+
+export class Topology {
+  readonly config: DetectorConfig;
+  readonly ruleConfigs: RuleConfigs;
+  readonly partitions = new Map<number, PartitionState>();
+  readonly stats: TopologyStats;
+  private readonly rules: readonly AnyRule[];
+  private readonly out: RuleOutput = { changes: [], flags: [], overflow: 0 };
+  /** Rule configs (in rule order) per tenant + plan: one lookup per event. */
+  private readonly flagNamespaces = new Map<string, Map<string, string>>();
+  private readonly configsByPlan = new Map<string, Map<string, ReadonlyArray<{ enabled: boolean }>>>();
+
+  constructor(config: DetectorConfig, rules: readonly AnyRule[] = RULES) {
+    this.config = config;
+    this.ruleConfigs = new RuleConfigs(config);
+    this.rules = rules;
+    this.stats = {
+      events: 0,
+      lateEvents: 0,
+      flags: Object.fromEntries(rules.map((r) => [r.name, 0])),
+      flagVersionsCapped: 0,
+      overflowEntries: 0,
+    };
+  }
+
+  /** The partition's state, created empty when new. */
+  partition(partition: number): PartitionState {
+    let p = this.partitions.get(partition);
+    if (!p) {
+      p = new PartitionState(partition, this.config.detector.stateKeysPerPartitionMax);
+      this.partitions.set(partition, p);
+    }
+    return p;
+  }
+
+  /** Installs a partition loaded from the durable store. */
+  adopt(state: PartitionState): void {
+    this.partitions.set(state.partition, state);
+  }
+
+  drop(partition: number): void {
+    this.partitions.delete(partition);
+  }
+
+  /** Longest look-back a rebuild re-reads, ms. */
+  recoveryLookbackMs(): number {
+    return (
+      this.config.detector.recoveryLookbackMs ??
+      this.ruleConfigs.longestHorizonMs() + this.config.detector.allowedLatenessMs
+    );
+  }
+
+  /** Processes one record of `partition`; returns the flags it raised (new ids or escalations). */
+  process(partition: number, record: InputRecord): Anomaly[] {
+    const state = this.partition(partition);
+    if (record.offset >= 0) state.meta.offsets[record.role as InputRole] = record.offset + 1;
+    if (record.role === 'accounts') {
+      state.set(PLANS_NS, record.key, record.value ? ({ x: 0, p: record.value } as PlanState) : undefined);
+      return [];
+    }
+    const value = record.value;
+    const atMs = value.timestampMs;
+    const lateness = this.config.detector.allowedLatenessMs;
+    if (atMs < state.meta.watermarkMs - lateness) {
+      this.stats.lateEvents++;
+      return [];
+    }
+    if (atMs > state.meta.watermarkMs) state.meta.watermarkMs = atMs;
+    this.stats.events++;
+    const event: DetectorEvent =
+      record.role === 'requests'
+        ? { kind: 'request', value: record.value }
+        : { kind: 'heartbeat', value: record.value };
+    const accountId = value.accountId;
+    const plan =
+      (accountId === null ? undefined : state.get<PlanState>(PLANS_NS, accountId)?.p) ??
+      this.ruleConfigs.defaultPlan(value.tenant, accountId ?? '');
+    const ctx: RuleContext = {
+      nowMs: state.meta.watermarkMs,
+      plan,
+      entriesPerKeyMax: this.config.detector.entriesPerKeyMax,
+    };
+    const out = this.out;
+    const configs = this.configsFor(value.tenant, plan.planId);
+    let flags: Anomaly[] | undefined;
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i]!;
+      const config = configs[i]!;
+      if (!config.enabled) continue;
+      out.changes.length = 0;
+      out.flags.length = 0;
+      out.overflow = 0;
+      rule.apply(state, event, config, ctx, out);
+      for (const change of out.changes) state.set(change.ns, change.key, change.value);
+      this.stats.overflowEntries += out.overflow;
+      for (const draft of out.flags) {
+        const flag = this.finalize(state, draft);
+        if (!flag) continue;
+        if (flags) flags.push(flag);
+        else flags = [flag];
+      }
+    }
+    return flags ?? [];
+  }
+
+  private configsFor(tenant: string, planId: string): ReadonlyArray<{ enabled: boolean }> {
+    let byPlan = this.configsByPlan.get(tenant);
+    if (!byPlan) {
+      byPlan = new Map();
+      this.configsByPlan.set(tenant, byPlan);
+    }
+    let configs = byPlan.get(planId);
+    if (!configs) {
+      configs = this.rules.map((r) => this.ruleConfigs.get(r.name, tenant, planId));
+      byPlan.set(planId, configs);
+    }
+    return configs;
+  }
+
+  /** Sweeps expired state of every partition (keeps allowed lateness as a margin). */
+  sweep(partition: number): number {
+    const state = this.partitions.get(partition);
+    if (!state) return 0;
+    return state.sweep(state.meta.watermarkMs - this.config.detector.allowedLatenessMs);
+  }
+
+  /** One flag per subject and window: version 1 first, version + 1 on escalation, else nothing. */
+  private flagNs(rule: string, kind: string): string {
+    let byKind = this.flagNamespaces.get(rule);
+    if (!byKind) {
+      byKind = new Map();
+      this.flagNamespaces.set(rule, byKind);
+    }
+    let ns = byKind.get(kind);
+    if (!ns) {
+      ns = `${FLAGS_NS}/${rule}/${kind}`;
+      byKind.set(kind, ns);
+    }
+    return ns;
+  }
+
+  private finalize(state: PartitionState, draft: FlagDraft): Anomaly | null {
+    const ns = this.flagNs(draft.rule, draft.subjectKind);
+    const key = draft.idKey ?? draft.subjectKey;
+    const stored = state.get<FlagState>(ns, key);
+    const prev = stored?.f.find((f) => f.w === draft.windowStartMs);
+    const severity = severityOf(draft.observed, draft.threshold);
+    const rank = SEVERITIES.indexOf(severity);
+    let version = 1;
+    if (prev) {
+      const escalates = draft.escalateOn === 'severity' ? rank > prev.s : draft.observed > prev.o;
+      if (!escalates) return null;
+      if (prev.v >= this.config.detector.flagVersionsMax) {
+        this.stats.flagVersionsCapped++;
+        return null;
+      }
+      version = prev.v + 1;
+    }
+    const id = prev?.id ?? flagId(draft.rule, draft.subjectKind, key, draft.windowStartMs);
+    const expiresMs = draft.windowEndMs + this.config.detector.allowedLatenessMs;
+    const next: FlagWindow = {
+      w: draft.windowStartMs,
+      id,
+      v: version,
+      o: Math.max(draft.observed, prev?.o ?? 0),
+      s: Math.max(rank, prev?.s ?? 0),
+      e: expiresMs,
+    };
+    // Keep every window a late event may still reach (bounded); older ones are past lateness.
+    const others = (stored?.f ?? []).filter((f) => f.w !== draft.windowStartMs && f.e >= state.meta.watermarkMs);
+    others.sort((a, b) => b.w - a.w);
+    const f = [next, ...others.slice(0, this.config.detector.entriesPerKeyMax - 1)];
+    state.set(ns, key, { x: Math.max(...f.map((w) => w.e)), f } as FlagState);
+    this.stats.flags[draft.rule] = (this.stats.flags[draft.rule] ?? 0) + 1;
+    return {
+      id,
+      version,
+      rule: draft.rule,
+      subjectKind: draft.subjectKind,
+      subjectKey: draft.subjectKey,
+      tenant: draft.tenant,
+      accountId: draft.accountId,
+      tokenHash: draft.tokenHash,
+      tokenExpiresAtMs: draft.tokenExpiresAtMs,
+      evictSessionId: draft.evictSessionId,
+      severity,
+      threshold: draft.threshold,
+      observed: draft.observed,
+      windowStartMs: draft.windowStartMs,
+      windowEndMs: draft.windowEndMs,
+      detectedAtMs: draft.detectedAtMs,
+      triggerEventId: draft.triggerEventId,
+      evidence: typeof draft.evidence === 'function' ? draft.evidence() : draft.evidence,
+    };
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Shared body of the concurrency rules (account, title, group): count the active heartbeat
+ * sessions in scope, and when they exceed the limit, name the newest for eviction.
+ * Earliest start keeps playing, also when the breach is found late (a late heartbeat of an older
+ * session arrives after a newer one): the order is by session start, never by arrival.
+ */
+import type { Evidence, PlayerHeartbeat } from '../../core/schemas/generated.ts';
+import { emptyEvidence, type RuleContext, type RuleOutput, type StateView, windowStart } from './kit.ts';
+import {
+  activeSessions,
+  SESSIONS_NS,
+  type SessionRow,
+  type SessionTable,
+  sessionEvidence,
+} from './sessions/index.ts';
+
+export interface ConcurrencyCheck {
+  rule: string;
+  limit: number;
+  graceMs: number;
+  windowMs: number;
+  filter?: (row: SessionRow) => boolean;
+  what: string;
+}
+
+export function concurrencyApply(
+  check: ConcurrencyCheck,
+  view: StateView,
+  hb: PlayerHeartbeat,
+  ctx: RuleContext,
+  out: RuleOutput,
+): void {
+  if (hb.event === 'stop') return;
+  const table = view.get<SessionTable>(SESSIONS_NS, hb.accountId);
+  const active = activeSessions(table, ctx.nowMs, check.graceMs, check.filter);
+  if (active.length <= check.limit) return;
+  const newest = active[active.length - 1]!;
+  const evidence = (): Evidence => {
+    const e = emptyEvidence();
+    e.eventCount = active.length;
+    e.sessions = sessionEvidence(active, check.limit);
+    const devices = new Map<string, { count: number; first: number; last: number }>();
+    for (const [sid, r] of active) {
+      const d = r.d ?? sid;
+      const e = devices.get(d);
+      if (e) {
+        e.count++;
+        e.first = Math.min(e.first, r.st);
+        e.last = Math.max(e.last, r.l);
+      } else devices.set(d, { count: 1, first: r.st, last: r.l });
+    }
+    e.devices = [...devices.entries()]
+      .map(([value, e]) => ({ value, count: e.count, firstSeenMs: e.first, lastSeenMs: e.last }))
+      .sort((a, b) => a.firstSeenMs - b.firstSeenMs || (a.value < b.value ? -1 : 1));
+    e.note = `${active.length} concurrent sessions ${check.what} (limit ${check.limit}); newest ${newest[0]} named for eviction`;
+    return e;
+  };
+  const start = windowStart(hb.timestampMs, check.windowMs);
+  out.flags.push({
+    rule: check.rule,
+    subjectKind: 'account',
+    subjectKey: hb.accountId,
+    tenant: hb.tenant,
+    accountId: hb.accountId,
+    tokenHash: hb.tokenHash,
+    tokenExpiresAtMs: hb.tokenExpiresAtMs,
+    evictSessionId: newest[0],
+    threshold: check.limit,
+    observed: active.length,
+    windowStartMs: start,
+    windowEndMs: start + check.windowMs,
+    detectedAtMs: hb.timestampMs,
+    triggerEventId: hb.id,
+    evidence,
+  });
+}

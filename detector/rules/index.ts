@@ -1,0 +1,35 @@
+/** Every rule of the detector, in the order they run on each event (sessions first: others read it). */
+import { accountConcurrency } from './account-concurrency/index.ts';
+import { catReplay } from './cat-replay/index.ts';
+import { datacenterSource } from './datacenter-source/index.ts';
+import { geoSpread } from './geo-spread/index.ts';
+import { groupConcurrency } from './group-concurrency/index.ts';
+import { impossibleTravel } from './impossible-travel/index.ts';
+import type { Rule } from './kit.ts';
+import { requestRate } from './request-rate/index.ts';
+import { segmentFanout } from './segment-fanout/index.ts';
+import { segmentWithoutSession } from './segment-without-session/index.ts';
+import { sessions } from './sessions/index.ts';
+import { titleConcurrency } from './title-concurrency/index.ts';
+import { tokenNetworkSpread } from './token-network-spread/index.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: each rule has its own config type
+export type AnyRule = Rule<any>;
+
+export const RULES: readonly AnyRule[] = [
+  sessions,
+  tokenNetworkSpread,
+  geoSpread,
+  impossibleTravel,
+  accountConcurrency,
+  titleConcurrency,
+  groupConcurrency,
+  segmentFanout,
+  requestRate,
+  segmentWithoutSession,
+  datacenterSource,
+  catReplay,
+];
+
+/** Names of the rules that raise flags (sessions only keeps the table). */
+export const FLAG_RULES: readonly string[] = RULES.map((r) => r.name).filter((n) => n !== 'sessions');

@@ -1,0 +1,146 @@
+/**
+ * Shared shape of the "too many distinct values per subject in a sliding window" rules
+ * (token network spread, geo spread, datacenter source, CAT replay): per subject, a bounded map
+ * of distinct values with count / first / last seen, plus evidence maps beside it.
+ */
+import type { Evidence, EvidenceItem, SubjectKind } from '../../core/schemas/generated.ts';
+import {
+  type DetectorEvent,
+  emptyEvidence,
+  type RuleContext,
+  type RuleOutput,
+  type SeenMap,
+  type StateValue,
+  type StateView,
+  seenCount,
+  seenEvidence,
+  seenSize,
+  seenTouch,
+  windowStart,
+} from './kit.ts';
+
+export interface SpreadState extends StateValue {
+  /** Distinct values of the counted dimension. */
+  p: SeenMap;
+  /** Evidence dimensions kept beside it (networks, countries, asns, devices). */
+  s: Partial<Record<EvidenceDim, SeenMap>>;
+}
+
+export type EvidenceDim = 'networks' | 'countries' | 'asns' | 'devices';
+
+export interface SpreadSpec {
+  rule: string;
+  /** State namespace per subject kind (built once: lookups then hash no new string). */
+  ns: Partial<Record<SubjectKind, string>>;
+  /** Evidence field the counted dimension is reported in. */
+  primary: EvidenceDim;
+  /** Other dimensions recorded as evidence. */
+  secondary: readonly EvidenceDim[];
+  note: (observed: number, threshold: number, windowMs: number) => string;
+  /** What is compared with the threshold: distinct counted values (default) or events. */
+  measure?: 'distinct' | 'events';
+}
+
+/** Namespaces of a spread rule for each subject kind. */
+export function spreadNamespaces(rule: string): Record<SubjectKind, string> {
+  return {
+    token: `${rule}/token`,
+    account: `${rule}/account`,
+    session: `${rule}/session`,
+    segment: `${rule}/segment`,
+  };
+}
+
+/** Value of one evidence dimension on an event, or null when the event does not carry it. */
+export function dimValue(event: DetectorEvent, dim: EvidenceDim): string | null {
+  const v = event.value;
+  switch (dim) {
+    case 'networks':
+      return v.networkPrefix;
+    case 'countries':
+      return v.country;
+    case 'asns':
+      return v.asn === null ? null : String(v.asn);
+    case 'devices':
+      return v.deviceId ?? v.sessionId ?? null;
+  }
+}
+
+/**
+ * Records `value` for the subject and raises a flag when the distinct count exceeds `max`.
+ * `counted` is the value of the counted dimension (may differ from the primary evidence field).
+ */
+export function spreadApply(
+  spec: SpreadSpec,
+  view: StateView,
+  event: DetectorEvent,
+  kind: SubjectKind,
+  key: string,
+  counted: string,
+  windowMs: number,
+  max: number,
+  ctx: RuleContext,
+  out: RuleOutput,
+): void {
+  const v = event.value;
+  const atMs = v.timestampMs;
+  const ns = spec.ns[kind] ?? `${spec.rule}/${kind}`;
+  const prev = view.get<SpreadState>(ns, key);
+  const cutoffMs = ctx.nowMs - windowMs;
+  const p = seenTouch(prev?.p, counted, atMs, cutoffMs, ctx.entriesPerKeyMax);
+  const s: SpreadState['s'] = prev?.s ?? {};
+  const next: SpreadState = prev ?? { x: 0, p: p ?? [], s };
+  next.x = Math.max(atMs, ctx.nowMs) + windowMs;
+  out.changes.push({ ns, key, value: next });
+  if (!p) {
+    out.overflow++;
+    return;
+  }
+  next.p = p;
+  for (const dim of spec.secondary) {
+    const value = dimValue(event, dim);
+    if (value === null) continue;
+    const touched = seenTouch(s[dim], value, atMs, cutoffMs, ctx.entriesPerKeyMax);
+    if (touched) s[dim] = touched;
+    else out.overflow++;
+  }
+  const observed = spec.measure === 'events' ? seenCount(p) : seenSize(p);
+  if (observed <= max) return;
+  const evidence = (): Evidence => {
+    const e = emptyEvidence();
+    e.eventCount = seenCount(p);
+    const items: Record<EvidenceDim, EvidenceItem[]> = {
+      networks: [],
+      countries: [],
+      asns: [],
+      devices: [],
+    };
+    items[spec.primary] = seenEvidence(p);
+    for (const dim of spec.secondary) items[dim] = seenEvidence(s[dim]);
+    e.networks = items.networks;
+    e.countries = items.countries;
+    e.asns = items.asns;
+    e.devices = items.devices;
+    e.note = spec.note(observed, max, windowMs);
+    return e;
+  };
+  const start = windowStart(atMs, windowMs);
+  out.flags.push({
+    rule: spec.rule,
+    subjectKind: kind,
+    subjectKey: key,
+    tenant: v.tenant,
+    accountId: v.accountId,
+    tokenHash: v.tokenHash,
+    tokenExpiresAtMs: v.tokenExpiresAtMs,
+    evictSessionId: null,
+    threshold: max,
+    observed,
+    windowStartMs: start,
+    windowEndMs: start + windowMs,
+    detectedAtMs: atMs,
+    triggerEventId: v.id,
+    evidence,
+    escalateOn: spec.measure === 'events' ? 'severity' : 'increase',
+  });
+}

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { PROJECT_ROOT } from '../../../core/endpoints.ts';
+import { createLogger } from '../../../core/log.ts';
+import type { Anomaly } from '../../../core/schemas/generated.ts';
+import { runBacktest } from '../../../detector/backtest/index.ts';
+import { detectorConfig } from '../../../detector/config.ts';
+import { startDetector } from '../../../detector/main.ts';
+import { scenario } from '../../../detector/testing/scenario.ts';
+import { uniqueName } from '../../support/stack.ts';
+import {
+  connect,
+  createTopics,
+  idVersions,
+  produce,
+  readAnomalies,
+  sortFlags,
+  type TestTopics,
+  tempStateDir,
+  topicSize,
+  waitFor,
+} from './support.ts';
+
+const quiet = () => createLogger('detector', 'warn');
+
+describe('detector recovery on real Kafka', () => {
+  let ctx: Awaited<ReturnType<typeof connect>>;
+  let topics: TestTopics[];
+  let expectedCount: number;
+  let baseline: Anomaly[];
+  let baselineStateDir: string;
+
+  before(async () => {
+    ctx = await connect();
+    const records = scenario({
+      accounts: 150,
+      durationMs: 3 * 60_000,
+      startMs: Math.floor(Date.now() / 1000) * 1000 - 4 * 60_000,
+      seed: 7,
+    });
+    expectedCount = (await runBacktest(records)).flags.length;
+    topics = await createTopics(ctx.kafka, 'det-rec', 2);
+    await produce(ctx.kafka, ctx.serde, topics[0]!, records);
+    // The uninterrupted run: the reference both recovery tests are held to.
+    baselineStateDir = tempStateDir();
+    const service = await startDetector(
+      detectorConfig({
+        kafka: { brokers: ctx.brokers },
+        registry: { url: ctx.registryUrl },
+        detector: {
+          groupId: uniqueName('det-base'),
+          stateDir: baselineStateDir,
+          topics: topics[0],
+          flushIntervalMs: 100,
+        },
+      }),
+      { logger: quiet(), http: false },
+    );
+    try {
+      await waitFor(
+        'baseline flags',
+        async () => (await topicSize(ctx.kafka, topics[0]!.anomalies)) >= expectedCount,
+      );
+    } finally {
+      await service.close();
+    }
+    baseline = await readAnomalies(ctx.kafka, ctx.serde, topics[0]!.anomalies);
+  });
+
+  it('ends with exactly the flags of an uninterrupted run after three SIGKILLs mid-stream', async (t) => {
+    assert.equal(baseline.length, expectedCount);
+    const target = topics[1]!;
+    const stateDir = tempStateDir();
+    const configFile = join(dirname(stateDir), 'detector.json');
+    const spawnDetector = (): { child: ChildProcess; output: string[] } => {
+      writeFileSync(
+        configFile,
+        JSON.stringify({
+          http: { port: 0 },
+          log: { level: 'info' },
+          detector: {
+            // A fresh group per start: offsets live in RocksDB, so no wait for the dead member's session.
+            groupId: uniqueName('det-kill'),
+            stateDir,
+            topics: target,
+            flushIntervalMs: 400, // long enough that a kill often lands between a produce and its flush
+            fetchMaxBytesPerPartition: 1024, // small fetches: the run lasts long enough to be killed mid-stream
+          },
+        }),
+      );
+      const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'leechguard.mjs'), 'detector'], {
+        env: { ...process.env, LEECHGUARD_CONFIG: configFile },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const output: string[] = [];
+      child.stdout?.on('data', (b) => output.push(String(b)));
+      child.stderr?.on('data', (b) => output.push(String(b)));
+      return { child, output };
+    };
+    const exited = (child: ChildProcess) =>
+      new Promise<void>((resolve) =>
+        child.exitCode !== null ? resolve() : child.once('exit', () => resolve()),
+      );
+    const killedAt: number[] = [];
+    const outputs: string[][] = [];
+    for (const share of [0.15, 0.5, 0.8]) {
+      const { child, output } = spawnDetector();
+      outputs.push(output);
+      try {
+        await waitFor(
+          `${share * 100}% of the flags`,
+          async () => (await topicSize(ctx.kafka, target.anomalies)) >= Math.floor(expectedCount * share),
+          60_000,
+          20,
+        );
+      } catch (err) {
+        child.kill('SIGKILL');
+        throw new Error(`${(err as Error).message}\n${output.join('').slice(-2000)}`);
+      }
+      child.kill('SIGKILL');
+      await exited(child);
+      killedAt.push(await topicSize(ctx.kafka, target.anomalies));
+    }
+    // Each kill landed mid-stream: flags were still missing.
+    for (const n of killedAt) assert.ok(n < expectedCount, `killed at ${n} of ${expectedCount} flags`);
+    const { child, output } = spawnDetector();
+    outputs.push(output);
+    try {
+      await waitFor(
+        'all flags',
+        async () => (await topicSize(ctx.kafka, target.anomalies)) >= expectedCount,
+        60_000,
+      );
+      await new Promise((r) => setTimeout(r, 1000)); // nothing more may follow
+    } finally {
+      child.kill('SIGTERM');
+      await exited(child);
+    }
+    const suppressed = outputs
+      .flat()
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('partition assigned'))
+      .reduce((sum, l) => sum + (JSON.parse(l) as { suppress: number }).suppress, 0);
+    t.diagnostic(
+      `killed at ${killedAt.join(', ')} of ${expectedCount} flags; restarts read back ${suppressed} flags published past the stored offsets (dropped on replay)`,
+    );
+    const got = await readAnomalies(ctx.kafka, ctx.serde, target.anomalies);
+    // Literally exact: no duplicate id + version on the topic, and the same flags, field for field.
+    assert.equal(new Set(idVersions(got)).size, got.length, 'no duplicates');
+    assert.deepEqual(idVersions(got), idVersions(baseline));
+    assert.ok(JSON.stringify(sortFlags(got)) === JSON.stringify(sortFlags(baseline)), 'same evidence');
+  });
+
+  it('rebuilds a deleted RocksDB from the timestamp index and recomputes the same flags, publishing none twice', async () => {
+    rmSync(baselineStateDir, { recursive: true, force: true });
+    const before = await topicSize(ctx.kafka, topics[0]!.anomalies);
+    const service = await startDetector(
+      detectorConfig({
+        kafka: { brokers: ctx.brokers },
+        registry: { url: ctx.registryUrl },
+        detector: {
+          groupId: uniqueName('det-rebuild'),
+          stateDir: baselineStateDir,
+          topics: topics[0],
+          flushIntervalMs: 100,
+        },
+      }),
+      { logger: quiet(), http: false },
+    );
+    try {
+      await waitFor(
+        'rebuild caught up',
+        async () =>
+          service.runner.partitions().length === 6 &&
+          [...service.runner.lag().values()].every((lag) => lag === 0) &&
+          service.runner.suppressedFlags >= expectedCount,
+      );
+    } finally {
+      await service.close();
+    }
+    // Every flag of the uninterrupted run was recomputed (same id + version) and recognised as published.
+    assert.equal(service.runner.suppressedFlags, baseline.length);
+    assert.equal(service.runner.producedFlags, 0);
+    assert.equal(await topicSize(ctx.kafka, topics[0]!.anomalies), before);
+  });
+});

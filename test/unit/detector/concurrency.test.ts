@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TopologyTestDriver } from '../../../detector/testing/driver.ts';
+import { heartbeat, plan } from '../../../detector/testing/fixtures.ts';
+
+const T0 = 1_700_000_400_000;
+const S = 1_000;
+
+function start(d: TopologyTestDriver, sid: string, atMs: number, over = {}) {
+  return d.pipeHeartbeat(
+    heartbeat({ event: 'start', sessionId: sid, deviceId: `dev-${sid}`, timestampMs: atMs, ...over }),
+  );
+}
+
+describe('account-concurrency', () => {
+  it('flags a third stream on a 2-stream plan and names the newest session for eviction', () => {
+    const d = new TopologyTestDriver();
+    d.pipePlan(plan({ streamLimit: 2 }));
+    start(d, 'a', T0);
+    start(d, 'b', T0 + 10 * S);
+    start(d, 'c', T0 + 20 * S);
+    const flags = d.flagsOf('account-concurrency');
+    assert.equal(flags.length, 1);
+    const f = flags[0]!;
+    assert.equal(f.evictSessionId, 'c');
+    assert.equal(f.observed, 3);
+    assert.equal(f.threshold, 2);
+    assert.deepEqual(
+      f.evidence.sessions.map((s) => [s.sessionId, s.evict]),
+      [
+        ['a', false],
+        ['b', false],
+        ['c', true],
+      ],
+    );
+  });
+
+  it('keeps the earliest playing when the breach is found late (an older session heard from last)', () => {
+    const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
+    // The newer session's start arrives first; the older session's heartbeat (started earlier) arrives late.
+    start(d, 'new', T0 + 30 * S);
+    d.pipeHeartbeat(
+      heartbeat({ event: 'start', sessionId: 'old', deviceId: 'dev-old', timestampMs: T0 + 5 * S }),
+    );
+    const flags = d.flagsOf('account-concurrency');
+    assert.equal(flags.length, 1);
+    assert.equal(flags[0]!.evictSessionId, 'new');
+  });
+
+  it('frees the slot of a ghost session after the grace period', () => {
+    const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
+    start(d, 'a', T0);
+    // No heartbeat from a for 2 minutes (grace 90 s): b takes its slot.
+    start(d, 'b', T0 + 120 * S);
+    assert.equal(d.flagsOf('account-concurrency').length, 0);
+  });
+
+  it('does not count a stopped session, nor a bitrate switch inside one session', () => {
+    const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
+    start(d, 'a', T0);
+    d.pipeHeartbeat(heartbeat({ sessionId: 'a', timestampMs: T0 + 30 * S, bitrateKbps: 6000 }));
+    d.pipeHeartbeat(heartbeat({ sessionId: 'a', timestampMs: T0 + 31 * S, bitrateKbps: 1500 }));
+    d.pipeHeartbeat(heartbeat({ event: 'stop', sessionId: 'a', timestampMs: T0 + 40 * S }));
+    start(d, 'b', T0 + 41 * S);
+    d.pipeHeartbeat(heartbeat({ sessionId: 'a', timestampMs: T0 + 35 * S })); // late heartbeat of a stopped session
+    assert.equal(d.flagsOf('account-concurrency').length, 0);
+  });
+
+  it('leaves a household within its plan alone (wifi TV + phone on 4G)', () => {
+    const d = new TopologyTestDriver();
+    d.pipePlan(plan({ streamLimit: 2 }));
+    for (let i = 0; i < 10; i++) {
+      d.pipeHeartbeat(heartbeat({ sessionId: 'tv', timestampMs: T0 + i * 30 * S }));
+      d.pipeHeartbeat(
+        heartbeat({ sessionId: 'phone', networkPrefix: '100.64.0.0/24', timestampMs: T0 + i * 30 * S + 1 }),
+      );
+    }
+    assert.equal(d.flagsOf('account-concurrency').length, 0);
+  });
+
+  it('escalates the same flag with version + 1 when a fourth stream joins, naming it', () => {
+    const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 2 } });
+    start(d, 'a', T0);
+    start(d, 'b', T0 + S);
+    start(d, 'c', T0 + 2 * S);
+    d.pipeHeartbeat(heartbeat({ sessionId: 'a', timestampMs: T0 + 3 * S })); // same observed: no new flag
+    start(d, 'd', T0 + 4 * S);
+    const flags = d.flagsOf('account-concurrency');
+    assert.deepEqual(
+      flags.map((f) => [f.version, f.evictSessionId]),
+      [
+        [1, 'c'],
+        [2, 'd'],
+      ],
+    );
+    assert.equal(flags[0]!.id, flags[1]!.id);
+  });
+
+  it('follows the plan from the accounts topic, and the tenant default after a tombstone', () => {
+    const d = new TopologyTestDriver({ tenants: { acme: { defaultPlan: { streamLimit: 1 } } } });
+    d.pipePlan(plan({ streamLimit: 4, planId: 'premium' }));
+    start(d, 'a', T0);
+    start(d, 'b', T0 + S);
+    assert.equal(d.flagsOf('account-concurrency').length, 0);
+    d.pipePlanTombstone('acct-1');
+    start(d, 'c', T0 + 2 * S);
+    assert.equal(d.flagsOf('account-concurrency').length, 1);
+    assert.equal(d.flagsOf('account-concurrency')[0]!.threshold, 1);
+  });
+});
+
+describe('title-concurrency and group-concurrency', () => {
+  it('flags a third session on the same title when the plan allows two per title', () => {
+    const d = new TopologyTestDriver();
+    d.pipePlan(plan({ streamLimit: 4, perTitleLimit: 2 }));
+    start(d, 'a', T0, { contentId: 'match' });
+    start(d, 'b', T0 + S, { contentId: 'match' });
+    start(d, 'c', T0 + 2 * S, { contentId: 'film' });
+    assert.equal(d.flagsOf('title-concurrency').length, 0);
+    start(d, 'd', T0 + 3 * S, { contentId: 'match' });
+    const flags = d.flagsOf('title-concurrency');
+    assert.equal(flags.length, 1);
+    assert.equal(flags[0]!.evictSessionId, 'd');
+    assert.equal(flags[0]!.observed, 3);
+    assert.equal(d.flagsOf('account-concurrency').length, 0);
+  });
+
+  it('flags a concurrency group over its limit and leaves content outside the group alone', () => {
+    const d = new TopologyTestDriver();
+    d.pipePlan(
+      plan({
+        streamLimit: 4,
+        concurrencyGroups: [{ groupId: 'studio-x', limit: 1, contentIdPatterns: ['sx-*', 'special'] }],
+      }),
+    );
+    start(d, 'a', T0, { contentId: 'sx-1' });
+    start(d, 'b', T0 + S, { contentId: 'other' });
+    assert.equal(d.flagsOf('group-concurrency').length, 0);
+    start(d, 'c', T0 + 2 * S, { contentId: 'special' });
+    const flags = d.flagsOf('group-concurrency');
+    assert.equal(flags.length, 1);
+    assert.equal(flags[0]!.evictSessionId, 'c');
+    assert.equal(flags[0]!.subjectKey, 'acct-1|studio-x');
+  });
+});

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isLeechguardError } from '../../../core/errors.ts';
+import { detectorConfig } from '../../../detector/config.ts';
+import { flagId, severityOf } from '../../../detector/engine/topology.ts';
+import { TopologyTestDriver } from '../../../detector/testing/driver.ts';
+import { request } from '../../../detector/testing/fixtures.ts';
+
+const T0 = 1_700_000_400_000;
+
+function spread(d: TopologyTestDriver, at: number, n: number, token = 'tok-1') {
+  for (let i = 0; i < n; i++) {
+    d.pipeRequest(request({ timestampMs: at + i, tokenHash: token, networkPrefix: `198.51.${i}.0/24` }));
+  }
+}
+
+describe('detector engine', () => {
+  it('derives flag ids from rule, subject and window only, so two runs agree', () => {
+    const a = new TopologyTestDriver();
+    const b = new TopologyTestDriver();
+    spread(a, T0, 6);
+    spread(b, T0, 6);
+    assert.ok(a.flags.length > 0);
+    const strip = (fs: typeof a.flags) => fs.map(({ triggerEventId: _t, ...rest }) => rest);
+    assert.deepEqual(strip(a.flags), strip(b.flags));
+    const f = a.flagsOf('token-network-spread')[0]!;
+    assert.equal(f.id, flagId('token-network-spread', 'token', 'tok-1', f.windowStartMs));
+  });
+
+  it('counts and drops events older than the watermark minus the allowed lateness', () => {
+    const d = new TopologyTestDriver({ detector: { allowedLatenessMs: 1_000 } });
+    d.pipeRequest(request({ timestampMs: T0 }));
+    d.pipeRequest(request({ timestampMs: T0 - 500 }));
+    d.pipeRequest(request({ timestampMs: T0 - 5_000 }));
+    assert.equal(d.topology.stats.lateEvents, 1);
+    assert.equal(d.topology.stats.events, 2);
+    assert.equal(d.state().meta.watermarkMs, T0);
+  });
+
+  it('keeps the watermark and offsets per partition', () => {
+    const d = new TopologyTestDriver();
+    d.pipeRequest(request({ timestampMs: T0 }), { partition: 1 });
+    d.pipeRequest(request({ timestampMs: T0 + 10 }), { partition: 1 });
+    d.pipeRequest(request({ timestampMs: T0 + 99 }), { partition: 2 });
+    assert.equal(d.state(1).meta.watermarkMs, T0 + 10);
+    assert.equal(d.state(1).meta.offsets.requests, 2);
+    assert.equal(d.state(2).meta.watermarkMs, T0 + 99);
+  });
+
+  it('counts state keys refused at the partition bound instead of crashing', () => {
+    const d = new TopologyTestDriver({ detector: { stateKeysPerPartitionMax: 20 } });
+    for (let i = 0; i < 50; i++)
+      d.pipeRequest(request({ timestampMs: T0 + i, tokenHash: `t${i}`, accountId: `a${i}` }));
+    assert.equal(d.state().size, 20);
+    assert.ok(d.state().overflowKeys > 0);
+  });
+
+  it('counts entries refused at the per-key bound instead of crashing', () => {
+    const d = new TopologyTestDriver({ detector: { entriesPerKeyMax: 8 } });
+    spread(d, T0, 30);
+    assert.ok(d.topology.stats.overflowEntries > 0);
+    assert.equal(d.flagsOf('token-network-spread').at(-1)!.observed, 8);
+  });
+
+  it('sweeps expired state after the window has passed the watermark', () => {
+    const d = new TopologyTestDriver();
+    spread(d, T0, 3);
+    const before = d.state().size;
+    d.pipeRequest(request({ timestampMs: T0 + 24 * 3_600_000, tokenHash: 'later', accountId: 'other' }));
+    const removed = d.topology.sweep(0);
+    assert.ok(removed > 0);
+    assert.ok(d.state().size < before + 5);
+  });
+
+  it('disables a rule per plan', () => {
+    const d = new TopologyTestDriver({
+      tenants: { acme: { plans: { default: { 'token-network-spread': { enabled: false } } } } },
+    });
+    spread(d, T0, 8);
+    assert.equal(d.flagsOf('token-network-spread').length, 0);
+  });
+
+  it('rejects an unknown rule or key in a tenant override at boot', () => {
+    assert.throws(
+      () => detectorConfig({ tenants: { acme: { rules: { 'no-such-rule': {} } } } }),
+      (e: unknown) => isLeechguardError(e) && e.code === 'DET_ERR_RULE_CONFIG_INVALID',
+    );
+    assert.throws(
+      () => detectorConfig({ tenants: { acme: { rules: { 'geo-spread': { maxCountriez: 3 } } } } }),
+      (e: unknown) => isLeechguardError(e) && e.code === 'DET_ERR_RULE_CONFIG_INVALID',
+    );
+    assert.throws(() => detectorConfig({ detector: { unknownKey: 1 } }));
+  });
+
+  it('grades severity by how far the observed value is past the threshold', () => {
+    assert.equal(severityOf(5, 4), 'low');
+    assert.equal(severityOf(8, 4), 'medium');
+    assert.equal(severityOf(16, 4), 'high');
+    assert.equal(severityOf(17, 4), 'critical');
+  });
+});

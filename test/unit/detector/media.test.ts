@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TopologyTestDriver } from '../../../detector/testing/driver.ts';
+import { heartbeat, plan, request } from '../../../detector/testing/fixtures.ts';
+
+const T0 = 1_700_000_400_000;
+const S = 1_000;
+
+describe('segment-fanout', () => {
+  it('flags one live segment fetched by a crowd of devices on many networks within three segment durations', () => {
+    const d = new TopologyTestDriver();
+    for (let i = 0; i < 20; i++) {
+      d.pipeRequest(
+        request({
+          timestampMs: T0 + i * 200,
+          segmentNumber: 100,
+          deviceId: `viewer-${i}`,
+          networkPrefix: `203.0.${i}.0/24`,
+        }),
+      );
+    }
+    const flags = d.flagsOf('segment-fanout');
+    assert.ok(flags.length >= 1);
+    assert.equal(flags[0]!.subjectKind, 'segment');
+    assert.equal(flags[0]!.subjectKey, 'acct-1|ch1|100');
+    assert.equal(new Set(flags.map((f) => f.id)).size, 1, 'one flag per account+content and window');
+    assert.ok(flags.at(-1)!.evidence.devices.length >= 10);
+  });
+
+  it('leaves a household watching one live channel on two TVs and a phone alone', () => {
+    const d = new TopologyTestDriver();
+    d.pipePlan(plan({ streamLimit: 4 }));
+    for (let seg = 1; seg <= 20; seg++) {
+      const at = T0 + seg * 6 * S;
+      d.pipeRequest(request({ timestampMs: at, segmentNumber: seg, deviceId: 'tv-1' }));
+      d.pipeRequest(request({ timestampMs: at + 300, segmentNumber: seg, deviceId: 'tv-2' }));
+      d.pipeRequest(
+        request({
+          timestampMs: at + 900,
+          segmentNumber: seg,
+          deviceId: 'phone',
+          networkPrefix: '100.64.3.0/24',
+        }),
+      );
+    }
+    assert.equal(d.flagsOf('segment-fanout').length, 0);
+  });
+});
+
+describe('request-rate', () => {
+  it('flags a token pulling video ten times faster than real time', () => {
+    const d = new TopologyTestDriver();
+    // 200 six-second segments in 60 s: 1200 s of video in a 120 s window.
+    for (let i = 0; i < 200; i++) d.pipeRequest(request({ timestampMs: T0 + i * 300, segmentNumber: i }));
+    const flags = d.flagsOf('request-rate');
+    assert.ok(flags.length >= 1);
+    assert.equal(flags[0]!.threshold, 3);
+    assert.ok(flags.at(-1)!.observed > 5);
+    assert.ok(flags.length <= 4, 'a counter escalates by severity only');
+  });
+
+  it('leaves a player filling its buffer at start and then playing in real time alone', () => {
+    const d = new TopologyTestDriver();
+    for (let i = 0; i < 5; i++) d.pipeRequest(request({ timestampMs: T0 + i * 200, segmentNumber: i }));
+    for (let i = 5; i < 60; i++)
+      d.pipeRequest(request({ timestampMs: T0 + (i - 4) * 6 * S, segmentNumber: i }));
+    assert.equal(d.flagsOf('request-rate').length, 0);
+  });
+});
+
+describe('segment-without-session', () => {
+  it('flags media fetched for an account with no heartbeat session', () => {
+    const d = new TopologyTestDriver();
+    for (let i = 0; i < 15; i++)
+      d.pipeRequest(request({ timestampMs: T0 + i * 2 * S, segmentNumber: i, sessionId: 'x' }));
+    const flags = d.flagsOf('segment-without-session');
+    assert.equal(flags.length, 1);
+    assert.equal(flags[0]!.observed, 11);
+    assert.equal(flags[0]!.evidence.devices[0]!.value, 'x');
+  });
+
+  it('leaves a player whose first segments precede its start heartbeat alone (CMCD sid join)', () => {
+    const d = new TopologyTestDriver();
+    for (let i = 0; i < 4; i++)
+      d.pipeRequest(request({ timestampMs: T0 + i * S, segmentNumber: i, sessionId: 's1' }));
+    d.pipeHeartbeat(heartbeat({ event: 'start', sessionId: 's1', timestampMs: T0 + 4 * S }));
+    for (let i = 4; i < 40; i++) {
+      d.pipeRequest(request({ timestampMs: T0 + i * 6 * S, segmentNumber: i, sessionId: 's1' }));
+      if (i % 8 === 0) d.pipeHeartbeat(heartbeat({ sessionId: 's1', timestampMs: T0 + i * 6 * S }));
+    }
+    assert.equal(d.flagsOf('segment-without-session').length, 0);
+  });
+
+  it('joins a request without an account to its session through the CMCD sid', () => {
+    const d = new TopologyTestDriver();
+    d.pipeHeartbeat(heartbeat({ event: 'start', sessionId: 's9', timestampMs: T0 }));
+    for (let i = 0; i < 15; i++) {
+      d.pipeRequest(request({ timestampMs: T0 + i * S, accountId: null, sessionId: 's9', segmentNumber: i }));
+    }
+    assert.equal(d.flagsOf('segment-without-session').length, 0);
+    // The session turns into a ghost (no heartbeat for 200 s): its later segments are uncovered.
+    for (let i = 0; i < 15; i++) {
+      d.pipeRequest(
+        request({
+          timestampMs: T0 + 200 * S + i * S,
+          accountId: null,
+          sessionId: 's9',
+          segmentNumber: 100 + i,
+        }),
+      );
+    }
+    const flags = d.flagsOf('segment-without-session');
+    assert.equal(flags.length, 1, 'the sid index outlives the grace: the join still finds the account');
+    assert.equal(flags[0]!.accountId, 'acct-1');
+  });
+});
+
+describe('datacenter-source', () => {
+  it('flags a token used repeatedly from a hosting ASN, naming the ASN', () => {
+    const d = new TopologyTestDriver();
+    for (let i = 0; i < 5; i++)
+      d.pipeRequest(request({ timestampMs: T0 + i * S, datacenter: true, asn: 16509 }));
+    const flags = d.flagsOf('datacenter-source');
+    assert.ok(flags.length >= 1);
+    assert.equal(flags[0]!.evidence.asns[0]!.value, '16509');
+    assert.equal(flags[0]!.observed, 3);
+  });
+
+  it('leaves residential traffic and a single link-preview probe alone', () => {
+    const d = new TopologyTestDriver();
+    d.pipeRequest(request({ timestampMs: T0, datacenter: true, asn: 16509 }));
+    for (let i = 1; i < 20; i++) d.pipeRequest(request({ timestampMs: T0 + i * S }));
+    assert.equal(d.flagsOf('datacenter-source').length, 0);
+  });
+});
+
+describe('cat-replay', () => {
+  it('flags a catreplay=1 token id presented by a second client', () => {
+    const d = new TopologyTestDriver();
+    d.pipeRequest(
+      request({ timestampMs: T0, catReplay: 1, tokenId: 'cti-1', tokenHash: 'h-cat', sessionId: 'p1' }),
+    );
+    d.pipeRequest(
+      request({
+        timestampMs: T0 + S,
+        catReplay: 1,
+        tokenId: 'cti-1',
+        tokenHash: 'h-cat',
+        sessionId: 'p2',
+        networkPrefix: '203.0.113.0/24',
+      }),
+    );
+    const flags = d.flagsOf('cat-replay');
+    assert.equal(flags.length, 1);
+    assert.equal(flags[0]!.subjectKey, 'h-cat');
+    assert.equal(flags[0]!.evidence.devices.length, 2);
+  });
+
+  it('leaves one player fetching many segments with its token, and catreplay=0 tokens, alone', () => {
+    const d = new TopologyTestDriver();
+    for (let i = 0; i < 30; i++) {
+      d.pipeRequest(
+        request({
+          timestampMs: T0 + i * S,
+          catReplay: 1,
+          tokenId: 'cti-2',
+          sessionId: 'p1',
+          segmentNumber: i,
+        }),
+      );
+      d.pipeRequest(
+        request({
+          timestampMs: T0 + i * S,
+          catReplay: 0,
+          tokenId: 'cti-3',
+          sessionId: `p${i}`,
+          segmentNumber: i,
+        }),
+      );
+    }
+    assert.equal(d.flagsOf('cat-replay').length, 0);
+  });
+});
