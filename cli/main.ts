@@ -16,13 +16,33 @@ const COMMANDS: Record<string, Command> = {
     summary: 'up [--fresh] | down | status: local Kafka + schema registry + Redis without Docker',
     load: async () => (await import('../core/stack/cli.ts')).main,
   },
+  ingest: {
+    summary: 'run the ingest service: CDN logs, heartbeats and account plans over HTTP into Kafka',
+    load: async () => (await import('../ingest/main.ts')).main,
+  },
+  detector: {
+    summary: 'windowed rules over requests + heartbeats (RocksDB state) -> leechguard.anomalies.v1',
+    load: async () => (await import('../detector/main.ts')).main,
+  },
   enforcer: {
-    summary: '[--config file.json]: policies, review queue, Redis denylist, analyst API and page',
+    summary: 'policies, review queue, Redis denylist, decision + session APIs, analyst page',
     load: async () => (await import('../enforcer/main.ts')).main,
   },
   edge: {
     summary: 'decision API + session admission standalone (the enforcer process mounts the same routes)',
     load: async () => (await import('../enforcer/decision/standalone.ts')).main,
+  },
+  ship: {
+    summary: '<file...|-> --format f --to <url|kafka>: send log files or stdin to ingest, with checkpoint',
+    load: async () => (await import('../ingest/ship/main.ts')).main,
+  },
+  accounts: {
+    summary: 'import <csv|ndjson>: upsert account plans on leechguard.accounts.v1',
+    load: async () => (await import('../ingest/accounts/main.ts')).main,
+  },
+  backtest: {
+    summary: '<file.ndjson>...: the detector rules over files of typed records, flags as NDJSON',
+    load: async () => (await import('../detector/backtest/main.ts')).main,
   },
   simulate: {
     summary: 'seeded traffic with ground truth, to files in every CDN format or live to ingest',
@@ -32,24 +52,6 @@ const COMMANDS: Record<string, Command> = {
     summary:
       '--truth truth.json --flags flags.ndjson [--revocations revs.ndjson] --out dir: detection quality',
     load: async () => (await import('../simulate/report/main.ts')).main,
-  ingest: {
-    summary: 'run the ingest service: CDN logs, heartbeats and account plans over HTTP into Kafka',
-    load: async () => (await import('../ingest/main.ts')).main,
-  },
-  ship: {
-    summary: '<file...|-> --format f --to <url|kafka>: send log files or stdin to ingest, with checkpoint',
-    load: async () => (await import('../ingest/ship/main.ts')).main,
-  },
-  accounts: {
-    summary: 'import <csv|ndjson>: upsert account plans on leechguard.accounts.v1',
-    load: async () => (await import('../ingest/accounts/main.ts')).main,
-  detector: {
-    summary: 'windowed rules over requests + heartbeats (RocksDB state) -> leechguard.anomalies.v1',
-    load: async () => (await import('../detector/main.ts')).main,
-  },
-  backtest: {
-    summary: '<file.ndjson>...: the detector rules over files of typed records, flags as NDJSON',
-    load: async () => (await import('../detector/backtest/main.ts')).main,
   },
 };
 
