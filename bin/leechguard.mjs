@@ -12,5 +12,8 @@ process.removeAllListeners('warning');
 process.on('warning', (w) => {
   if (w.name !== 'TimeoutNegativeWarning') process.stderr.write(`${w.name}: ${w.message}\n`);
 });
+// leechguard keys every record itself (account / token hash) with kafkajs's Java-compatible
+// default partitioner, so co-partitioned topics line up; its notice about that default is noise.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 const { run } = await import('../cli/main.ts');
 process.exitCode = await run(process.argv.slice(2));

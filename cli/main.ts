@@ -28,6 +28,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'policies, review queue, Redis denylist, decision + session APIs, analyst page',
     load: async () => (await import('../enforcer/main.ts')).main,
   },
+  all: {
+    summary: '[--config all.json]: ingest, detector and enforcer in one process (small site, demo)',
+    load: async () => (await import('./all.ts')).main,
+  },
   edge: {
     summary: 'decision API + session admission standalone (the enforcer process mounts the same routes)',
     load: async () => (await import('../enforcer/decision/standalone.ts')).main,

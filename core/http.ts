@@ -9,6 +9,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  LogController,
 } from 'fastify';
 import type { ApiKey, Role } from './config.ts';
 import { isLeechguardError, LeechguardError } from './errors.ts';
@@ -79,7 +80,8 @@ export interface HttpService {
 export function createHttpService(options: HttpServiceOptions): HttpService {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines would dominate the log at edge rates; durations go to /metrics instead.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes ?? LIMITS.httpBodyBytesMax,
     requestTimeout: LIMITS.httpRequestTimeoutMs,
     return503OnClosing: true,
