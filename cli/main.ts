@@ -12,6 +12,10 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  demo: {
+    summary: 'start here: stack + services + a few minutes of simulated live traffic, then what was caught',
+    load: async () => (await import('./demo.ts')).main,
+  },
   stack: {
     summary: 'up [--fresh] | down | status: local Kafka + schema registry + Redis without Docker',
     load: async () => (await import('../core/stack/cli.ts')).main,

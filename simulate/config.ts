@@ -51,6 +51,14 @@ export const simulationSchema = z
     /** Share of households whose home line is IPv6 (a /48 of their operator), the rest IPv4. */
     ipv6Share: z.number().min(0).max(1).default(0.1),
     tenant: z.string().min(1).default('default'),
+    /**
+     * Prefix of every account id (`<prefix>000001`...). Runs on a shared stack (demo, end-to-end
+     * tests) give each run its own, so their accounts never meet earlier runs' plans or revocations.
+     */
+    accountPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .default('acct-'),
     /** HMAC key of the simulated JWT and EdgeAuth tokens. */
     tokenSigningKey: z.string().min(16).default('leechguard-simulated-token-signing-key'),
     /** HS256 key (hex) of the simulated Common Access Tokens, and its key id. */

@@ -736,7 +736,7 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
   const accounts: BuiltAccount[] = [];
   for (let i = 0; i < cfg.viewers; i++) {
     const cls = classes[i] as ViewerClass;
-    const accountId = `acct-${String(i + 1).padStart(width, '0')}`;
+    const accountId = `${cfg.accountPrefix}${String(i + 1).padStart(width, '0')}`;
     const planRng = Prng.fork(cfg.seed, `plan:${accountId}`);
     let plan = planRng.weighted(PLANS);
     // Families abroad and VPN households need room for two streams; sharers abuse small plans.

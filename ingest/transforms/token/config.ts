@@ -40,6 +40,17 @@ export const tokenSection = z
       })
       .strict()
       .default({ hmacSecrets: {}, publicKeysPem: {}, accountClaim: 'sub' }),
+    edgeauth: z
+      .object({
+        /**
+         * EdgeAuth field holding the account id (e.g. `data`, when the token issuer puts it there);
+         * null: EdgeAuth tokens name no account. The hmac is not checked (the edge did), so only
+         * set this when the edge verifies tokens before logging.
+         */
+        accountField: z.enum(['data', 'id']).nullable().default(null),
+      })
+      .strict()
+      .default({ accountField: null }),
     cat: z
       .object({
         /** COSE MAC keys (hex) by key id (`*` for any). When any key is set, only verified claims are used. */

@@ -161,6 +161,8 @@ export function identifyToken(
         id.tokenKind = 'edgeauth';
         id.tokenId = c.id;
         id.tokenExpiresAtMs = c.expiresAtMs;
+        const field = config.edgeauth.accountField;
+        if (field) id.accountId = c[field];
       }
       break;
     }

@@ -45,6 +45,21 @@ describe('token identity', () => {
     assert.equal(id.tokenExpiresAtMs, 1763672400000);
   });
 
+  it('takes the account from an EdgeAuth field only when edgeauth.accountField names it', () => {
+    const q = 'hdnts=exp%3D1763672400~acl%3D%2F*~id%3Dtok-1~data%3Dacct-9~hmac%3D0a1b';
+    assert.equal(identifyToken(carrier(q), defaults, hasher)!.accountId, null);
+    const withData = tokenSection.parse({ edgeauth: { accountField: 'data' } });
+    const id = identifyToken(carrier(q), withData, hasher)!;
+    assert.equal(id.accountId, 'acct-9');
+    assert.equal(id.tokenId, 'tok-1');
+  });
+
+  it('finds an uppercase CAT= query parameter when a location names it (names are case-sensitive)', () => {
+    const upper = tokenSection.parse({ locations: [{ in: 'query', name: 'CAT', kind: 'cat' }] });
+    assert.equal(identifyToken(carrier('cat=zz'), upper, hasher), null);
+    assert.equal(identifyToken(carrier('CAT=zz'), upper, hasher)!.tokenHash, hasher.hash('zz').hash);
+  });
+
   it('reads a CloudFront signed URL: Signature is the token, Expires or the custom Policy its expiry', () => {
     const canned = identifyToken(
       carrier('Expires=1900000000&Signature=abc~x_y&Key-Pair-Id=K2'),

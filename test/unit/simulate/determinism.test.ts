@@ -82,3 +82,10 @@ test('every event time is a whole millisecond', async () => {
   const sim = await createSimulation(OPTIONS);
   for (const e of sim.events()) assert.ok(Number.isInteger(e.timestampMs), `${e.type} at ${e.timestampMs}`);
 });
+
+test('accountPrefix names every account of a run (runs on a shared stack never share account ids)', async () => {
+  const sim = await createSimulation({ seed: 'det', viewers: 20, accountPrefix: 'run42-' });
+  assert.equal(sim.truth.accounts.length, 20);
+  for (const a of sim.truth.accounts) assert.match(a.accountId, /^run42-\d{6}$/);
+  for (const e of sim.events()) if (e.type === 'account') assert.match(e.plan.accountId, /^run42-/);
+});
