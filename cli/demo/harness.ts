@@ -327,7 +327,9 @@ export function latencies(truth: Truth, c: RunCollector, map: TimeMap): LatencyF
     if (cause) {
       const ms = seen.atMs - simToWall(map, cause.detectedAtMs);
       out.triggerToRedis.push(ms);
-      (out.triggerToRedisByRule[r.rule] ??= []).push(ms);
+      const list = out.triggerToRedisByRule[r.rule] ?? [];
+      list.push(ms);
+      out.triggerToRedisByRule[r.rule] = list;
     }
     const acct = r.accountId ?? flag?.accountId ?? null;
     if (acct)
