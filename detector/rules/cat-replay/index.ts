@@ -1,7 +1,8 @@
 /**
  * cat-replay: a Common Access Token (CTA-5007) whose `catreplay` claim is 1 (reuse forbidden)
  * presented by more than one client. One player fetching many segments with its token is one
- * client (same session / device / network); a second client presenting the same token id is a replay.
+ * client (same session / device on the same network); a second client presenting the same token
+ * id, or the same URL (CMCD sid and all) replayed from another network, is a replay.
  */
 import { z } from 'zod';
 import type { Rule } from '../kit.ts';
@@ -38,9 +39,12 @@ export const catReplay: Rule<CatReplayConfig> = {
     if (event.kind !== 'request') return;
     const v = event.value;
     if (v.catReplay !== 1 || v.tokenId === null) return;
-    // The client: its playback session, else its device, else its network.
-    const client = v.sessionId ?? v.deviceId ?? v.networkPrefix ?? v.clientIp;
-    if (client === null) return;
+    // The client: its playback session (else device) at its network. A replay re-sends the whole
+    // URL, CMCD sid included, from another home: the same sid on another network is another client.
+    const player = v.sessionId ?? v.deviceId;
+    const where = v.networkPrefix ?? v.clientIp;
+    if (player === null && where === null) return;
+    const client = player === null ? (where as string) : where === null ? player : `${player}@${where}`;
     spreadApply(
       SPEC,
       view,

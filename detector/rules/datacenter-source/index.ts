@@ -1,9 +1,11 @@
 /**
  * datacenter-source: a token used from hosting / VPN ASNs (ingest marks them `datacenter`),
- * typical of restreamers and bots. A single probe is tolerated; repeated use is flagged.
+ * typical of restreamers and bots. A single probe is tolerated; repeated use is flagged. Requests
+ * inside an active heartbeat session (a viewer behind a VPN) are not counted.
  */
 import { z } from 'zod';
 import type { Rule } from '../kit.ts';
+import { accountOfSession, isActive, SESSIONS_NS, type SessionTable } from '../sessions/index.ts';
 import { type SpreadSpec, spreadApply, spreadNamespaces } from '../spread.ts';
 
 export const datacenterSourceConfig = z
@@ -17,6 +19,13 @@ export const datacenterSourceConfig = z
       .default(10 * 60_000),
     /** Datacenter requests per token tolerated in the window (a link-preview probe, a monitor). */
     maxRequests: z.number().int().nonnegative().default(2),
+    /**
+     * Requests naming (CMCD sid) an active heartbeat session are not counted: a viewer behind a
+     * commercial VPN plays inside its session; relays and scrapers send no heartbeats.
+     */
+    skipCoveredBySession: z.boolean().default(true),
+    /** A session without a heartbeat for this long no longer covers requests, ms. */
+    sessionGraceMs: z.number().int().positive().default(90_000),
   })
   .strict();
 export type DatacenterSourceConfig = z.infer<typeof datacenterSourceConfig>;
@@ -37,6 +46,12 @@ export const datacenterSource: Rule<DatacenterSourceConfig> = {
   apply(view, event, config, ctx, out) {
     const v = event.value;
     if (!v.datacenter) return;
+    if (config.skipCoveredBySession && v.sessionId !== null) {
+      // A player behind a VPN plays inside its heartbeat session; relays and scrapers have none.
+      const account = v.accountId ?? accountOfSession(view, v.sessionId, ctx.nowMs);
+      const row = account === null ? undefined : view.get<SessionTable>(SESSIONS_NS, account)?.s[v.sessionId];
+      if (row !== undefined && isActive(row, ctx.nowMs, config.sessionGraceMs)) return;
+    }
     const subject = v.tokenHash ?? v.accountId;
     if (subject === null) return;
     spreadApply(

@@ -68,7 +68,9 @@ export const segmentWithoutSession: Rule<SegmentWithoutSessionConfig> = {
       covered = activeSessions(table, ctx.nowMs, config.graceMs).length > 0;
     }
     const ns = 'segment-without-session';
-    const key = account;
+    // One run per player (CMCD sid) when the request names one: another device of the household
+    // playing within its session must not end a patched player's run of uncovered segments.
+    const key = v.sessionId !== null && config.matchSessionId ? `${account}|${v.sessionId}` : account;
     const prev = view.get<UncoveredRun>(ns, key);
     if (covered) {
       if (prev) out.changes.push({ ns, key, value: undefined });

@@ -91,6 +91,21 @@ describe('segment-without-session', () => {
     assert.equal(d.flagsOf('segment-without-session').length, 0);
   });
 
+  it('flags a patched player (sid never heartbeating) even while another device of the household plays covered', () => {
+    const d = new TopologyTestDriver();
+    d.pipeHeartbeat(heartbeat({ event: 'start', sessionId: 'tv', timestampMs: T0 }));
+    for (let i = 0; i < 20; i++) {
+      const t = T0 + i * 4 * S;
+      if (i % 5 === 0) d.pipeHeartbeat(heartbeat({ sessionId: 'tv', timestampMs: t }));
+      d.pipeRequest(request({ timestampMs: t, segmentNumber: i, sessionId: 'tv' }));
+      d.pipeRequest(request({ timestampMs: t + 10, segmentNumber: i, sessionId: 'patched' }));
+    }
+    const flags = d.flagsOf('segment-without-session');
+    assert.equal(new Set(flags.map((f) => f.id)).size, 1, 'one flag (escalations keep its id)');
+    assert.equal(flags[0]!.subjectKey, 'acct-1');
+    assert.equal(flags[0]!.evidence.devices[0]!.value, 'patched');
+  });
+
   it('joins a request without an account to its session through the CMCD sid', () => {
     const d = new TopologyTestDriver();
     d.pipeHeartbeat(heartbeat({ event: 'start', sessionId: 's9', timestampMs: T0 }));
@@ -126,6 +141,25 @@ describe('datacenter-source', () => {
     assert.equal(flags[0]!.observed, 3);
   });
 
+  it('leaves a viewer behind a VPN alone: its requests are inside its heartbeat session', () => {
+    const d = new TopologyTestDriver();
+    d.pipeHeartbeat(heartbeat({ event: 'start', sessionId: 'vpn-1', timestampMs: T0 }));
+    for (let i = 0; i < 30; i++) {
+      if (i % 5 === 0) d.pipeHeartbeat(heartbeat({ sessionId: 'vpn-1', timestampMs: T0 + i * 6 * S }));
+      d.pipeRequest(
+        request({ timestampMs: T0 + i * 6 * S + 5, datacenter: true, asn: 16276, sessionId: 'vpn-1' }),
+      );
+    }
+    assert.equal(d.flagsOf('datacenter-source').length, 0);
+    // The same requests after the session stopped count again.
+    d.pipeHeartbeat(heartbeat({ event: 'stop', sessionId: 'vpn-1', timestampMs: T0 + 200 * S }));
+    for (let i = 0; i < 4; i++)
+      d.pipeRequest(
+        request({ timestampMs: T0 + 201 * S + i * S, datacenter: true, asn: 16276, sessionId: 'vpn-1' }),
+      );
+    assert.equal(new Set(d.flagsOf('datacenter-source').map((f) => f.id)).size, 1);
+  });
+
   it('leaves residential traffic and a single link-preview probe alone', () => {
     const d = new TopologyTestDriver();
     d.pipeRequest(request({ timestampMs: T0, datacenter: true, asn: 16509 }));
@@ -154,6 +188,14 @@ describe('cat-replay', () => {
     assert.equal(flags.length, 1);
     assert.equal(flags[0]!.subjectKey, 'h-cat');
     assert.equal(flags[0]!.evidence.devices.length, 2);
+  });
+
+  it('flags the same URL (same CMCD sid) replayed from another network', () => {
+    const d = new TopologyTestDriver();
+    const replayed = { catReplay: 1, tokenId: 'cti-7', tokenHash: 'h-cat7', sessionId: 'owner-sid' };
+    d.pipeRequest(request({ timestampMs: T0, ...replayed }));
+    d.pipeRequest(request({ timestampMs: T0 + 120 * S, ...replayed, networkPrefix: '198.51.100.0/24' }));
+    assert.equal(d.flagsOf('cat-replay').length, 1);
   });
 
   it('leaves one player fetching many segments with its token, and catreplay=0 tokens, alone', () => {
