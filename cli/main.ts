@@ -56,6 +56,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'seeded traffic with ground truth, to files in every CDN format or live to ingest',
     load: async () => (await import('../simulate/main.ts')).main,
   },
+  quality: {
+    summary:
+      '[--seed S] [--viewers N] [--out DIR]: simulation -> ingest parsers -> detector rules -> quality report (no Kafka)',
+    load: async () => (await import('./quality.ts')).main,
+  },
   report: {
     summary:
       '--truth truth.json --flags flags.ndjson [--revocations revs.ndjson] --out dir: detection quality',

@@ -102,6 +102,14 @@ export const ingestConfigSchema = z
     sources: z.array(sourceSchema).default([]),
     /** Token settings for callers whose key is in http.apiKeys rather than sources. */
     defaultToken: tokenSection.default(tokenSection.parse({})),
+    /**
+     * cloudfront-realtime field order for callers whose key is in http.apiKeys rather than sources
+     * (default: the parser's built-in order). A real-time log configuration lists its own fields.
+     */
+    defaultFields: z
+      .object({ 'cloudfront-realtime': z.array(z.string().min(1)).min(1).optional() })
+      .strict()
+      .default({}),
     enrich: enrichSection.default(enrichSection.parse({})),
     /** Plan of accounts never announced on leechguard.accounts.v1, per tenant (`default` for any other). */
     defaultPlans: z.record(z.string(), planSchema).default({
@@ -128,6 +136,10 @@ export const ingestConfigSchema = z
         code: 'custom',
         message: 'limits.inFlightRecordsMax must be at least limits.batchLinesMax',
       });
+    }
+    const rtFields = c.defaultFields['cloudfront-realtime'];
+    if (rtFields && !rtFields.includes('timestamp')) {
+      ctx.addIssue({ code: 'custom', message: 'defaultFields.cloudfront-realtime must include timestamp' });
     }
     if (c.limits.lineBytesMax > c.limits.bodyBytesMax) {
       ctx.addIssue({ code: 'custom', message: 'limits.lineBytesMax must not exceed limits.bodyBytesMax' });

@@ -253,7 +253,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
         checkLineCount(text);
         const s = sourcesByName.get(source.name);
         const parsed = parseBatch(format as LogFormat, text, {
-          fields: s?.fields,
+          fields: s ? s.fields : format === 'cloudfront-realtime' ? config.defaultFields[format] : undefined,
           mapping: s?.mapping,
           lineBytesMax: config.limits.lineBytesMax,
         });

@@ -17,7 +17,7 @@ import { TOPICS } from '../../core/topics.ts';
 import { enforcerConfigSchema } from '../../enforcer/config.ts';
 import { DENY_CHANGES_CHANNEL, denyKey } from '../../enforcer/denylist/keys.ts';
 import { defaultTokenConfig } from '../../ingest/transforms/token/config.ts';
-import type { SimulationConfig, Truth } from '../../simulate/index.ts';
+import { CLOUDFRONT_REALTIME_FIELDS, type SimulationConfig, type Truth } from '../../simulate/index.ts';
 import type { AllSections } from '../all.ts';
 
 /** Bearer keys of one run (random: nothing guessable is left listening). */
@@ -114,6 +114,8 @@ export function demoSections(o: SectionOptions): AllSections {
       },
       tokenHashing: o.sim.tokenHashing,
       defaultToken: simulatorTokenConfig(o.sim),
+      // The simulator's real-time log configuration (20 fields + the 18 CMCD ones).
+      defaultFields: { 'cloudfront-realtime': [...CLOUDFRONT_REALTIME_FIELDS] },
     },
     detector: {
       log,

@@ -17,11 +17,16 @@ export const datacenterSourceConfig = z
       .int()
       .positive()
       .default(10 * 60_000),
-    /** Datacenter requests per token tolerated in the window (a link-preview probe, a monitor). */
-    maxRequests: z.number().int().nonnegative().default(2),
     /**
-     * Requests naming (CMCD sid) an active heartbeat session are not counted: a viewer behind a
-     * commercial VPN plays inside its session; relays and scrapers send no heartbeats.
+     * Datacenter requests per token tolerated in a run (a link-preview probe, a monitor, and a VPN
+     * player's start-up: manifest, init / rendition playlist and three segments may be logged before
+     * its start heartbeat (whole-second log times): up to six requests on HLS, plus margin).
+     */
+    maxRequests: z.number().int().nonnegative().default(8),
+    /**
+     * Requests naming (CMCD sid) an active heartbeat session are not counted and end the run of
+     * counted ones: a viewer behind a commercial VPN plays inside its session; relays and scrapers
+     * send no heartbeats.
      */
     skipCoveredBySession: z.boolean().default(true),
     /** A session without a heartbeat for this long no longer covers requests, ms. */
@@ -46,19 +51,26 @@ export const datacenterSource: Rule<DatacenterSourceConfig> = {
   apply(view, event, config, ctx, out) {
     const v = event.value;
     if (!v.datacenter) return;
-    if (config.skipCoveredBySession && v.sessionId !== null) {
-      // A player behind a VPN plays inside its heartbeat session; relays and scrapers have none.
-      const account = v.accountId ?? accountOfSession(view, v.sessionId, ctx.nowMs);
-      const row = account === null ? undefined : view.get<SessionTable>(SESSIONS_NS, account)?.s[v.sessionId];
-      if (row !== undefined && isActive(row, ctx.nowMs, config.sessionGraceMs)) return;
-    }
     const subject = v.tokenHash ?? v.accountId;
     if (subject === null) return;
+    const kind = v.tokenHash !== null ? 'token' : 'account';
+    if (config.skipCoveredBySession && v.sessionId !== null) {
+      // A player behind a VPN plays inside its heartbeat session; relays and scrapers have none.
+      // Like segment-without-session, a covered request ends the run: the manifest and init
+      // segment a player fetches just before its start heartbeat are not held against it.
+      const account = v.accountId ?? accountOfSession(view, v.sessionId, ctx.nowMs);
+      const row = account === null ? undefined : view.get<SessionTable>(SESSIONS_NS, account)?.s[v.sessionId];
+      if (row !== undefined && isActive(row, ctx.nowMs, config.sessionGraceMs)) {
+        const ns = SPEC.ns[kind] as string;
+        if (view.get(ns, subject) !== undefined) out.changes.push({ ns, key: subject, value: undefined });
+        return;
+      }
+    }
     spreadApply(
       SPEC,
       view,
       event,
-      v.tokenHash !== null ? 'token' : 'account',
+      kind,
       subject,
       v.asn === null ? 'unknown' : String(v.asn),
       config.windowMs,

@@ -48,6 +48,18 @@ describe('ingest config', () => {
     );
   });
 
+  it('takes a cloudfront-realtime field order for http.apiKeys callers, which must include timestamp', () => {
+    const fields = ['timestamp', 'c-ip', 'cs-uri-stem'];
+    const c = ingestConfigSchema.parse({ defaultFields: { 'cloudfront-realtime': fields } });
+    assert.deepEqual(c.defaultFields['cloudfront-realtime'], fields);
+    assert.equal(ingestConfigSchema.parse({}).defaultFields['cloudfront-realtime'], undefined);
+    assert.equal(
+      ingestConfigSchema.safeParse({ defaultFields: { 'cloudfront-realtime': ['c-ip'] } }).success,
+      false,
+    );
+    assert.equal(ingestConfigSchema.safeParse({ defaultFields: { fastly: ['x'] } }).success, false);
+  });
+
   it('uses a tenant default plan before the global one', () => {
     const c = ingestConfigSchema.parse({
       defaultPlans: { default: { planId: 'std', streamLimit: 2 }, kids: { planId: 'kids', streamLimit: 1 } },

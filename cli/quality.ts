@@ -1,0 +1,170 @@
+/**
+ * `leechguard quality`: the detection-quality report of a simulation, without Kafka. The simulated
+ * events are formatted as each CDN writes them, parsed and enriched by ingest's own parsers and
+ * pipeline (token verification with the simulator's keys, bundled geo / ASN databases), run through
+ * the detector's rules (`runBacktest`, same topology as the service) and scored against the truth
+ * (`buildReport`). Revocations are not part of this path: the live demo measures them.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LeechguardError } from '../core/errors.ts';
+import type { AccountPlan, Anomaly, CdnRequest, PlayerHeartbeat } from '../core/schemas/generated.ts';
+import { TokenHasher } from '../core/token-hash.ts';
+import { TOPICS } from '../core/topics.ts';
+import { runBacktest, summaryTable, type TopicRecord } from '../detector/backtest/index.ts';
+import { ingestConfigSchema } from '../ingest/config.ts';
+import {
+  buildCdnRequests,
+  buildHeartbeats,
+  createPipelineContext,
+  type PipelineContext,
+} from '../ingest/pipeline.ts';
+import { type LogFormat, parseBatch, parseHeartbeats } from '../ingest/sources/index.ts';
+import { createGeoResolver } from '../ingest/transforms/enrich/geo.ts';
+import { tokenSection } from '../ingest/transforms/token/config.ts';
+import {
+  buildReport,
+  type CdnFormat,
+  CLOUDFRONT_REALTIME_FIELDS,
+  createSimulation,
+  formatHeartbeat,
+  formatPreamble,
+  requestFormatters,
+  type Simulation,
+  writeReport,
+} from '../simulate/index.ts';
+import { simulatorTokenConfig } from './demo/harness.ts';
+
+/** Events parsed per chunk; records of a chunk are time-sorted before the rules see them. */
+const CHUNK_EVENTS = 5_000;
+
+export interface ParseStats {
+  lines: number;
+  deadLetters: number;
+  deadLetterCodes: Record<string, number>;
+}
+
+/** The simulation's events as ingest would produce them on its topics, in time order per chunk. */
+export function* ingestRecords(sim: Simulation, stats: ParseStats): Generator<TopicRecord> {
+  const ingest = ingestConfigSchema.parse({});
+  const token = tokenSection.parse(simulatorTokenConfig(sim.config));
+  const ctx: PipelineContext = createPipelineContext(
+    ingest.enrich,
+    new TokenHasher(sim.config.tokenHashing),
+    createGeoResolver(ingest.enrich.geo),
+  );
+  const fmt = requestFormatters();
+  let lines = new Map<string, string[]>();
+  let plans: AccountPlan[] = [];
+  let n = 0;
+  let lastMs = 0;
+  const flush = function* (): Generator<TopicRecord> {
+    const out: Array<{ t: number; r: TopicRecord }> = [];
+    for (const p of plans)
+      out.push({ t: -1, r: { topic: TOPICS.accounts.name, key: p.accountId, value: p } });
+    for (const [endpoint, batch] of lines) {
+      stats.lines += batch.length;
+      const meta = { batchId: `sim-${endpoint}-${n}`, receivedAtMs: lastMs };
+      const source = { name: 'simulator', format: endpoint, tenant: sim.config.tenant, token };
+      const built =
+        endpoint === 'heartbeats'
+          ? buildHeartbeats(parseHeartbeats(batch.join('\n')), source, meta, ctx)
+          : buildCdnRequests(
+              parseBatch(endpoint as LogFormat, formatPreamble(endpoint as CdnFormat) + batch.join('\n'), {
+                fields: endpoint === 'cloudfront-realtime' ? CLOUDFRONT_REALTIME_FIELDS : undefined,
+              }),
+              source,
+              meta,
+              ctx,
+            );
+      for (const d of built.deadLetters) {
+        stats.deadLetters++;
+        const k = `${endpoint} ${d.value.errorCode}: ${d.value.reason.slice(0, 80)}`;
+        stats.deadLetterCodes[k] = (stats.deadLetterCodes[k] ?? 0) + 1;
+      }
+      const topic = endpoint === 'heartbeats' ? TOPICS.heartbeats.name : TOPICS.requests.name;
+      for (const rec of built.records) {
+        const v = rec.value as CdnRequest | PlayerHeartbeat;
+        out.push({ t: v.timestampMs, r: { topic, key: rec.key, value: v } });
+      }
+    }
+    out.sort((a, b) => a.t - b.t);
+    for (const o of out) yield o.r;
+    lines = new Map();
+    plans = [];
+  };
+  for (const e of sim.events()) {
+    lastMs = e.timestampMs;
+    if (e.type === 'account') plans.push(e.plan);
+    else {
+      const endpoint = e.type === 'request' ? e.request.cdn : 'heartbeats';
+      const line = e.type === 'request' ? fmt[e.request.cdn](e.request) : formatHeartbeat(e.heartbeat);
+      const list = lines.get(endpoint) ?? [];
+      list.push(line.replace(/\n$/, ''));
+      lines.set(endpoint, list);
+    }
+    if (++n % CHUNK_EVENTS === 0) yield* flush();
+  }
+  yield* flush();
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        seed: { type: 'string' },
+        viewers: { type: 'string' },
+        abusers: { type: 'string' },
+        'duration-min': { type: 'string' },
+        out: { type: 'string' },
+        'detector-config': { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    throw new LeechguardError('LG_ERR_REQUEST_INVALID', (err as Error).message, { cause: err });
+  }
+  const options = {
+    seed: (values.seed as string | undefined) ?? 'leechguard',
+    viewers: Number(values.viewers ?? 20_000),
+    abuserFraction: Number(values.abusers ?? 0.01),
+    durationMs: Math.round(Number(values['duration-min'] ?? 20) * 60_000),
+  };
+  const outDir = (values.out as string | undefined) ?? 'quality-out';
+  const detectorConfig = values['detector-config']
+    ? JSON.parse(
+        await import('node:fs').then((fs) => fs.readFileSync(values['detector-config'] as string, 'utf8')),
+      )
+    : {};
+  const t0 = Date.now();
+  const sim = await createSimulation(options);
+  const stats: ParseStats = { lines: 0, deadLetters: 0, deadLetterCodes: {} };
+  const flags: Anomaly[] = [];
+  const result = await runBacktest(ingestRecords(sim, stats), {
+    config: detectorConfig,
+    collect: false,
+    onFlag: (f) => flags.push(f),
+  });
+  const report = buildReport(sim.truth, flags, []);
+  mkdirSync(outDir, { recursive: true });
+  const command = `leechguard quality ${argv.join(' ')}`.trim();
+  writeReport(report, outDir, `leechguard quality: ${command}`);
+  const wallS = (Date.now() - t0) / 1000;
+  writeFileSync(
+    join(outDir, 'run.json'),
+    `${JSON.stringify({ command, options, wallS, parse: stats, backtest: result.summary }, null, 2)}\n`,
+  );
+  process.stderr.write(`${summaryTable(result.summary)}\n`);
+  const o = report.overall;
+  const pctOf = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)} %`);
+  process.stdout.write(
+    `${command}: ${stats.lines} lines (${stats.deadLetters} dead letters ${JSON.stringify(stats.deadLetterCodes)}), ${wallS.toFixed(1)} s\n` +
+      `precision ${pctOf(o.precision)}  recall ${pctOf(o.recall)}  FP rate ${pctOf(o.falsePositiveRate)}  ` +
+      `(${o.falsePositives} legitimate flagged, ${o.falseNegatives} abusers missed); time to flag p50 ${o.timeToFlag.p50Ms} ms p99 ${o.timeToFlag.p99Ms} ms\n` +
+      `${report.shortfalls.map((s) => `! ${s}`).join('\n')}\nreport: ${join(outDir, 'report.md')}\n`,
+  );
+  return 0;
+}
