@@ -27,7 +27,13 @@ import {
 import { createLogger } from '../../core/log.ts';
 import { createRedis, type Redis } from '../../core/redis.ts';
 import { denyKey } from '../../enforcer/denylist/keys.ts';
-import { ABUSE_CLASSES, createSimulation, LEGIT_CLASSES, playLive, type Simulation } from '../../simulate/index.ts';
+import {
+  ABUSE_CLASSES,
+  createSimulation,
+  LEGIT_CLASSES,
+  playLive,
+  type Simulation,
+} from '../../simulate/index.ts';
 import { testEndpoints, uniqueName } from '../support/stack.ts';
 
 const logger = createLogger('e2e', 'warn');
@@ -180,7 +186,9 @@ describe('end to end on the real stack', { timeout: 300_000 }, () => {
         for (const r of revs) {
           assert.ok(run.collector.sightings.has(r.id), `revocation ${r.id} (${r.rule}) was written to Redis`);
         }
-        const present = await Promise.all(revs.map((r) => redis.exists(denyKey(r.subjectKind, r.subjectKey))));
+        const present = await Promise.all(
+          revs.map((r) => redis.exists(denyKey(r.subjectKind, r.subjectKey))),
+        );
         assert.ok(
           present.some((p) => p === 1),
           `${cls}: deny entries readable in Redis now`,
@@ -216,7 +224,9 @@ describe('end to end on the real stack', { timeout: 300_000 }, () => {
           durationMs: 6 * 60_000,
         },
         30,
-        Object.fromEntries(MODERATED.map((r) => [r, { mode: 'moderate', action: 'block_token' } as RulePolicyInput])),
+        Object.fromEntries(
+          MODERATED.map((r) => [r, { mode: 'moderate', action: 'block_token' } as RulePolicyInput]),
+        ),
         'monitor',
       );
     });
