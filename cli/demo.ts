@@ -175,7 +175,13 @@ export async function main(argv: string[]): Promise<number> {
     if (abort.signal.aborted) return 130;
 
     // 4. Play it live.
-    const map: TimeMap = { simStartMs: sim.config.startMs, wallStartMs: Date.now(), speed };
+    // As the live sink does: at 1x with a start within a minute of now, event time IS wall time.
+    const anchored = speed === 1 && Math.abs(sim.config.startMs - Date.now()) < 60_000;
+    const map: TimeMap = {
+      simStartMs: sim.config.startMs,
+      wallStartMs: anchored ? sim.config.startMs : Date.now(),
+      speed,
+    };
     let lastPrint = 0;
     const stats = await playLive(sim, {
       ingestUrl: running.ingestUrl,
@@ -269,7 +275,7 @@ export async function main(argv: string[]): Promise<number> {
     writeReport(report, reportDir, `leechguard demo ${runId} (seed ${seed})`);
     writeFileSync(
       join(runDir, 'latency.json'),
-      `${JSON.stringify({ runId, seed, viewers, speed, durationMs, stats, latency: lat }, null, 2)}\n`,
+      `${JSON.stringify({ runId, seed, viewers, speed, durationMs, map, stats, latency: lat }, null, 2)}\n`,
     );
     lines.push(`  quality report    ${join(reportDir, 'report.md')}`, '');
     out(lines.join('\n'));

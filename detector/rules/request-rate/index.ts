@@ -9,8 +9,12 @@ import { common, emptyEvidence, type Rule, type StateValue, windowStart } from '
 export const requestRateConfig = z
   .object({
     enabled: z.boolean().default(true),
-    /** Tumbling window the fetched media is summed over, ms. */
-    windowMs: z.number().int().positive().default(120_000),
+    /**
+     * Tumbling window the fetched media is summed over, ms. 60 s: a 6x bot crosses 3x within
+     * ~30 s of a window (120 s let one run ~90 s when it started late in a window); a player's
+     * start-up burst plus real time stays under 1.4x in a minute.
+     */
+    windowMs: z.number().int().positive().default(60_000),
     /** Most media time fetched per wall time (real time is 1; start-up buffering adds ~0.5). */
     maxRealtimeRatio: z.number().positive().default(3),
     /** Segment duration when the request does not carry one (CMCD d), ms. */

@@ -29,7 +29,9 @@ export const segmentWithoutSessionConfig = z
     /** A session without a heartbeat for this long no longer covers segments, ms. */
     graceMs: z.number().int().positive().default(90_000),
     /** Uncovered segments tolerated in a run (a player starting before its first heartbeat). */
-    maxUncoveredSegments: z.number().int().nonnegative().default(10),
+    // 5: a start-up burst is three segments, which whole-second log times may place before the
+    // start heartbeat; 10 let a patched player run a minute of 6 s segments before its flag.
+    maxUncoveredSegments: z.number().int().nonnegative().default(5),
     /** A request naming a CMCD sid is covered only by that session (else by any active session). */
     matchSessionId: z.boolean().default(true),
     /** Flags of one account are grouped per window of this size, ms. */

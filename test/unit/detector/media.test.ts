@@ -50,7 +50,7 @@ describe('segment-fanout', () => {
 describe('request-rate', () => {
   it('flags a token pulling video ten times faster than real time', () => {
     const d = new TopologyTestDriver();
-    // 200 six-second segments in 60 s: 1200 s of video in a 120 s window.
+    // 200 six-second segments in 60 s: 1200 s of video in 60 s.
     for (let i = 0; i < 200; i++) d.pipeRequest(request({ timestampMs: T0 + i * 300, segmentNumber: i }));
     const flags = d.flagsOf('request-rate');
     assert.ok(flags.length >= 1);
@@ -74,8 +74,8 @@ describe('segment-without-session', () => {
     for (let i = 0; i < 15; i++)
       d.pipeRequest(request({ timestampMs: T0 + i * 2 * S, segmentNumber: i, sessionId: 'x' }));
     const flags = d.flagsOf('segment-without-session');
-    assert.equal(flags.length, 1);
-    assert.equal(flags[0]!.observed, 11);
+    assert.equal(new Set(flags.map((f) => f.id)).size, 1, 'one flag (escalations keep its id)');
+    assert.equal(flags[0]!.observed, 6, 'the first segment past the 5 tolerated');
     assert.equal(flags[0]!.evidence.devices[0]!.value, 'x');
   });
 
@@ -125,7 +125,11 @@ describe('segment-without-session', () => {
       );
     }
     const flags = d.flagsOf('segment-without-session');
-    assert.equal(flags.length, 1, 'the sid index outlives the grace: the join still finds the account');
+    assert.equal(
+      new Set(flags.map((f) => f.id)).size,
+      1,
+      'the sid index outlives the grace: the join still finds the account',
+    );
     assert.equal(flags[0]!.accountId, 'acct-1');
   });
 });
