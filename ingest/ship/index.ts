@@ -112,6 +112,8 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
     onAcked: () => void,
   ): Promise<void> {
     let pending: string[] = [];
+    // W3C header lines travel with the data but are not log lines.
+    let pendingHeaders = 0;
     let pendingEnd = state.offsetBytes;
     const flush = async () => {
       if (pending.length === 0) return;
@@ -125,10 +127,11 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
       const startOffset = state.offsetBytes;
       pendingEnd = Math.max(pendingEnd, startOffset);
       summary.batches++;
-      summary.lines += pending.length;
+      summary.lines += pending.length - pendingHeaders;
       summary.accepted += res.accepted;
       summary.deadLettered += res.deadLettered;
-      state.lines += pending.length;
+      state.lines += pending.length - pendingHeaders;
+      pendingHeaders = 0;
       state.offsetBytes = pendingEnd;
       options.progress?.bytesDone(pendingEnd - startOffset);
       pending = [];
@@ -143,6 +146,7 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
         if (line.trim() === '') continue;
         if (line.startsWith('#Fields:')) state.fieldsHeader = line;
         pending.push(line);
+        if (options.format === 'cloudfront-standard' && line.startsWith('#')) pendingHeaders++;
         pendingEnd = offset;
         if (pending.length >= batchLines) await flush();
       }
