@@ -41,7 +41,8 @@ export interface Sender {
 
 export interface ShipProgress {
   bytesDone(n: number): void;
-  start(totalBytes: number): void;
+  /** Called once, with the bytes already shipped before this run (from the checkpoint). */
+  start(resumedBytes: number): void;
   stop(): void;
 }
 
@@ -157,6 +158,12 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
     await flush();
   }
 
+  // The bar starts where the checkpoint left each file.
+  const resumedBytes = options.inputs.reduce(
+    (n, i) => n + (i === '-' ? 0 : (checkpoint.files[resolve(i)]?.offsetBytes ?? 0)),
+    0,
+  );
+  options.progress?.start(resumedBytes);
   try {
     for (const input of options.inputs) {
       if (stopped()) break;
