@@ -252,7 +252,9 @@ export class Topology {
       e: expiresMs,
     };
     // Keep every window a late event may still reach (bounded); older ones are past lateness.
-    const others = (stored?.f ?? []).filter((f) => f.w !== draft.windowStartMs && f.e >= state.meta.watermarkMs);
+    const others = (stored?.f ?? []).filter(
+      (f) => f.w !== draft.windowStartMs && f.e >= state.meta.watermarkMs,
+    );
     others.sort((a, b) => b.w - a.w);
     const f = [next, ...others.slice(0, this.config.detector.entriesPerKeyMax - 1)];
     state.set(ns, key, { x: Math.max(...f.map((w) => w.e)), f } as FlagState);
