@@ -362,18 +362,22 @@ export class DetectorRunner {
         let record: InputRecord;
         if (role === 'accounts') {
           const key = m.key ? m.key.toString('utf8') : '';
-          const value = m.value ? ((await this.decoders.accounts.decode(m.value)) as AccountPlan) : null;
+          let value: AccountPlan | null = null;
+          if (m.value) {
+            const decoded = this.decoders.accounts.decode(m.value);
+            value = (decoded instanceof Promise ? await decoded : decoded) as AccountPlan;
+          }
           record = { role, offset, key: value?.accountId ?? key, value };
         } else if (!m.value) {
           continue;
-        } else if (role === 'requests') {
-          record = { role, offset, value: (await this.decoders.requests.decode(m.value)) as CdnRequest };
         } else {
-          record = {
-            role,
-            offset,
-            value: (await this.decoders.heartbeats.decode(m.value)) as PlayerHeartbeat,
-          };
+          // Our own schema decodes synchronously: no promise (and no microtask) per record.
+          const decoded = this.decoders[role].decode(m.value);
+          const value = decoded instanceof Promise ? await decoded : decoded;
+          record =
+            role === 'requests'
+              ? { role, offset, value: value as CdnRequest }
+              : { role, offset, value: value as PlayerHeartbeat };
         }
         merger.push(role, ts, record);
       }
