@@ -79,6 +79,7 @@ export class DetectorRunner {
   private closed = false;
   /** Set when producing failed: nothing more is processed or flushed. */
   private fatal: unknown;
+  private rebalancing = false;
 
   constructor(options: {
     config: DetectorConfig;
@@ -128,7 +129,13 @@ export class DetectorRunner {
       maxWaitTimeInMs: 100,
     });
     this.consumer = consumer;
+    // A rebalance is starting: the batch being processed waits for its flags, so partitions leave
+    // with their flags on the topic (the new owner reads them back before it replays).
+    consumer.on(consumer.events.REBALANCING, () => {
+      this.rebalancing = true;
+    });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.rebalancing = false;
       const assignment = e.payload.memberAssignment as Record<string, number[]>;
       // Co-partitioned: the partitions assigned on the requests topic are the task partitions.
       const partitions = new Set(assignment[this.topicOf.requests] ?? []);
@@ -382,6 +389,7 @@ export class DetectorRunner {
         merger.push(role, ts, record);
       }
       await this.drain(task);
+      if (this.rebalancing) await task.sending;
       const d = this.config.detector;
       if (task.state.dirtySize >= d.flushKeysMax) await this.flushTask(task);
       // Back-pressure: an input far ahead of the others waits for them.
