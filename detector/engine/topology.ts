@@ -63,6 +63,9 @@ interface PlanState extends StateValue {
   p: AccountPlan;
 }
 
+/** Returned when an event raised nothing (most events): one shared, frozen array. */
+const NO_FLAGS: Anomaly[] = Object.freeze([]) as unknown as Anomaly[];
+
 const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
 
 /** Severity from how far past the threshold the observed value is. */
@@ -141,14 +144,14 @@ export class Topology {
     if (record.offset >= 0) state.meta.offsets[record.role as InputRole] = record.offset + 1;
     if (record.role === 'accounts') {
       state.set(PLANS_NS, record.key, record.value ? ({ x: 0, p: record.value } as PlanState) : undefined);
-      return [];
+      return NO_FLAGS;
     }
     const value = record.value;
     const atMs = value.timestampMs;
     const lateness = this.config.detector.allowedLatenessMs;
     if (atMs < state.meta.watermarkMs - lateness) {
       this.stats.lateEvents++;
-      return [];
+      return NO_FLAGS;
     }
     if (atMs > state.meta.watermarkMs) state.meta.watermarkMs = atMs;
     this.stats.events++;
@@ -185,7 +188,7 @@ export class Topology {
         else flags = [flag];
       }
     }
-    return flags ?? [];
+    return flags ?? NO_FLAGS;
   }
 
   private configsFor(tenant: string, planId: string): ReadonlyArray<{ enabled: boolean }> {
