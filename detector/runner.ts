@@ -9,6 +9,7 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Clock } from '../core/clock.ts';
+import { LeechguardError } from '../core/errors.ts';
 import { createConsumer, createProducer } from '../core/kafka.ts';
 import { LIMITS } from '../core/limits.ts';
 import type { Logger } from '../core/log.ts';
@@ -118,6 +119,15 @@ export class DetectorRunner {
     const d = this.config.detector;
     this.admin = this.kafka.admin();
     await this.admin.connect();
+    // Flags of input partition p go to anomalies partition p (one writer per anomalies partition).
+    const meta = await this.admin.fetchTopicMetadata({ topics: [d.topics.requests, d.topics.anomalies] });
+    const count = (name: string) => meta.topics.find((t) => t.name === name)?.partitions.length ?? 0;
+    if (count(d.topics.anomalies) < count(d.topics.requests)) {
+      throw new LeechguardError(
+        'LG_ERR_CONFIG_INVALID',
+        `${d.topics.anomalies} has ${count(d.topics.anomalies)} partitions, fewer than the ${count(d.topics.requests)} of ${d.topics.requests}`,
+      );
+    }
     this.producer = createProducer(this.kafka);
     await this.producer.connect();
     const consumer = createConsumer(this.kafka, {
