@@ -96,6 +96,30 @@ export class Topology {
   private readonly out: RuleOutput = { changes: [], flags: [], overflow: 0 };
   /** Rule configs (in rule order) per tenant + plan: one lookup per event. */
   private readonly flagNamespaces = new Map<string, Map<string, string>>();
+  /** The partition of the event being processed (for `wouldFlag`). */
+  private current: PartitionState | undefined;
+  /** Bound once: rules call it through their context. */
+  private readonly wouldFlag: RuleContext['wouldFlag'] = (
+    rule,
+    kind,
+    key,
+    windowStartMs,
+    observed,
+    threshold,
+    on,
+  ) => {
+    const stored = this.current?.get<FlagState>(this.flagNs(rule, kind), key);
+    const prev = stored?.f.find((f) => f.w === windowStartMs);
+    if (!prev) return true;
+    const escalates =
+      on === 'severity' ? SEVERITIES.indexOf(severityOf(observed, threshold)) > prev.s : observed > prev.o;
+    if (!escalates) return false;
+    if (prev.v >= this.config.detector.flagVersionsMax) {
+      this.stats.flagVersionsCapped++;
+      return false;
+    }
+    return true;
+  };
   private readonly configsByPlan = new Map<string, Map<string, ReadonlyArray<{ enabled: boolean }>>>();
 
   constructor(config: DetectorConfig, rules: readonly AnyRule[] = RULES) {
@@ -163,10 +187,12 @@ export class Topology {
     const plan =
       (accountId === null ? undefined : state.get<PlanState>(PLANS_NS, accountId)?.p) ??
       this.ruleConfigs.defaultPlan(value.tenant, accountId ?? '');
+    this.current = state;
     const ctx: RuleContext = {
       nowMs: state.meta.watermarkMs,
       plan,
       entriesPerKeyMax: this.config.detector.entriesPerKeyMax,
+      wouldFlag: this.wouldFlag,
     };
     const out = this.out;
     const configs = this.configsFor(value.tenant, plan.planId);

@@ -106,6 +106,9 @@ export function spreadApply(
   }
   const observed = spec.measure === 'events' ? seenCount(p) : seenSize(p);
   if (observed <= max) return;
+  const start = windowStart(atMs, windowMs);
+  const escalateOn = spec.measure === 'events' ? 'severity' : 'increase';
+  if (!ctx.wouldFlag(spec.rule, kind, key, start, observed, max, escalateOn)) return;
   const evidence = (): Evidence => {
     const e = emptyEvidence();
     e.eventCount = seenCount(p);
@@ -124,7 +127,6 @@ export function spreadApply(
     e.note = spec.note(observed, max, windowMs);
     return e;
   };
-  const start = windowStart(atMs, windowMs);
   out.flags.push({
     rule: spec.rule,
     subjectKind: kind,
@@ -141,6 +143,6 @@ export function spreadApply(
     detectedAtMs: atMs,
     triggerEventId: v.id,
     evidence,
-    escalateOn: spec.measure === 'events' ? 'severity' : 'increase',
+    escalateOn,
   });
 }

@@ -119,6 +119,11 @@ export const segmentFanout: Rule<SegmentFanoutConfig> = {
     const overDevices = devices > maxDevices;
     const overNetworks = networks > config.maxNetworks;
     if (!overDevices && !overNetworks) return;
+    const start = windowStart(atMs, config.flagWindowMs);
+    const idKey = `${account}|${contentId}`;
+    const threshold = overDevices ? maxDevices : config.maxNetworks;
+    const observed = overDevices ? devices : networks;
+    if (!ctx.wouldFlag('segment-fanout', 'segment', idKey, start, observed, threshold, 'increase')) return;
     const evidence = (): Evidence => {
       const e = emptyEvidence();
       e.eventCount = seenCount(d);
@@ -127,19 +132,18 @@ export const segmentFanout: Rule<SegmentFanoutConfig> = {
       e.note = `segment ${v.segmentNumber} of ${v.contentId} fetched by ${devices} devices on ${networks} networks within ${spanMs / 1000} s (max ${maxDevices} devices, ${config.maxNetworks} networks)`;
       return e;
     };
-    const start = windowStart(atMs, config.flagWindowMs);
     out.flags.push({
       rule: 'segment-fanout',
       subjectKind: 'segment',
       subjectKey: subject,
-      idKey: `${account}|${contentId}`,
+      idKey,
       tenant: v.tenant,
       accountId: v.accountId,
       tokenHash: v.tokenHash,
       tokenExpiresAtMs: v.tokenExpiresAtMs,
       evictSessionId: null,
-      threshold: overDevices ? maxDevices : config.maxNetworks,
-      observed: overDevices ? devices : networks,
+      threshold,
+      observed,
       windowStartMs: start,
       windowEndMs: start + config.flagWindowMs,
       detectedAtMs: atMs,
