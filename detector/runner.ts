@@ -399,7 +399,8 @@ export class DetectorRunner {
         merger.push(role, ts, record);
       }
       await this.drain(task);
-      if (this.rebalancing) await task.sending;
+      // Every partition's flags, not only this one's: any of them may be about to move.
+      if (this.rebalancing) await Promise.all([...this.tasks.values()].map((t) => t.sending));
       const d = this.config.detector;
       if (task.state.dirtySize >= d.flushKeysMax) await this.flushTask(task);
       // Back-pressure: an input far ahead of the others waits for them.
