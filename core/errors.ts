@@ -95,11 +95,6 @@ export const ERRORS = {
     httpStatus: 400,
     retriable: false,
   },
-  ING_ERR_HEADER_MISSING: {
-    message: 'W3C data line before any #Fields header',
-    httpStatus: 400,
-    retriable: false,
-  },
   ING_ERR_HEARTBEAT_INVALID: { message: 'heartbeat is invalid', httpStatus: 400, retriable: false },
   ING_ERR_ACCOUNT_INVALID: { message: 'account plan is invalid', httpStatus: 400, retriable: false },
   ING_ERR_RECORD_UNENCODABLE: {

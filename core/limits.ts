@@ -71,8 +71,11 @@ export const LIMITS = {
   detectorEntriesPerKeyMax: 64,
   /** Dirty keys written in one RocksDB batch (with the offsets): a 1k batch costs ~1 ms of JS thread. */
   detectorFlushKeysMax: 20_000,
-  /** Time between two state flushes, ms: the replay after a crash is at most this much input. */
-  detectorFlushIntervalMs: 1_000,
+  /**
+   * Time between two state flushes, ms: the replay after a crash is at most this much input; a
+   * longer interval writes a hot key once instead of once a second (RocksDB batches run on the JS thread).
+   */
+  detectorFlushIntervalMs: 5_000,
   /** Records buffered per input topic-partition before that partition is paused (back-pressure). */
   detectorBufferedRecordsMax: 20_000,
   /** Versions one flag may reach: escalations past it are counted, not published. */

@@ -9,6 +9,7 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Clock } from '../core/clock.ts';
+import { LeechguardError } from '../core/errors.ts';
 import { createConsumer, createProducer } from '../core/kafka.ts';
 import { LIMITS } from '../core/limits.ts';
 import type { Logger } from '../core/log.ts';
@@ -79,6 +80,7 @@ export class DetectorRunner {
   private closed = false;
   /** Set when producing failed: nothing more is processed or flushed. */
   private fatal: unknown;
+  private rebalancing = false;
 
   constructor(options: {
     config: DetectorConfig;
@@ -117,6 +119,15 @@ export class DetectorRunner {
     const d = this.config.detector;
     this.admin = this.kafka.admin();
     await this.admin.connect();
+    // Flags of input partition p go to anomalies partition p (one writer per anomalies partition).
+    const meta = await this.admin.fetchTopicMetadata({ topics: [d.topics.requests, d.topics.anomalies] });
+    const count = (name: string) => meta.topics.find((t) => t.name === name)?.partitions.length ?? 0;
+    if (count(d.topics.anomalies) < count(d.topics.requests)) {
+      throw new LeechguardError(
+        'LG_ERR_CONFIG_INVALID',
+        `${d.topics.anomalies} has ${count(d.topics.anomalies)} partitions, fewer than the ${count(d.topics.requests)} of ${d.topics.requests}`,
+      );
+    }
     this.producer = createProducer(this.kafka);
     await this.producer.connect();
     const consumer = createConsumer(this.kafka, {
@@ -128,7 +139,13 @@ export class DetectorRunner {
       maxWaitTimeInMs: 100,
     });
     this.consumer = consumer;
+    // A rebalance is starting: the batch being processed waits for its flags, so partitions leave
+    // with their flags on the topic (the new owner reads them back before it replays).
+    consumer.on(consumer.events.REBALANCING, () => {
+      this.rebalancing = true;
+    });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.rebalancing = false;
       const assignment = e.payload.memberAssignment as Record<string, number[]>;
       // Co-partitioned: the partitions assigned on the requests topic are the task partitions.
       const partitions = new Set(assignment[this.topicOf.requests] ?? []);
@@ -362,22 +379,28 @@ export class DetectorRunner {
         let record: InputRecord;
         if (role === 'accounts') {
           const key = m.key ? m.key.toString('utf8') : '';
-          const value = m.value ? ((await this.decoders.accounts.decode(m.value)) as AccountPlan) : null;
+          let value: AccountPlan | null = null;
+          if (m.value) {
+            const decoded = this.decoders.accounts.decode(m.value);
+            value = (decoded instanceof Promise ? await decoded : decoded) as AccountPlan;
+          }
           record = { role, offset, key: value?.accountId ?? key, value };
         } else if (!m.value) {
           continue;
-        } else if (role === 'requests') {
-          record = { role, offset, value: (await this.decoders.requests.decode(m.value)) as CdnRequest };
         } else {
-          record = {
-            role,
-            offset,
-            value: (await this.decoders.heartbeats.decode(m.value)) as PlayerHeartbeat,
-          };
+          // Our own schema decodes synchronously: no promise (and no microtask) per record.
+          const decoded = this.decoders[role].decode(m.value);
+          const value = decoded instanceof Promise ? await decoded : decoded;
+          record =
+            role === 'requests'
+              ? { role, offset, value: value as CdnRequest }
+              : { role, offset, value: value as PlayerHeartbeat };
         }
         merger.push(role, ts, record);
       }
       await this.drain(task);
+      // Every partition's flags, not only this one's: any of them may be about to move.
+      if (this.rebalancing) await Promise.all([...this.tasks.values()].map((t) => t.sending));
       const d = this.config.detector;
       if (task.state.dirtySize >= d.flushKeysMax) await this.flushTask(task);
       // Back-pressure: an input far ahead of the others waits for them.

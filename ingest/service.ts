@@ -75,8 +75,6 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     TOPICS.deadLetters.name,
     TOPICS.accounts.name,
   ]);
-  const producer = createProducer(kafka);
-  await producer.connect();
   // Partition counts as the cluster has them (an operator may have added partitions).
   const partitionCounts = new Map<string, number>();
   const topicMeta = await admin.fetchTopicMetadata({
@@ -109,13 +107,14 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30],
     registers: [metrics],
   });
-  const sink = new KafkaSink(producer, {
+  const sink = new KafkaSink(() => createProducer(kafka), {
     clock,
     logger,
     inFlightRecordsMax: config.limits.inFlightRecordsMax,
     partitions: (topic) => partitionCounts.get(topic),
     onProduce: (_n, ok, s) => produceSeconds.observe({ outcome: ok ? 'ok' : 'error' }, s),
   });
+  await sink.connect();
   new Gauge({
     name: 'leechguard_ingest_in_flight_records',
     help: 'Records accepted and not yet acked by Kafka',
@@ -333,7 +332,6 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
 
   service.onShutdown(async () => {
     await sink.close();
-    await producer.disconnect();
     await admin.disconnect();
   });
   const url = await service.listen(config.http.host, config.http.port);

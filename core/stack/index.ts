@@ -4,6 +4,7 @@
  * State lives in the stack dir (.stack/ by default, git-ignored): data, logs, `state.json` (the pids
  * we started, so `down` stops exactly those) and `endpoints.json` (read by the CLI and the tests).
  */
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -243,70 +244,86 @@ function writeKafkaConfig(dir: string, port: number, controllerPort: number): st
   return file;
 }
 
-async function startKafka(dir: string): Promise<StackState['kafka']> {
+/** A single-node KRaft broker's files, ready to launch (and relaunch on the same ports and data). */
+export interface KafkaNode {
+  dir: string;
+  port: number;
+  controllerPort: number;
+  configFile: string;
+  /** JVM arguments naming the log config and the classpath of the cached jars. */
+  classpathArgs: string[];
+}
+
+/**
+ * Writes the broker's config under `dir` on free loopback ports and formats its storage (once:
+ * a second call on the same dir keeps the cluster id and data). Used by `stack up` and by tests
+ * that need a broker of their own to kill.
+ */
+export async function prepareKafkaNode(dir: string): Promise<KafkaNode> {
   const libs = ensureKafkaJars();
-  const kdir = join(dir, 'kafka');
-  mkdirSync(kdir, { recursive: true });
+  mkdirSync(dir, { recursive: true });
   const port = await freePort();
   let controllerPort = await freePort();
   while (controllerPort === port) controllerPort = await freePort();
-  const config = writeKafkaConfig(kdir, port, controllerPort);
-  const classpath = `${libs}/*`;
-  const common = [`-Dlog4j2.configurationFile=${join(kdir, 'log4j2.properties')}`, '-cp', classpath];
-  const idFile = join(kdir, 'cluster-id');
+  const configFile = writeKafkaConfig(dir, port, controllerPort);
+  const classpathArgs = [`-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', `${libs}/*`];
+  const idFile = join(dir, 'cluster-id');
   if (!existsSync(idFile)) {
     // A KRaft cluster id is 16 random bytes, base64url without padding.
     writeFileSync(idFile, Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url'));
   }
   const clusterId = readFileSync(idFile, 'utf8').trim();
-  const { spawnSync } = await import('node:child_process');
   const format = spawnSync(
     'java',
     [
-      ...common,
+      ...classpathArgs,
       'kafka.tools.StorageTool',
       'format',
       '-t',
       clusterId,
       '-c',
-      config,
+      configFile,
       '--ignore-formatted',
-      '--standalone',
     ],
     { encoding: 'utf8' },
   );
   if (format.status !== 0) {
-    // --standalone is refused when controller.quorum.voters is set; format without it.
-    const retry = spawnSync(
-      'java',
-      [...common, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config, '--ignore-formatted'],
-      { encoding: 'utf8' },
+    throw new LeechguardError(
+      'LG_ERR_STACK_START_FAILED',
+      `kafka storage format failed: ${format.stderr || format.stdout}`,
     );
-    if (retry.status !== 0) {
-      throw new LeechguardError(
-        'LG_ERR_STACK_START_FAILED',
-        `kafka storage format failed: ${retry.stderr || retry.stdout}`,
-      );
-    }
   }
-  const logFile = join(kdir, 'kafka.log');
-  const marker = kdir;
-  const pid = spawnDetached(
+  return { dir, port, controllerPort, configFile, classpathArgs };
+}
+
+/** Starts the broker detached; its command line carries the dir so `down` can tell it is ours. */
+export function launchKafkaNode(node: KafkaNode, heapArgs: string[] = [KAFKA_HEAP, '-Xms256m']): number {
+  return spawnDetached(
     'java',
     [
-      KAFKA_HEAP,
-      '-Xms256m',
+      ...heapArgs,
       '-XX:+UseG1GC',
       '-Djava.awt.headless=true',
-      `-Dleechguard.stack=${kdir}`,
-      ...common,
+      `-Dleechguard.stack=${node.dir}`,
+      ...node.classpathArgs,
       'kafka.Kafka',
-      config,
+      node.configFile,
     ],
-    logFile,
-    kdir,
+    join(node.dir, 'kafka.log'),
+    node.dir,
   );
-  return { pid, port, controllerPort, marker, logFile };
+}
+
+async function startKafka(dir: string): Promise<StackState['kafka']> {
+  const node = await prepareKafkaNode(join(dir, 'kafka'));
+  const pid = launchKafkaNode(node);
+  return {
+    pid,
+    port: node.port,
+    controllerPort: node.controllerPort,
+    marker: node.dir,
+    logFile: join(node.dir, 'kafka.log'),
+  };
 }
 
 async function startRegistry(

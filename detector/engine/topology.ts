@@ -63,6 +63,9 @@ interface PlanState extends StateValue {
   p: AccountPlan;
 }
 
+/** Returned when an event raised nothing (most events): one shared, frozen array. */
+const NO_FLAGS: Anomaly[] = Object.freeze([]) as unknown as Anomaly[];
+
 const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
 
 /** Severity from how far past the threshold the observed value is. */
@@ -93,6 +96,30 @@ export class Topology {
   private readonly out: RuleOutput = { changes: [], flags: [], overflow: 0 };
   /** Rule configs (in rule order) per tenant + plan: one lookup per event. */
   private readonly flagNamespaces = new Map<string, Map<string, string>>();
+  /** The partition of the event being processed (for `wouldFlag`). */
+  private current: PartitionState | undefined;
+  /** Bound once: rules call it through their context. */
+  private readonly wouldFlag: RuleContext['wouldFlag'] = (
+    rule,
+    kind,
+    key,
+    windowStartMs,
+    observed,
+    threshold,
+    on,
+  ) => {
+    const stored = this.current?.get<FlagState>(this.flagNs(rule, kind), key);
+    const prev = stored?.f.find((f) => f.w === windowStartMs);
+    if (!prev) return true;
+    const escalates =
+      on === 'severity' ? SEVERITIES.indexOf(severityOf(observed, threshold)) > prev.s : observed > prev.o;
+    if (!escalates) return false;
+    if (prev.v >= this.config.detector.flagVersionsMax) {
+      this.stats.flagVersionsCapped++;
+      return false;
+    }
+    return true;
+  };
   private readonly configsByPlan = new Map<string, Map<string, ReadonlyArray<{ enabled: boolean }>>>();
 
   constructor(config: DetectorConfig, rules: readonly AnyRule[] = RULES) {
@@ -141,14 +168,14 @@ export class Topology {
     if (record.offset >= 0) state.meta.offsets[record.role as InputRole] = record.offset + 1;
     if (record.role === 'accounts') {
       state.set(PLANS_NS, record.key, record.value ? ({ x: 0, p: record.value } as PlanState) : undefined);
-      return [];
+      return NO_FLAGS;
     }
     const value = record.value;
     const atMs = value.timestampMs;
     const lateness = this.config.detector.allowedLatenessMs;
     if (atMs < state.meta.watermarkMs - lateness) {
       this.stats.lateEvents++;
-      return [];
+      return NO_FLAGS;
     }
     if (atMs > state.meta.watermarkMs) state.meta.watermarkMs = atMs;
     this.stats.events++;
@@ -160,10 +187,12 @@ export class Topology {
     const plan =
       (accountId === null ? undefined : state.get<PlanState>(PLANS_NS, accountId)?.p) ??
       this.ruleConfigs.defaultPlan(value.tenant, accountId ?? '');
+    this.current = state;
     const ctx: RuleContext = {
       nowMs: state.meta.watermarkMs,
       plan,
       entriesPerKeyMax: this.config.detector.entriesPerKeyMax,
+      wouldFlag: this.wouldFlag,
     };
     const out = this.out;
     const configs = this.configsFor(value.tenant, plan.planId);
@@ -185,7 +214,7 @@ export class Topology {
         else flags = [flag];
       }
     }
-    return flags ?? [];
+    return flags ?? NO_FLAGS;
   }
 
   private configsFor(tenant: string, planId: string): ReadonlyArray<{ enabled: boolean }> {

@@ -21,6 +21,8 @@ export interface ConcurrencyCheck {
   windowMs: number;
   filter?: (row: SessionRow) => boolean;
   what: string;
+  /** Subject key when not the account id (a concurrency group: `account|group`). */
+  subjectKey?: string;
 }
 
 export function concurrencyApply(
@@ -35,6 +37,10 @@ export function concurrencyApply(
   const active = activeSessions(table, ctx.nowMs, check.graceMs, check.filter);
   if (active.length <= check.limit) return;
   const newest = active[active.length - 1]!;
+  const start = windowStart(hb.timestampMs, check.windowMs);
+  const subjectKey = check.subjectKey ?? hb.accountId;
+  if (!ctx.wouldFlag(check.rule, 'account', subjectKey, start, active.length, check.limit, 'increase'))
+    return;
   const evidence = (): Evidence => {
     const e = emptyEvidence();
     e.eventCount = active.length;
@@ -55,11 +61,10 @@ export function concurrencyApply(
     e.note = `${active.length} concurrent sessions ${check.what} (limit ${check.limit}); newest ${newest[0]} named for eviction`;
     return e;
   };
-  const start = windowStart(hb.timestampMs, check.windowMs);
   out.flags.push({
     rule: check.rule,
     subjectKind: 'account',
-    subjectKey: hb.accountId,
+    subjectKey,
     tenant: hb.tenant,
     accountId: hb.accountId,
     tokenHash: hb.tokenHash,

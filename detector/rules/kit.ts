@@ -76,6 +76,19 @@ export interface RuleContext {
   readonly plan: AccountPlan;
   /** Largest number of entries one state value may hold (distinct networks, sessions, ...). */
   readonly entriesPerKeyMax: number;
+  /**
+   * False when this subject's flag for the window is already published at this level (no
+   * escalation): the rule then skips building the draft. Keyed like the flag id (idKey ?? subjectKey).
+   */
+  readonly wouldFlag: (
+    rule: string,
+    kind: SubjectKind,
+    key: string,
+    windowStartMs: number,
+    observed: number,
+    threshold: number,
+    escalateOn: 'increase' | 'severity',
+  ) => boolean;
 }
 
 /** A detector rule. `C` is its config after defaults and tenant / plan overrides. */

@@ -22,8 +22,8 @@ import {
 export interface SpreadState extends StateValue {
   /** Distinct values of the counted dimension. */
   p: SeenMap;
-  /** Evidence dimensions kept beside it (networks, countries, asns, devices). */
-  s: Partial<Record<EvidenceDim, SeenMap>>;
+  /** The one evidence dimension kept beside it (spec.secondary): a fixed field, not a record. */
+  q: SeenMap;
 }
 
 export type EvidenceDim = 'networks' | 'countries' | 'asns' | 'devices';
@@ -34,8 +34,8 @@ export interface SpreadSpec {
   ns: Partial<Record<SubjectKind, string>>;
   /** Evidence field the counted dimension is reported in. */
   primary: EvidenceDim;
-  /** Other dimensions recorded as evidence. */
-  secondary: readonly EvidenceDim[];
+  /** The other dimension recorded as evidence. */
+  secondary: EvidenceDim;
   note: (observed: number, threshold: number, windowMs: number) => string;
   /** What is compared with the threshold: distinct counted values (default) or events. */
   measure?: 'distinct' | 'events';
@@ -88,8 +88,7 @@ export function spreadApply(
   const prev = view.get<SpreadState>(ns, key);
   const cutoffMs = ctx.nowMs - windowMs;
   const p = seenTouch(prev?.p, counted, atMs, cutoffMs, ctx.entriesPerKeyMax);
-  const s: SpreadState['s'] = prev?.s ?? {};
-  const next: SpreadState = prev ?? { x: 0, p: p ?? [], s };
+  const next: SpreadState = prev ?? { x: 0, p: p ?? [], q: [] };
   next.x = Math.max(atMs, ctx.nowMs) + windowMs;
   out.changes.push({ ns, key, value: next });
   if (!p) {
@@ -97,15 +96,14 @@ export function spreadApply(
     return;
   }
   next.p = p;
-  for (const dim of spec.secondary) {
-    const value = dimValue(event, dim);
-    if (value === null) continue;
-    const touched = seenTouch(s[dim], value, atMs, cutoffMs, ctx.entriesPerKeyMax);
-    if (touched) s[dim] = touched;
-    else out.overflow++;
-  }
+  const second = dimValue(event, spec.secondary);
+  if (second !== null && !seenTouch(next.q, second, atMs, cutoffMs, ctx.entriesPerKeyMax)) out.overflow++;
+  const q = next.q;
   const observed = spec.measure === 'events' ? seenCount(p) : seenSize(p);
   if (observed <= max) return;
+  const start = windowStart(atMs, windowMs);
+  const escalateOn = spec.measure === 'events' ? 'severity' : 'increase';
+  if (!ctx.wouldFlag(spec.rule, kind, key, start, observed, max, escalateOn)) return;
   const evidence = (): Evidence => {
     const e = emptyEvidence();
     e.eventCount = seenCount(p);
@@ -116,7 +114,7 @@ export function spreadApply(
       devices: [],
     };
     items[spec.primary] = seenEvidence(p);
-    for (const dim of spec.secondary) items[dim] = seenEvidence(s[dim]);
+    items[spec.secondary] = seenEvidence(q);
     e.networks = items.networks;
     e.countries = items.countries;
     e.asns = items.asns;
@@ -124,7 +122,6 @@ export function spreadApply(
     e.note = spec.note(observed, max, windowMs);
     return e;
   };
-  const start = windowStart(atMs, windowMs);
   out.flags.push({
     rule: spec.rule,
     subjectKind: kind,
@@ -141,6 +138,6 @@ export function spreadApply(
     detectedAtMs: atMs,
     triggerEventId: v.id,
     evidence,
-    escalateOn: spec.measure === 'events' ? 'severity' : 'increase',
+    escalateOn,
   });
 }

@@ -67,9 +67,8 @@ export async function main(argv: string[]): Promise<number> {
   const kafka = createKafka(config.kafka, logger);
   const serde = new AvroSerde(config.registry);
   await serde.registerAll([TOPICS.accounts.name, TOPICS.deadLetters.name]);
-  const producer = createProducer(kafka);
-  await producer.connect();
-  const sink = new KafkaSink(producer, { clock: systemClock, logger });
+  const sink = new KafkaSink(() => createProducer(kafka), { clock: systemClock, logger });
+  await sink.connect();
   const ctx = createPipelineContext(
     config.enrich,
     new TokenHasher(config.tokenHashing),
@@ -107,7 +106,6 @@ export async function main(argv: string[]): Promise<number> {
     }
   } finally {
     await sink.close();
-    await producer.disconnect();
   }
   for (const e of parsed.errors) process.stderr.write(`line ${e.offset + 1}: ${e.code}: ${e.reason}\n`);
   const tombstones = parsed.changes.filter((c) => c.plan === null).length;

@@ -41,7 +41,8 @@ export interface Sender {
 
 export interface ShipProgress {
   bytesDone(n: number): void;
-  start(totalBytes: number): void;
+  /** Called once, with the bytes already shipped before this run (from the checkpoint). */
+  start(resumedBytes: number): void;
   stop(): void;
 }
 
@@ -112,6 +113,8 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
     onAcked: () => void,
   ): Promise<void> {
     let pending: string[] = [];
+    // W3C header lines travel with the data but are not log lines.
+    let pendingHeaders = 0;
     let pendingEnd = state.offsetBytes;
     const flush = async () => {
       if (pending.length === 0) return;
@@ -125,10 +128,11 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
       const startOffset = state.offsetBytes;
       pendingEnd = Math.max(pendingEnd, startOffset);
       summary.batches++;
-      summary.lines += pending.length;
+      summary.lines += pending.length - pendingHeaders;
       summary.accepted += res.accepted;
       summary.deadLettered += res.deadLettered;
-      state.lines += pending.length;
+      state.lines += pending.length - pendingHeaders;
+      pendingHeaders = 0;
       state.offsetBytes = pendingEnd;
       options.progress?.bytesDone(pendingEnd - startOffset);
       pending = [];
@@ -143,6 +147,7 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
         if (line.trim() === '') continue;
         if (line.startsWith('#Fields:')) state.fieldsHeader = line;
         pending.push(line);
+        if (options.format === 'cloudfront-standard' && line.startsWith('#')) pendingHeaders++;
         pendingEnd = offset;
         if (pending.length >= batchLines) await flush();
       }
@@ -153,6 +158,12 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
     await flush();
   }
 
+  // The bar starts where the checkpoint left each file.
+  const resumedBytes = options.inputs.reduce(
+    (n, i) => n + (i === '-' ? 0 : (checkpoint.files[resolve(i)]?.offsetBytes ?? 0)),
+    0,
+  );
+  options.progress?.start(resumedBytes);
   try {
     for (const input of options.inputs) {
       if (stopped()) break;

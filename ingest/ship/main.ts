@@ -10,6 +10,7 @@ import { LeechguardError } from '../../core/errors.ts';
 import { createLogger } from '../../core/log.ts';
 import { ingestConfigSchema, SOURCE_FORMATS } from '../config.ts';
 import { type Sender, type ShipProgress, ship } from './index.ts';
+import { isGzipFile } from './reader.ts';
 import { httpSender, kafkaSender } from './senders.ts';
 
 const USAGE = `usage: leechguard ship <file...|-> --format <${SOURCE_FORMATS.join('|')}>
@@ -65,16 +66,22 @@ export async function main(argv: string[]): Promise<number> {
 
   let progress: ShipProgress | undefined;
   if (process.stderr.isTTY && !values['no-progress']) {
+    // Bytes against the total for plain files; a gzip file's inflated size is unknown up front,
+    // so then the bar counts inflated bytes without a total.
+    const files = positionals.filter((p) => p !== '-');
+    const known = files.length > 0 && files.every((p) => !isGzipFile(p));
+    const total = known ? files.reduce((n, p) => n + statSync(p).size, 0) : 0;
     const bar = new cliProgress.SingleBar(
       {
-        format: 'ship [{bar}] {percentage}% | {value}/{total} bytes | {eta_formatted} left',
+        format: known
+          ? 'ship [{bar}] {percentage}% | {value}/{total} bytes | {eta_formatted} left'
+          : 'ship | {value} bytes (inflated) shipped',
         stream: process.stderr,
       },
       cliProgress.Presets.shades_classic,
     );
-    const total = positionals.filter((p) => p !== '-').reduce((n, p) => n + statSync(p).size, 0);
     progress = {
-      start: () => bar.start(total, 0),
+      start: (resumed) => bar.start(total, known ? resumed : 0),
       bytesDone: (n) => bar.increment(n),
       stop: () => bar.stop(),
     };

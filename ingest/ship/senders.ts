@@ -83,13 +83,12 @@ export async function kafkaSender(
   const kafka = createKafka(config.kafka, logger);
   const serde = new AvroSerde(config.registry);
   await serde.registerAll([TOPICS.requests.name, TOPICS.heartbeats.name, TOPICS.deadLetters.name]);
-  const producer = createProducer(kafka);
-  await producer.connect();
-  const sink = new KafkaSink(producer, {
+  const sink = new KafkaSink(() => createProducer(kafka), {
     clock: systemClock,
     logger,
     inFlightRecordsMax: config.limits.inFlightRecordsMax,
   });
+  await sink.connect();
   const ctx = createPipelineContext(
     config.enrich,
     new TokenHasher(config.tokenHashing),
@@ -140,7 +139,6 @@ export async function kafkaSender(
     },
     async close() {
       await sink.close();
-      await producer.disconnect();
     },
   };
 }

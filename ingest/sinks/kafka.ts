@@ -5,6 +5,12 @@
  * Bounded: more records waiting than `inFlightRecordsMax` -> LG_ERR_OVERLOADED (503, nothing
  * taken); a failed produce -> LG_ERR_KAFKA_UNAVAILABLE (503) for its callers, and new writes are
  * refused for `failFastMs` instead of queueing into a dead broker.
+ *
+ * After a failed produce the producer is thrown away and a new one (new producer id) is made: a
+ * failed request may still have been written, and an idempotent producer that kept its sequence
+ * numbers would send the NEXT batch with the same ones, which the broker would take for a retry
+ * and acknowledge without writing it (an acked batch lost). The broker-kill test caught exactly
+ * that. With a fresh producer id the worst case is a duplicate, which the record ids resolve.
  */
 import type { Clock } from '../../core/clock.ts';
 import { LeechguardError } from '../../core/errors.ts';
@@ -59,7 +65,9 @@ export interface KafkaSinkOptions {
 const RECORD_OVERHEAD_BYTES = 32;
 
 export class KafkaSink {
-  private readonly producer: Producer;
+  private readonly newProducer: () => Producer;
+  private producer: Producer;
+  private connected = false;
   private readonly options: Required<Omit<KafkaSinkOptions, 'onProduce' | 'partitions'>> &
     Pick<KafkaSinkOptions, 'onProduce' | 'partitions'>;
   private queue: Entry[] = [];
@@ -68,8 +76,10 @@ export class KafkaSink {
   private failedUntilMs = 0;
   private closed = false;
 
-  constructor(producer: Producer, options: KafkaSinkOptions) {
-    this.producer = producer;
+  /** `newProducer` makes an unconnected idempotent producer (core/kafka.ts createProducer). */
+  constructor(newProducer: () => Producer, options: KafkaSinkOptions) {
+    this.newProducer = newProducer;
+    this.producer = newProducer();
     this.options = {
       inFlightRecordsMax: options.inFlightRecordsMax ?? LIMITS.ingestInFlightRecordsMax,
       chunkRecordsMax: options.chunkRecordsMax ?? LIMITS.ingestProduceChunkRecordsMax,
@@ -146,6 +156,10 @@ export class KafkaSink {
         }
         const t0 = performance.now();
         try {
+          if (!this.connected) {
+            await this.producer.connect();
+            this.connected = true;
+          }
           await this.producer.sendBatch({
             acks: -1,
             timeout: LIMITS.kafkaAckTimeoutMs,
@@ -164,6 +178,11 @@ export class KafkaSink {
           this.failedUntilMs = this.options.clock.nowMs() + this.options.failFastMs;
           this.options.logger.warn({ err: cause, records: n }, 'produce failed; answering 503');
           const err = new LeechguardError('LG_ERR_KAFKA_UNAVAILABLE', (cause as Error).message, { cause });
+          // A new producer id for whatever comes next (see the module comment).
+          const old = this.producer;
+          this.producer = this.newProducer();
+          this.connected = false;
+          void old.disconnect().catch(() => {});
           // Everything queued behind a failed send would meet the same broker: refuse it all now.
           const dropped = this.queue.splice(0);
           this.inFlight -= dropped.length;
@@ -182,9 +201,18 @@ export class KafkaSink {
     }
   }
 
-  /** Stops taking writes; waits for what is queued. */
+  /** Connects the first producer now, so a service fails at boot rather than on its first batch. */
+  async connect(): Promise<void> {
+    if (!this.connected) {
+      await this.producer.connect();
+      this.connected = true;
+    }
+  }
+
+  /** Stops taking writes; waits for what is queued; disconnects. */
   async close(): Promise<void> {
     this.closed = true;
     while (this.sending || this.queue.length > 0) await new Promise((r) => setTimeout(r, 10));
+    await this.producer.disconnect().catch(() => {});
   }
 }

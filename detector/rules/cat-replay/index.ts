@@ -27,7 +27,7 @@ const SPEC: SpreadSpec = {
   rule: 'cat-replay',
   ns: spreadNamespaces('cat-replay'),
   primary: 'devices',
-  secondary: ['networks', 'countries'],
+  secondary: 'networks',
   note: (n, max) => `CAT token id with catreplay=1 presented by ${n} clients (max ${max})`,
 };
 

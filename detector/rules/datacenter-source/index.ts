@@ -39,7 +39,7 @@ const SPEC: SpreadSpec = {
   rule: 'datacenter-source',
   ns: spreadNamespaces('datacenter-source'),
   primary: 'asns',
-  secondary: ['networks', 'countries'],
+  secondary: 'networks',
   measure: 'events',
   note: (n, max, w) => `${n} requests from hosting / VPN networks in ${w / 60_000} min (max ${max})`,
 };

@@ -30,7 +30,7 @@ const SPEC: SpreadSpec = {
   rule: 'geo-spread',
   ns: spreadNamespaces('geo-spread'),
   primary: 'countries',
-  secondary: ['networks'],
+  secondary: 'networks',
   note,
 };
 

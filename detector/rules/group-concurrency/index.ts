@@ -38,7 +38,6 @@ export const groupConcurrency: Rule<GroupConcurrencyConfig> = {
     if (event.kind !== 'heartbeat') return;
     for (const group of ctx.plan.concurrencyGroups) {
       if (!matchesGroup(group.contentIdPatterns, event.value.contentId)) continue;
-      const before = out.flags.length;
       concurrencyApply(
         {
           rule: 'group-concurrency',
@@ -47,15 +46,14 @@ export const groupConcurrency: Rule<GroupConcurrencyConfig> = {
           windowMs: config.windowMs,
           filter: (row) => matchesGroup(group.contentIdPatterns, row.c),
           what: `in concurrency group ${group.groupId}`,
+          // One flag per group: the group is part of the subject so two groups never share an id.
+          subjectKey: `${event.value.accountId}|${group.groupId}`,
         },
         view,
         event.value,
         ctx,
         out,
       );
-      // One flag per group: the group is part of the subject so two groups never share an id.
-      const flag = out.flags[before];
-      if (flag) flag.subjectKey = `${event.value.accountId}|${group.groupId}`;
     }
   },
 };

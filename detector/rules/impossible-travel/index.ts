@@ -59,6 +59,20 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
     // Under a minute apart counts as one minute: timestamps have second resolution in many logs.
     const speedKmh = km / (Math.max(elapsedMs, 60_000) / 3_600_000);
     if (speedKmh <= config.maxSpeedKmh) return;
+    const start = windowStart(c.atMs, config.windowMs);
+    const observed = Math.round(speedKmh);
+    if (
+      !ctx.wouldFlag(
+        'impossible-travel',
+        'token',
+        v.tokenHash,
+        start,
+        observed,
+        config.maxSpeedKmh,
+        'increase',
+      )
+    )
+      return;
     const [from, to] = c.atMs >= last.at ? [last, here] : [here, last];
     const evidence = emptyEvidence();
     evidence.eventCount = 2;
@@ -72,7 +86,6 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
       speedKmh: Math.round(speedKmh),
     };
     evidence.note = `token moved ${Math.round(km)} km in ${Math.round(elapsedMs / 60_000)} min (${Math.round(speedKmh)} km/h, max ${config.maxSpeedKmh})`;
-    const start = windowStart(c.atMs, config.windowMs);
     out.flags.push({
       rule: 'impossible-travel',
       subjectKind: 'token',
@@ -83,7 +96,7 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
       tokenExpiresAtMs: c.tokenExpiresAtMs,
       evictSessionId: null,
       threshold: config.maxSpeedKmh,
-      observed: Math.round(speedKmh),
+      observed,
       windowStartMs: start,
       windowEndMs: start + config.windowMs,
       detectedAtMs: c.atMs,

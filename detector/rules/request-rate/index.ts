@@ -49,7 +49,7 @@ export const requestRate: Rule<RequestRateConfig> = {
   name: 'request-rate',
   configSchema: requestRateConfig,
   horizonMs: (c) => c.windowMs,
-  apply(view, event, config, _ctx, out) {
+  apply(view, event, config, ctx, out) {
     if (event.kind !== 'request') return;
     const v = event.value;
     if (!isVideoSegment(v.mediaType, v.cmcd?.ot, v.segmentNumber)) return;
@@ -73,12 +73,14 @@ export const requestRate: Rule<RequestRateConfig> = {
     out.changes.push({ ns: 'request-rate', key: subject, value: next });
     const ratio = Math.round((mediaMs / config.windowMs) * 100) / 100;
     if (ratio <= config.maxRealtimeRatio) return;
+    const kind = v.tokenHash !== null ? 'token' : 'account';
+    if (!ctx.wouldFlag('request-rate', kind, subject, w, ratio, config.maxRealtimeRatio, 'severity')) return;
     const evidence = emptyEvidence();
     evidence.eventCount = next.n;
     evidence.note = `${Math.round(mediaMs / 1000)} s of video fetched in a ${config.windowMs / 1000} s window (${ratio}x real time, max ${config.maxRealtimeRatio}x); first ${next.first}, last ${next.last}`;
     out.flags.push({
       rule: 'request-rate',
-      subjectKind: v.tokenHash !== null ? 'token' : 'account',
+      subjectKind: kind,
       subjectKey: subject,
       tenant: c.tenant,
       accountId: c.accountId,

@@ -41,6 +41,8 @@ export type SegmentFanoutConfig = z.infer<typeof segmentFanoutConfig>;
 
 /** Fetches of one segment, gathered from its first fetch for `spanMs`. */
 interface SegmentFetches {
+  /** Content id. */
+  c: string;
   /** Segment number. */
   s: number;
   /** First fetch, epoch ms. */
@@ -53,7 +55,7 @@ interface SegmentFetches {
   n: SeenMap;
 }
 
-/** Per account + content: the recent segments still inside their span (a handful). */
+/** Per account (all its contents): the recent segments still inside their span (a handful). */
 interface RecentSegments extends StateValue {
   segs: SegmentFetches[];
 }
@@ -72,7 +74,9 @@ export const segmentFanout: Rule<SegmentFanoutConfig> = {
     if (device === null) return;
     const atMs = v.timestampMs;
     const spanMs = config.windowSegments * (v.segmentDurationMs ?? config.defaultSegmentDurationMs);
-    const key = `${account}|${v.contentId}`;
+    // Stored under the account itself: the key the other rules of this event already looked up.
+    const key = account;
+    const contentId = v.contentId;
     const recent = view.get<RecentSegments>('segment-fanout', key) ?? { x: 0, segs: [] };
     // Segments past their span leave; the one fetched now is found or added (bounded).
     let seg: SegmentFetches | undefined;
@@ -85,7 +89,7 @@ export const segmentFanout: Rule<SegmentFanoutConfig> = {
       if (item.e < ctx.nowMs) continue;
       if (w !== r) segs[w] = item;
       w++;
-      if (item.s === v.segmentNumber) seg = item;
+      if (item.s === v.segmentNumber && item.c === contentId) seg = item;
       if (item.e > x) x = item.e;
     }
     if (w < count) segs.length = w;
@@ -96,7 +100,7 @@ export const segmentFanout: Rule<SegmentFanoutConfig> = {
         recent.x = x;
         return;
       }
-      seg = { s: v.segmentNumber, f: atMs, e: atMs + spanMs, d: [], n: [] };
+      seg = { c: contentId, s: v.segmentNumber, f: atMs, e: atMs + spanMs, d: [], n: [] };
       segs.push(seg);
       if (seg.e > x) x = seg.e;
     }
@@ -108,13 +112,18 @@ export const segmentFanout: Rule<SegmentFanoutConfig> = {
       out.overflow++;
       return;
     }
-    const subject = `${key}|${v.segmentNumber}`;
+    const subject = `${account}|${contentId}|${v.segmentNumber}`;
     const maxDevices = Math.max(config.maxDevices, ctx.plan.streamLimit);
     const devices = seenSize(d);
     const networks = seenSize(n);
     const overDevices = devices > maxDevices;
     const overNetworks = networks > config.maxNetworks;
     if (!overDevices && !overNetworks) return;
+    const start = windowStart(atMs, config.flagWindowMs);
+    const idKey = `${account}|${contentId}`;
+    const threshold = overDevices ? maxDevices : config.maxNetworks;
+    const observed = overDevices ? devices : networks;
+    if (!ctx.wouldFlag('segment-fanout', 'segment', idKey, start, observed, threshold, 'increase')) return;
     const evidence = (): Evidence => {
       const e = emptyEvidence();
       e.eventCount = seenCount(d);
@@ -123,19 +132,18 @@ export const segmentFanout: Rule<SegmentFanoutConfig> = {
       e.note = `segment ${v.segmentNumber} of ${v.contentId} fetched by ${devices} devices on ${networks} networks within ${spanMs / 1000} s (max ${maxDevices} devices, ${config.maxNetworks} networks)`;
       return e;
     };
-    const start = windowStart(atMs, config.flagWindowMs);
     out.flags.push({
       rule: 'segment-fanout',
       subjectKind: 'segment',
       subjectKey: subject,
-      idKey: key,
+      idKey,
       tenant: v.tenant,
       accountId: v.accountId,
       tokenHash: v.tokenHash,
       tokenExpiresAtMs: v.tokenExpiresAtMs,
       evictSessionId: null,
-      threshold: overDevices ? maxDevices : config.maxNetworks,
-      observed: overDevices ? devices : networks,
+      threshold,
+      observed,
       windowStartMs: start,
       windowEndMs: start + config.flagWindowMs,
       detectedAtMs: atMs,

@@ -100,12 +100,25 @@ export const segmentWithoutSession: Rule<SegmentWithoutSessionConfig> = {
       } as UncoveredRun,
     });
     if (n <= config.maxUncoveredSegments) return;
+    const start = windowStart(c.atMs, config.windowMs);
+    if (
+      !ctx.wouldFlag(
+        'segment-without-session',
+        'account',
+        account,
+        start,
+        n,
+        config.maxUncoveredSegments,
+        'severity',
+      )
+    ) {
+      return;
+    }
     const evidence = emptyEvidence();
     evidence.eventCount = n;
     evidence.networks = seenEvidence(net);
     evidence.devices = seenEvidence(dev);
     evidence.note = `${n} media segments fetched with no active heartbeat session${v.sessionId ? ` (sid ${v.sessionId})` : ''} (max ${config.maxUncoveredSegments})`;
-    const start = windowStart(c.atMs, config.windowMs);
     out.flags.push({
       rule: 'segment-without-session',
       subjectKind: 'account',

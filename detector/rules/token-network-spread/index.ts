@@ -26,7 +26,7 @@ const SPEC: SpreadSpec = {
   rule: 'token-network-spread',
   ns: spreadNamespaces('token-network-spread'),
   primary: 'networks',
-  secondary: ['asns'],
+  secondary: 'asns',
   note: (n, max, w) => `token used from ${n} distinct networks in ${w / 60_000} min (max ${max})`,
 };
 

@@ -42,7 +42,7 @@ describe('detector recovery on real Kafka', () => {
       seed: 7,
     });
     expectedCount = (await runBacktest(records)).flags.length;
-    topics = await createTopics(ctx.kafka, 'det-rec', 2);
+    topics = await createTopics(ctx.kafka, 'det-rec', 3);
     await produce(ctx.kafka, ctx.serde, topics[0]!, records);
     // The uninterrupted run: the reference both recovery tests are held to.
     baselineStateDir = tempStateDir();
@@ -153,6 +153,63 @@ describe('detector recovery on real Kafka', () => {
     assert.equal(new Set(idVersions(got)).size, got.length, 'no duplicates');
     assert.deepEqual(idVersions(got), idVersions(baseline));
     assert.ok(JSON.stringify(sortFlags(got)) === JSON.stringify(sortFlags(baseline)), 'same evidence');
+  });
+
+  it('moves partitions to a second instance joining mid-stream and still ends with the same flags', async (t) => {
+    const target = topics[2]!;
+    const groupId = uniqueName('det-move');
+    const start = (stateDir: string) =>
+      startDetector(
+        detectorConfig({
+          kafka: { brokers: ctx.brokers },
+          registry: { url: ctx.registryUrl },
+          detector: {
+            groupId,
+            stateDir,
+            topics: target,
+            flushIntervalMs: 100,
+            fetchMaxBytesPerPartition: 1024,
+          },
+        }),
+        { logger: quiet(), http: false },
+      );
+    const a = await start(tempStateDir());
+    let b: Awaited<ReturnType<typeof startDetector>> | undefined;
+    try {
+      await waitFor(
+        'a third of the flags',
+        async () => (await topicSize(ctx.kafka, target.anomalies)) >= expectedCount / 3,
+        60_000,
+        20,
+      );
+      const movedAt = await topicSize(ctx.kafka, target.anomalies);
+      b = await start(tempStateDir());
+      await waitFor(
+        'both instances own partitions and are caught up',
+        async () =>
+          a.runner.partitions().length + b!.runner.partitions().length === 6 &&
+          b!.runner.partitions().length > 0 &&
+          [...a.runner.lag().values(), ...b!.runner.lag().values()].every((lag) => lag === 0) &&
+          (await topicSize(ctx.kafka, target.anomalies)) >= expectedCount,
+        60_000,
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      t.diagnostic(
+        `second instance joined at ${movedAt} of ${expectedCount} flags; partitions a=${a.runner.partitions().join(',')} b=${b.runner.partitions().join(',')}; b dropped ${b.runner.suppressedFlags} replayed flags`,
+      );
+    } finally {
+      await b?.close();
+      await a.close();
+    }
+    const got = await readAnomalies(ctx.kafka, ctx.serde, target.anomalies);
+    const gotKeys = idVersions(got);
+    const want = new Set(idVersions(baseline));
+    const duplicates = gotKeys.filter((k, i) => gotKeys[i - 1] === k);
+    const missing = [...want].filter((k) => !gotKeys.includes(k));
+    const extra = gotKeys.filter((k) => !want.has(k));
+    t.diagnostic(`duplicates ${duplicates.length}, missing ${missing.length}, extra ${extra.length}`);
+    assert.equal(duplicates.length, 0, `duplicate id:version ${duplicates.slice(0, 5).join(' ')}`);
+    assert.deepEqual(gotKeys, idVersions(baseline));
   });
 
   it('rebuilds a deleted RocksDB from the timestamp index and recomputes the same flags, publishing none twice', async () => {

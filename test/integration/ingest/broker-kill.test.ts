@@ -44,6 +44,10 @@ describe('broker killed mid-batch (private broker)', () => {
     const endpoints = { ...(await testEndpoints()), kafkaBrokers: kafka.brokers };
     const from = await endOffsets(endpoints, TOPICS.requests.name);
     const acked = new Set<number>();
+    const ackedAt = new Map<number, number>();
+    const t0 = Date.now();
+    let killedAt = 0;
+    let restartedAt = 0;
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     let b = 0;
@@ -58,6 +62,7 @@ describe('broker killed mid-batch (private broker)', () => {
         const body = (await res.json()) as { accepted: number };
         assert.equal(body.accepted, LINES_PER_BATCH);
         acked.add(n);
+        ackedAt.set(n, Date.now() - t0);
       } else {
         retryAfter ??= res.headers.get('retry-after');
         await res.arrayBuffer();
@@ -77,8 +82,10 @@ describe('broker killed mid-batch (private broker)', () => {
     })();
     await sleep(800);
     kafka.kill();
+    killedAt = Date.now() - t0;
     await sleep(3_000);
     await kafka.start();
+    restartedAt = Date.now() - t0;
     restarted = true;
     await traffic;
     assert.ok(
@@ -111,6 +118,10 @@ describe('broker killed mid-batch (private broker)', () => {
       },
       () => seen.size >= want.size,
       30_000,
+    );
+    const missing = [...acked].filter((n) => !seen.has(`/live/ch1/720p/seg_${n}_0.ts`));
+    t.diagnostic(
+      `killed at ${killedAt} ms, restarted at ${restartedAt} ms; missing batches ${missing.map((n) => `${n}@${ackedAt.get(n)}ms`).join(', ') || 'none'}`,
     );
     assert.equal(seen.size, want.size, `${want.size - seen.size} acked lines missing from Kafka`);
   });

@@ -3,15 +3,13 @@
  * ports, started from the local stack's cached jars, killed with SIGKILL by its own pid and
  * restarted on the same ports with the same data. Never touches the shared stack.
  */
-import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKafka, ensureTopics } from '../../../core/kafka.ts';
 import { createLogger } from '../../../core/log.ts';
-import { ensureKafkaJars } from '../../../core/stack/artifacts.ts';
-import { freePort, isAlive, sleep, spawnDetached } from '../../../core/stack/processes.ts';
+import { launchKafkaNode, prepareKafkaNode } from '../../../core/stack/index.ts';
+import { isAlive, sleep } from '../../../core/stack/processes.ts';
 
 export interface PrivateKafka {
   brokers: string[];
@@ -22,50 +20,8 @@ export interface PrivateKafka {
 
 export async function privateKafka(): Promise<PrivateKafka> {
   const dir = mkdtempSync(join(tmpdir(), 'lg-private-kafka-'));
-  const port = await freePort();
-  let controllerPort = await freePort();
-  while (controllerPort === port) controllerPort = await freePort();
-  const config = join(dir, 'server.properties');
-  writeFileSync(
-    config,
-    [
-      'process.roles=broker,controller',
-      'node.id=1',
-      `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
-      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-      'controller.listener.names=CONTROLLER',
-      'inter.broker.listener.name=PLAINTEXT',
-      `log.dirs=${join(dir, 'data')}`,
-      'offsets.topic.replication.factor=1',
-      'offsets.topic.num.partitions=1',
-      'transaction.state.log.replication.factor=1',
-      'transaction.state.log.min.isr=1',
-      'share.coordinator.state.topic.replication.factor=1',
-      'share.coordinator.state.topic.min.isr=1',
-      'group.initial.rebalance.delay.ms=0',
-      'auto.create.topics.enable=false',
-      '',
-    ].join('\n'),
-  );
-  writeFileSync(
-    join(dir, 'log4j2.properties'),
-    'status = warn\nappender.out.type = Console\nappender.out.name = OUT\nappender.out.layout.type = PatternLayout\nappender.out.layout.pattern = [%d] %p %m (%c)%n\nrootLogger.level = WARN\nrootLogger.appenderRef.out.ref = OUT\n',
-  );
-  const libs = ensureKafkaJars();
-  const common = [`-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', `${libs}/*`];
-  const clusterId = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
-  mkdirSync(join(dir, 'data'), { recursive: true });
-  const fmt = spawnSync(
-    'java',
-    [...common, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config, '--ignore-formatted'],
-    {
-      encoding: 'utf8',
-    },
-  );
-  if (fmt.status !== 0) throw new Error(`private kafka format failed: ${fmt.stderr}`);
-  const brokers = [`127.0.0.1:${port}`];
+  const node = await prepareKafkaNode(dir);
+  const brokers = [`127.0.0.1:${node.port}`];
   let pid = 0;
 
   async function waitReady(): Promise<void> {
@@ -92,12 +48,8 @@ export async function privateKafka(): Promise<PrivateKafka> {
   const handle: PrivateKafka = {
     brokers,
     async start() {
-      pid = spawnDetached(
-        'java',
-        ['-Xmx384m', '-Xms128m', `-Dleechguard.private=${dir}`, ...common, 'kafka.Kafka', config],
-        join(dir, 'kafka.log'),
-        dir,
-      );
+      // Same ports and data on every (re)start: clients reconnect to the broker they knew.
+      pid = launchKafkaNode(node, ['-Xmx384m', '-Xms128m']);
       await waitReady();
     },
     kill() {

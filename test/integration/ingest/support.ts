@@ -77,25 +77,31 @@ export async function readSince<T>(
   const serde = new AvroSerde({ url: endpoints.registryUrl });
   await serde.registerAll([topic]);
   const consumer = createConsumer(kafka, { groupId: uniqueName('ingest-test') });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: false });
   const kept: ReadRecord<T>[] = [];
   let finish: () => void = () => {};
   const finished = new Promise<void>((r) => {
     finish = r;
   });
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
-      const value = message.value ? await serde.decode<T>(topic, message.value) : null;
-      const r = { key: message.key?.toString() ?? null, value, partition };
-      if (keep(r)) kept.push(r);
-      if (done(kept)) finish();
-    },
-  });
-  for (const [partition, offset] of from) consumer.seek({ topic, partition, offset });
-  const timer = setTimeout(finish, timeoutMs);
-  await finished;
-  clearTimeout(timer);
-  await consumer.disconnect();
+  const timer = setTimeout(() => finish(), timeoutMs);
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: false });
+    // Seek once the group is joined (seeking earlier is refused), before the first fetch.
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const [partition, offset] of from) consumer.seek({ topic, partition, offset });
+    });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const value = message.value ? await serde.decode<T>(topic, message.value) : null;
+        const r = { key: message.key?.toString() ?? null, value, partition };
+        if (keep(r)) kept.push(r);
+        if (done(kept)) finish();
+      },
+    });
+    await finished;
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect();
+  }
   return kept;
 }
