@@ -36,6 +36,7 @@ const USAGE = `usage: leechguard demo [options]
   --abusers F       share of abusers (default 0.02)
   --duration-min M  simulated span, minutes (default 6)
   --speed X         simulated seconds per wall second (default 2.5)
+  --flush-ms N      live sink: a partial batch waits at most this long (default 250)
   --any-ports       let the OS pick the HTTP ports (default: ingest 8090, enforcer 8083, detector 9102)
   --exit            stop after the summary (default: keep the services up until Ctrl-C)
 `;
@@ -64,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
         abusers: { type: 'string' },
         'duration-min': { type: 'string' },
         speed: { type: 'string' },
+        'flush-ms': { type: 'string' },
         'any-ports': { type: 'boolean' },
         exit: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -89,6 +91,7 @@ export async function main(argv: string[]): Promise<number> {
     num(values['duration-min'] as string | undefined, 'duration-min', 6) * 60_000,
   );
   const speed = num(values.speed as string | undefined, 'speed', 2.5);
+  const flushMs = Math.round(num(values['flush-ms'] as string | undefined, 'flush-ms', 250));
 
   const abort = new AbortController();
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -189,7 +192,7 @@ export async function main(argv: string[]): Promise<number> {
       speed,
       rateMax: 20_000,
       batchLinesMax: 2000,
-      flushIntervalMs: 250,
+      flushIntervalMs: flushMs,
       inFlightMax: 4,
       retriesMax: 8,
       wallMsMax: 30 * 60_000,
@@ -275,7 +278,7 @@ export async function main(argv: string[]): Promise<number> {
     writeReport(report, reportDir, `leechguard demo ${runId} (seed ${seed})`);
     writeFileSync(
       join(runDir, 'latency.json'),
-      `${JSON.stringify({ runId, seed, viewers, speed, durationMs, map, stats, latency: lat }, null, 2)}\n`,
+      `${JSON.stringify({ runId, seed, viewers, speed, flushMs, durationMs, map, stats, latency: lat }, null, 2)}\n`,
     );
     lines.push(`  quality report    ${join(reportDir, 'report.md')}`, '');
     out(lines.join('\n'));
