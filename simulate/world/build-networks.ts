@@ -40,7 +40,7 @@ for (const line of csv6.split('\n')) {
   const [a, b, asnText] = line.split(',');
   const asn = Number(asnText);
   const c = wanted.get(asn);
-  if (!c || c.kind !== 'fixed') continue;
+  if (c?.kind !== 'fixed') continue;
   const list = rangesByAsn6.get(asn) ?? [];
   list.push([BigInt(a as string), BigInt(b as string)]);
   rangesByAsn6.set(asn, list);
