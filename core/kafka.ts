@@ -11,6 +11,18 @@ import type { Logger } from './log.ts';
 import { ALL_TOPICS, type TopicSpec } from './topics.ts';
 
 export type KafkaConfig = z.infer<typeof kafkaSection>;
+
+// leechguard keys every record itself with kafkajs's Java-compatible default partitioner, so
+// co-partitioned topics line up; kafkajs's notice about that default is noise in every process.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
+/**
+ * kafkajs warns on every idempotent producer whose retries are bounded. Bounding them is the
+ * point (a request fails fast with 503 instead of hanging); a retried batch keeps its
+ * deterministic record ids, so consumers drop any duplicate. Logged at debug instead.
+ */
+const EXPECTED_WARNINGS = ['Limiting retries for the idempotent producer'];
+
 export type { Admin, Consumer, Producer };
 
 const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -40,7 +52,8 @@ export function createKafka(config: KafkaConfig, logger: Logger): Kafka {
       () =>
       ({ level, log }) => {
         const { message, ...extra } = log;
-        kafkaLogger[LEVEL_NAMES[level] ?? 'info'](extra, message);
+        const expected = EXPECTED_WARNINGS.some((w) => String(message).startsWith(w));
+        kafkaLogger[expected ? 'debug' : (LEVEL_NAMES[level] ?? 'info')](extra, message);
       },
   });
 }
