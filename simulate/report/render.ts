@@ -81,7 +81,7 @@ export function precisionRecallSvg(report: QualityReport): string {
     `<rect x="${left + 90}" y="${bottom + 26}" width="12" height="10" fill="${BLUE}" opacity="0.75"/><text x="${left + 106}" y="${bottom + 35}" font-size="11">recall (of accounts the rule should catch)</text>`,
     `<rect x="${left + 370}" y="${bottom + 26}" width="12" height="10" fill="${RED}"/><text x="${left + 386}" y="${bottom + 35}" font-size="11">under target</text>`,
   );
-  return svg(width, height, parts);
+  return svg(width, height, 'Precision and recall per rule', parts);
 }
 
 /** p50 and p99 delay from abuse start to flag (per rule and overall) and to revocation. */
@@ -136,7 +136,7 @@ export function latencySvg(report: QualityReport): string {
       `<text x="${x(ms)}" y="${bottom + 20}" text-anchor="middle" font-size="10" fill="#555">${secs(ms)}</text>`,
     );
   }
-  return svg(width, height, parts);
+  return svg(width, height, 'Time from abuse start (p50 and p99)', parts);
 }
 
 /** Which rules flag which classes: green cells are abusers caught, red cells legitimate accounts flagged. */
@@ -185,11 +185,13 @@ export function classRuleMatrixSvg(report: QualityReport): string {
       `<text x="${left + rules.length * cell + 10}" y="${y + cell / 2 + 4}" font-size="12" fill="${ok ? GREEN : RED}">${c.flagged} / ${c.accounts}</text>`,
     );
   });
-  return svg(width, height, parts);
+  return svg(width, height, 'Accounts flagged, by class and rule', parts);
 }
 
-function svg(width: number, height: number, parts: string[]): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>
+/** A chart document; the title element names it for screen readers and tooltips. */
+function svg(width: number, height: number, title: string, parts: string[]): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} role="img">
+<title>${title}</title>
 <rect width="100%" height="100%" fill="#fff"/>
 ${parts.join('\n')}
 </svg>
