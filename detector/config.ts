@@ -7,17 +7,10 @@ import { z } from 'zod';
 import { httpSection, kafkaSection, logSection, registrySection } from '../core/config.ts';
 import { LeechguardError } from '../core/errors.ts';
 import { LIMITS } from '../core/limits.ts';
+import { concurrencyGroupSchema } from '../core/plans.ts';
 import type { AccountPlan } from '../core/schemas/generated.ts';
 import { TOPICS } from '../core/topics.ts';
 import { type AnyRule, RULES } from './rules/index.ts';
-
-const concurrencyGroupSchema = z
-  .object({
-    groupId: z.string().min(1),
-    limit: z.number().int().positive(),
-    contentIdPatterns: z.array(z.string().min(1)),
-  })
-  .strict();
 
 export const planSchema = z
   .object({

@@ -13,6 +13,7 @@ import {
   registrySection,
 } from '../core/config.ts';
 import { LIMITS } from '../core/limits.ts';
+import { concurrencyGroupSchema } from '../core/plans.ts';
 import { tokenHashingSection } from '../core/token-hash.ts';
 import { LOG_FORMATS } from './sources/index.ts';
 import { fieldMappingSchema } from './sources/ndjson/index.ts';
@@ -46,17 +47,7 @@ export const planSchema = z
     planId: z.string().min(1),
     streamLimit: z.number().int().min(0),
     perTitleLimit: z.number().int().min(1).nullable().default(null),
-    concurrencyGroups: z
-      .array(
-        z
-          .object({
-            groupId: z.string().min(1),
-            limit: z.number().int().min(0),
-            contentIdPatterns: z.array(z.string().min(1)),
-          })
-          .strict(),
-      )
-      .default([]),
+    concurrencyGroups: z.array(concurrencyGroupSchema).default([]),
   })
   .strict();
 export type PlanConfig = z.infer<typeof planSchema>;

@@ -1,22 +1,13 @@
 /** Config section of session admission; defaults written with units. */
 import { z } from 'zod';
 import { LIMITS } from '../../core/limits.ts';
+import { concurrencyGroupSchema } from '../../core/plans.ts';
 
 export const planLimitsSchema = z
   .object({
     streamLimit: z.number().int().min(0).max(LIMITS.sessionsPerAccountMax),
     perTitleLimit: z.number().int().min(1).nullable().default(null),
-    concurrencyGroups: z
-      .array(
-        z
-          .object({
-            groupId: z.string().min(1),
-            limit: z.number().int().min(0),
-            contentIdPatterns: z.array(z.string().min(1)),
-          })
-          .strict(),
-      )
-      .default([]),
+    concurrencyGroups: z.array(concurrencyGroupSchema).default([]),
   })
   .strict();
 export type PlanLimits = z.infer<typeof planLimitsSchema>;
