@@ -7,9 +7,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { numberArg, parseArgsOrFail } from '../core/cli-args.ts';
 import { PROJECT_ROOT } from '../core/endpoints.ts';
-import { LeechguardError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
 import type { Anomaly, Revocation } from '../core/schemas/generated.ts';
 import { readState, stackDown, stackStatus, stackUp } from '../core/stack/index.ts';
@@ -41,12 +40,9 @@ const USAGE = `usage: leechguard demo [options]
   --exit            stop after the summary (default: keep the services up until Ctrl-C)
 `;
 
+/** A positive numeric flag, or its default when absent. */
 function num(v: string | undefined, name: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new LeechguardError('LG_ERR_REQUEST_INVALID', `--${name}: not a positive number: ${v}`);
-  return n;
+  return v === undefined ? dflt : numberArg(v, `--${name}`, { positive: true });
 }
 
 const fmtMs = (v: number | null) =>
@@ -54,9 +50,8 @@ const fmtMs = (v: number | null) =>
 const fmtPct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)} %`);
 
 export async function main(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
+  const { values } = parseArgsOrFail(
+    {
       args: argv,
       strict: true,
       options: {
@@ -70,12 +65,9 @@ export async function main(argv: string[]): Promise<number> {
         exit: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
-    }));
-  } catch (err) {
-    throw new LeechguardError('LG_ERR_REQUEST_INVALID', `${(err as Error).message}\n${USAGE}`, {
-      cause: err,
-    });
-  }
+    },
+    USAGE,
+  );
   if (values.help) {
     process.stdout.write(USAGE);
     return 0;
@@ -84,14 +76,12 @@ export async function main(argv: string[]): Promise<number> {
   const runId = `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${process.pid}`;
   const runDir = resolve(PROJECT_ROOT, '.leechguard', `demo-${runId}`);
   mkdirSync(runDir, { recursive: true });
-  const seed = (values.seed as string | undefined) ?? `demo-${runId}`;
-  const viewers = Math.round(num(values.viewers as string | undefined, 'viewers', 3000));
-  const abuserFraction = num(values.abusers as string | undefined, 'abusers', 0.02);
-  const durationMs = Math.round(
-    num(values['duration-min'] as string | undefined, 'duration-min', 6) * 60_000,
-  );
-  const speed = num(values.speed as string | undefined, 'speed', 2.5);
-  const flushMs = Math.round(num(values['flush-ms'] as string | undefined, 'flush-ms', 250));
+  const seed = values.seed ?? `demo-${runId}`;
+  const viewers = Math.round(num(values.viewers, 'viewers', 3000));
+  const abuserFraction = num(values.abusers, 'abusers', 0.02);
+  const durationMs = Math.round(num(values['duration-min'], 'duration-min', 6) * 60_000);
+  const speed = num(values.speed, 'speed', 2.5);
+  const flushMs = Math.round(num(values['flush-ms'], 'flush-ms', 250));
 
   const abort = new AbortController();
   const cleanups: Array<() => Promise<unknown>> = [];

@@ -7,8 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { LeechguardError } from '../core/errors.ts';
+import { numberArg, parseArgsOrFail } from '../core/cli-args.ts';
 import type { AccountPlan, Anomaly, CdnRequest, PlayerHeartbeat } from '../core/schemas/generated.ts';
 import { TokenHasher } from '../core/token-hash.ts';
 import { TOPICS } from '../core/topics.ts';
@@ -110,30 +109,30 @@ export function* ingestRecords(sim: Simulation, stats: ParseStats): Generator<To
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        seed: { type: 'string' },
-        viewers: { type: 'string' },
-        abusers: { type: 'string' },
-        'duration-min': { type: 'string' },
-        out: { type: 'string' },
-        'detector-config': { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    throw new LeechguardError('LG_ERR_REQUEST_INVALID', (err as Error).message, { cause: err });
-  }
+  const { values } = parseArgsOrFail({
+    args: argv,
+    strict: true,
+    options: {
+      seed: { type: 'string' },
+      viewers: { type: 'string' },
+      abusers: { type: 'string' },
+      'duration-min': { type: 'string' },
+      out: { type: 'string' },
+      'detector-config': { type: 'string' },
+    },
+  });
   const options = {
-    seed: (values.seed as string | undefined) ?? 'leechguard',
-    viewers: Number(values.viewers ?? 20_000),
-    abuserFraction: Number(values.abusers ?? 0.01),
-    durationMs: Math.round(Number(values['duration-min'] ?? 20) * 60_000),
+    seed: values.seed ?? 'leechguard',
+    viewers:
+      values.viewers === undefined ? 20_000 : numberArg(values.viewers, '--viewers', { positive: true }),
+    abuserFraction: values.abusers === undefined ? 0.01 : numberArg(values.abusers, '--abusers'),
+    durationMs: Math.round(
+      (values['duration-min'] === undefined
+        ? 20
+        : numberArg(values['duration-min'], '--duration-min', { positive: true })) * 60_000,
+    ),
   };
-  const outDir = (values.out as string | undefined) ?? 'quality-out';
+  const outDir = values.out ?? 'quality-out';
   const detectorConfig = values['detector-config']
     ? JSON.parse(
         await import('node:fs').then((fs) => fs.readFileSync(values['detector-config'] as string, 'utf8')),

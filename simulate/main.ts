@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { numberArg, parseArgsOrFail } from '../core/cli-args.ts';
 import { LeechguardError } from '../core/errors.ts';
 import type { SimulationOptions } from './config.ts';
 import { createSimulation } from './engine.ts';
@@ -42,22 +42,6 @@ function pair(text: string, name: string): [number, number] {
   return [parts[0] as number, parts[1] as number];
 }
 
-function num(text: string, name: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n))
-    throw new LeechguardError('LG_ERR_REQUEST_INVALID', `${name} wants a number, got ${text}`);
-  return n;
-}
-
-/** parseArgs, with a bad flag reported as a usage error rather than a stack trace. */
-function parseArgsOrFail<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
-  try {
-    return parseArgs(config);
-  } catch (err) {
-    throw new LeechguardError('LG_ERR_REQUEST_INVALID', (err as Error).message, { cause: err });
-  }
-}
-
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgsOrFail({
     args: argv,
@@ -90,10 +74,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const options: SimulationOptions = {};
   if (values.seed !== undefined) options.seed = values.seed;
-  if (values.viewers !== undefined) options.viewers = num(values.viewers, '--viewers');
-  if (values.abusers !== undefined) options.abuserFraction = num(values.abusers, '--abusers');
+  if (values.viewers !== undefined) options.viewers = numberArg(values.viewers, '--viewers');
+  if (values.abusers !== undefined) options.abuserFraction = numberArg(values.abusers, '--abusers');
   if (values['duration-min'] !== undefined)
-    options.durationMs = Math.round(num(values['duration-min'], '--duration-min') * 60_000);
+    options.durationMs = Math.round(numberArg(values['duration-min'], '--duration-min') * 60_000);
   if (values['session-minutes'] !== undefined)
     options.sessionMinutes = pair(values['session-minutes'], '--session-minutes');
   if (values['resale-clients'] !== undefined)
@@ -131,13 +115,13 @@ export async function main(argv: string[]): Promise<number> {
       const stats = await playLive(sim, {
         ingestUrl,
         apiKey,
-        speed: num(values.speed, '--speed'),
-        rateMax: num(values.rate, '--rate'),
-        batchLinesMax: num(values['batch-lines'], '--batch-lines'),
+        speed: numberArg(values.speed, '--speed'),
+        rateMax: numberArg(values.rate, '--rate'),
+        batchLinesMax: numberArg(values['batch-lines'], '--batch-lines'),
         flushIntervalMs: 250,
         inFlightMax: 4,
         retriesMax: 8,
-        wallMsMax: num(values['max-wall-s'], '--max-wall-s') * 1000,
+        wallMsMax: numberArg(values['max-wall-s'], '--max-wall-s') * 1000,
         signal: controller.signal,
         onProgress: (s) =>
           process.stderr.write(

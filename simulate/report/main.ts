@@ -5,7 +5,7 @@
 import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseArgsOrFail } from '../../core/cli-args.ts';
 import { LeechguardError } from '../../core/errors.ts';
 import type { Anomaly, Revocation } from '../../core/schemas/generated.ts';
 import type { Truth } from '../model.ts';
@@ -42,15 +42,6 @@ export function writeReport(report: QualityReport, outDir: string, title?: strin
   const md = renderMarkdown(report, title);
   writeFileSync(join(outDir, 'report.md'), md);
   return md;
-}
-
-/** parseArgs, with a bad flag reported as a usage error rather than a stack trace. */
-function parseArgsOrFail<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
-  try {
-    return parseArgs(config);
-  } catch (err) {
-    throw new LeechguardError('LG_ERR_REQUEST_INVALID', (err as Error).message, { cause: err });
-  }
 }
 
 export async function main(argv: string[]): Promise<number> {
