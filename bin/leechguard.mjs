@@ -3,7 +3,7 @@
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 24) {
   process.stderr.write(
-    `leechguard needs Node.js 24 (found ${process.version}). Run \`bash scripts/setup.sh\` and put .tools/node_modules/.bin first on PATH, or use nvm (see .nvmrc).\n`,
+    `leechguard needs Node.js 24 (found ${process.version}). Run \`bash scripts/setup.sh\` then use \`npm run leechguard --\` (npm scripts run the Node 24 it installs) or put node_modules/.bin first on PATH.\n`,
   );
   process.exit(2);
 }
