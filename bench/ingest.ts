@@ -4,7 +4,10 @@
  * of the same size to the same broker in the same run (the raw ceiling). Uses a private broker
  * (so the shared stack's topics are not flooded) and the shared schema registry.
  *
- *   LEECHGUARD_STACK_DIR=/work/main/.stack node bench/ingest.ts [--seconds 6] [--clients 4] [--batch 2000]
+ * The end-to-end phase runs once per `--workers` value (default `0,auto`: all on the HTTP thread,
+ * then ingest's default batch-worker pool), so the pool's effect is measured in the same run.
+ *
+ *   node bench/ingest.ts [--seconds 6] [--clients 4] [--batch 2000] [--workers 0,auto]
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +26,7 @@ import { buildCdnRequests, createPipelineContext } from '../ingest/pipeline.ts';
 import { startIngest } from '../ingest/service.ts';
 import { partitionOf } from '../ingest/sinks/partition.ts';
 import { type LogFormat, parseBatch } from '../ingest/sources/index.ts';
-import { createGeoResolver } from '../ingest/transforms/enrich/geo.ts';
+import { geoResolverFrom, loadGeoTables } from '../ingest/transforms/enrich/geo.ts';
 import { tokenSection } from '../ingest/transforms/token/config.ts';
 import { privateKafka } from '../test/integration/ingest/private-kafka.ts';
 import { ingestTestConfig } from '../test/integration/ingest/support.ts';
@@ -32,11 +35,20 @@ import { testEndpoints } from '../test/support/stack.ts';
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const execFileAsync = promisify(execFile);
 const { values } = parseArgs({
-  options: { seconds: { type: 'string' }, clients: { type: 'string' }, batch: { type: 'string' } },
+  options: {
+    seconds: { type: 'string' },
+    clients: { type: 'string' },
+    batch: { type: 'string' },
+    workers: { type: 'string' },
+  },
 });
 const SECONDS = Number(values.seconds ?? 6);
 const CLIENTS = Number(values.clients ?? 4);
 const BATCH = Number(values.batch ?? 2000);
+/** Worker counts to run the end-to-end phase with; `auto` is ingest's default (cores - 1, at least 1). */
+const WORKER_RUNS = (values.workers ?? '0,auto')
+  .split(',')
+  .map((w) => (w === 'auto' ? undefined : Number(w)));
 
 // ── synthetic but realistic lines: 2,000 accounts, 50,000 client IPs, segment URLs with tokens ──
 function ip(i: number): string {
@@ -165,6 +177,11 @@ const MAKERS: Record<LogFormat, (i: number) => string> = {
 function pct(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0;
 }
+/** CPU time of this process (every thread) since `since`, µs per item. */
+function cpuUsPer(since: NodeJS.CpuUsage, items: number): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / Math.max(1, items);
+}
 const mib = () => Math.round(process.memoryUsage().rss / 1024 / 1024);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -179,7 +196,8 @@ async function main(): Promise<void> {
   );
 
   // ── 1. parsers alone, then parse + token + enrichment (+ Avro-sized work left for the e2e) ──
-  const geo = createGeoResolver({ bundled: true });
+  const geoTables = loadGeoTables({ bundled: true });
+  const geo = geoResolverFrom(geoTables);
   const ctx = createPipelineContext(
     enrichSection.parse({}),
     new TokenHasher({ currentKeyId: 'k1', keys: { k1: 'z'.repeat(32) } }),
@@ -267,6 +285,7 @@ async function main(): Promise<void> {
     }
     let rawRecords = 0;
     const rawLat: number[] = [];
+    const rawCpu0 = process.cpuUsage();
     const tRaw = performance.now();
     while (performance.now() - tRaw < SECONDS * 1000) {
       const t = performance.now();
@@ -278,46 +297,72 @@ async function main(): Promise<void> {
       rawRecords += rawBatch.length;
     }
     const rawRate = rawRecords / ((performance.now() - tRaw) / 1000);
+    const rawCpuUs = cpuUsPer(rawCpu0, rawRecords);
     await producer.disconnect();
 
-    // 2b. HTTP -> ingest -> Kafka acked.
-    const config = ingestTestConfig(endpoints);
-    const ingest = await startIngest(config, { geo });
+    // 2b. HTTP -> ingest -> Kafka acked, once per worker setting.
     const bodiesFile = join(mkdtempSync(join(tmpdir(), 'lg-bench-')), 'bodies.json');
     writeFileSync(bodiesFile, JSON.stringify(bodies));
     const loadScript = join(import.meta.dirname, 'ingest-load.ts');
-    // Asynchronous on purpose: the ingest server under test runs on this process's event loop.
-    const { stdout } = await execFileAsync(
-      process.execPath,
-      [loadScript, ingest.url, 'cf-rt-key-0123456789', format, String(SECONDS), String(CLIENTS), bodiesFile],
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-    );
+    const rows: string[] = [];
+    let bestRate = 0;
+    let refusedTotal = 0;
+    let rss = 0;
+    for (const workers of WORKER_RUNS) {
+      const config = ingestTestConfig(endpoints, workers === undefined ? {} : { workers });
+      const ingest = await startIngest(config, { geoTables });
+      const cpu0 = process.cpuUsage();
+      const mainCpu0 = process.threadCpuUsage();
+      const workerCpu0 = ingest.workerCpuUs();
+      // Asynchronous on purpose: the ingest server under test runs on this process's event loop.
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        [
+          loadScript,
+          ingest.url,
+          'cf-rt-key-0123456789',
+          format,
+          String(SECONDS),
+          String(CLIENTS),
+          bodiesFile,
+        ],
+        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      );
+      const load = JSON.parse(stdout) as {
+        lines: number;
+        refused: number;
+        latenciesMs: number[];
+        seconds: number;
+      };
+      const cpuUs = cpuUsPer(cpu0, load.lines);
+      const mainCpu = process.threadCpuUsage(mainCpu0);
+      const mainUs = (mainCpu.user + mainCpu.system) / Math.max(1, load.lines);
+      const workerUs = (ingest.workerCpuUs() - workerCpu0) / Math.max(1, load.lines);
+      rss = Math.max(rss, mib());
+      await ingest.close();
+      const lat = load.latenciesMs.sort((a, b) => a - b);
+      const rate = load.lines / load.seconds;
+      bestRate = Math.max(bestRate, rate);
+      refusedTotal += load.refused;
+      rows.push(
+        `| HTTP ${format} -> parse, token, enrich, Avro -> Kafka acked, ${
+          workers === 0 ? 'all on the HTTP thread (workers 0)' : `${ingest.workers} batch worker(s)`
+        } (${CLIENTS} clients x ${BATCH} lines, clients in their own process) | ${fmt(rate)} | ${pct(lat, 50).toFixed(1)} | ${pct(lat, 99).toFixed(1)} | ${cpuUs.toFixed(1)} (HTTP thread ${mainUs.toFixed(1)}, workers ${workerUs.toFixed(1)}) | ${(rate / rawRate).toFixed(2)} |`,
+      );
+    }
     rmSync(dirname(bodiesFile), { recursive: true, force: true });
-    const load = JSON.parse(stdout) as {
-      lines: number;
-      refused: number;
-      latenciesMs: number[];
-      seconds: number;
-    };
-    const { lines, refused } = load;
-    const lat = load.latenciesMs;
-    const e2eRate = lines / load.seconds;
-    const rss = mib();
-    await ingest.close();
-    lat.sort((a, b) => a - b);
     rawLat.sort((a, b) => a - b);
-    say(`\n| path | records/s | p50 ms | p99 ms |\n|---|---:|---:|---:|`);
     say(
-      `| bare kafkajs producer, idempotent acks=all, partitions given, ${Math.round(recordBytes)}-byte records, ${perRequest}/request (ceiling) | ${fmt(rawRate)} | ${pct(rawLat, 50).toFixed(1)} | ${pct(rawLat, 99).toFixed(1)} |`,
+      `\n| path | records/s | p50 ms | p99 ms | CPU µs/record (this process, all threads) | / ceiling |\n|---|---:|---:|---:|---:|---:|`,
     );
     say(
-      `| HTTP ${format} -> parse, token, enrich, Avro -> Kafka acked (${CLIENTS} clients x ${BATCH} lines, clients in their own process) | ${fmt(e2eRate)} | ${pct(lat, 50).toFixed(1)} | ${pct(lat, 99).toFixed(1)} |`,
+      `| bare kafkajs producer, idempotent acks=all, partitions given, ${Math.round(recordBytes)}-byte records, ${perRequest}/request (ceiling) | ${fmt(rawRate)} | ${pct(rawLat, 50).toFixed(1)} | ${pct(rawLat, 99).toFixed(1)} | ${rawCpuUs.toFixed(1)} | 1.00 |`,
     );
+    for (const r of rows) say(r);
+    const e2eRate = bestRate;
+    say(`\nrequests refused (503) ${refusedTotal}; process RSS ${rss} MiB (max over the runs)`);
     say(
-      `\nend-to-end / raw ceiling = ${(e2eRate / rawRate).toFixed(2)}; requests refused (503) ${refused}; process RSS ${rss} MiB`,
-    );
-    say(
-      `targets: >= 100,000 lines/s end to end (${e2eRate >= 100_000 ? 'met' : 'NOT met'}) or ratio >= 0.5 (${e2eRate / rawRate >= 0.5 ? 'met' : 'NOT met'})`,
+      `targets (best run): >= 100,000 lines/s end to end (${e2eRate >= 100_000 ? 'met' : 'NOT met'}) or ratio >= 0.5 (${e2eRate / rawRate >= 0.5 ? 'met' : 'NOT met'})`,
     );
   } finally {
     await kafka.stop();

@@ -69,6 +69,11 @@ export const ERRORS = {
   LG_ERR_INTERNAL: { message: 'internal error', httpStatus: 500, retriable: false },
 
   // ── ingest ───────────────────────────────────────────────────────────────────────────────────
+  ING_ERR_WORKER_LOST: {
+    message: 'the batch worker stopped while handling the batch; nothing of it was produced',
+    httpStatus: 503,
+    retriable: true,
+  },
   ING_ERR_FORMAT_UNKNOWN: { message: 'unknown log format', httpStatus: 404, retriable: false },
   ING_ERR_SOURCE_FORMAT_MISMATCH: {
     message: 'the key belongs to a source of another format',
@@ -204,6 +209,17 @@ export class LeechguardError extends Error {
       ...(this.details ? { details: this.details } : {}),
     };
   }
+}
+
+/** The error again from its toJSON() form (e.g. after crossing a worker-thread boundary). */
+export function leechguardErrorFromJSON(json: {
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+}): LeechguardError {
+  const err = new LeechguardError(json.code, undefined, json.details ? { details: json.details } : undefined);
+  err.message = json.message;
+  return err;
 }
 
 export function isLeechguardError(err: unknown): err is LeechguardError {

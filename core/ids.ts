@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Length of deterministic ids, hex chars (128 bits: collisions are not a concern at any volume). */
 const ID_HEX_CHARS = 32;
@@ -8,7 +8,7 @@ const ID_HEX_CHARS = 32;
  * every replay, so consumers can drop duplicates. Parts are joined with a unit separator.
  */
 export function deterministicId(...parts: ReadonlyArray<string | number | null | undefined>): string {
-  const h = createHash('sha256');
-  h.update(parts.map((p) => (p === null || p === undefined ? '' : String(p))).join('\u001f'));
-  return h.digest('hex').slice(0, ID_HEX_CHARS);
+  // One-shot crypto.hash: half the cost of createHash().update().digest() on a short input.
+  const joined = parts.map((p) => (p === null || p === undefined ? '' : String(p))).join('\u001f');
+  return hash('sha256', joined, 'hex').slice(0, ID_HEX_CHARS);
 }

@@ -48,6 +48,8 @@ export const LIMITS = {
   ingestProduceChunkRecordsMax: 10_000,
   /** Bytes per Kafka produce request, so each partition's batch stays under the broker's 1 MiB message.max.bytes. */
   ingestProduceRequestBytesMax: 900 * KiB,
+  /** Batches waiting for or inside one ingest batch worker; beyond it a batch gets 503 (back-pressure, bounded memory). */
+  ingestWorkerQueuedBatchesMax: 8,
   /** After a failed produce, new batches are refused with 503 for this long, ms (fail fast instead of queueing into a dead broker). */
   ingestKafkaFailFastMs: 1_000,
   /** Per-line errors echoed in an HTTP answer (all of them are on the dead-letter topic). */

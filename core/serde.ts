@@ -53,6 +53,19 @@ export class AvroSerde {
     return ids;
   }
 
+  /**
+   * Takes ids another serde registered (ingest's batch workers encode with the ids the main thread
+   * registered, without asking the registry again).
+   */
+  adoptIds(ids: ReadonlyMap<string, number>): void {
+    const all = topicSchemas();
+    for (const [name, id] of ids) {
+      const schema = all.get(name);
+      if (!schema) throw new Error(`no schema for topic ${name}`);
+      this.byTopic.set(name, { id, schema });
+    }
+  }
+
   /** Registers one schema text under a subject; maps refusals to LG_ERR_SCHEMA_INCOMPATIBLE. */
   async register(subject: string, schemaText: string): Promise<number> {
     try {

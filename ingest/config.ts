@@ -107,6 +107,11 @@ export const ingestConfigSchema = z
       default: { planId: 'default', streamLimit: 2, perTitleLimit: null, concurrencyGroups: [] },
     }),
     limits: ingestLimitsSection.default(ingestLimitsSection.parse({})),
+    /**
+     * Batch worker threads that parse, hash, enrich and Avro-encode (0: all on the HTTP thread).
+     * Default: one per core beyond the first, at least one.
+     */
+    workers: z.number().int().min(0).max(64).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

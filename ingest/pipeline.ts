@@ -5,7 +5,7 @@
  * whose raw text is redacted the same way. Pure given its context (hasher, geo resolver, clock
  * value passed in): the HTTP receiver, `ship --to kafka` and backtests all call it.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ErrorCode } from '../core/errors.ts';
 import { deterministicId } from '../core/ids.ts';
 import type { AccountPlan, CdnRequest, DeadLetter, PlayerHeartbeat } from '../core/schemas/generated.ts';
@@ -95,7 +95,7 @@ export interface BatchOutput<T> {
 
 /** A batch id that is the same for the same bytes from the same source (replays dedupe). */
 export function contentBatchId(source: string, body: string | Buffer): string {
-  return deterministicId(source, createHash('sha256').update(body).digest('hex'));
+  return deterministicId(source, hash('sha256', body, 'hex'));
 }
 
 /** Dead letter for one bad line, its text redacted with the source's token settings. */

@@ -4,8 +4,7 @@
  * `startIngest(config)` is what `leechguard ingest` and `leechguard all` run.
  */
 
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { availableParallelism } from 'node:os';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Clock, systemClock } from '../core/clock.ts';
 import { LeechguardError } from '../core/errors.ts';
@@ -14,41 +13,35 @@ import { createKafka, createProducer, ensureTopics, probeKafka } from '../core/k
 import { LIMITS } from '../core/limits.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { Counter, createMetricsRegistry, Gauge, Histogram, type Registry } from '../core/metrics.ts';
-import type { DeadLetter } from '../core/schemas/generated.ts';
 import { AvroSerde } from '../core/serde.ts';
 import { TokenHasher } from '../core/token-hash.ts';
 import { TOPICS } from '../core/topics.ts';
 import { parseAccountsCsv, parseAccountsJson } from './accounts/parse.ts';
 import { allApiKeys, type IngestConfig, type SourceConfig } from './config.ts';
-import { encodeOutput } from './encode.ts';
-import {
-  type BatchOutput,
-  type BatchSource,
-  buildCdnRequests,
-  buildHeartbeats,
-  contentBatchId,
-  createPipelineContext,
-  deadLetter,
-} from './pipeline.ts';
+import { type BatchSource, contentBatchId, createPipelineContext, deadLetter } from './pipeline.ts';
 import { KafkaSink, type TopicBatch } from './sinks/kafka.ts';
-import { isLogFormat, type LogFormat, parseBatch, parseHeartbeats } from './sources/index.ts';
-import { createGeoResolver, type GeoResolver } from './transforms/enrich/geo.ts';
-
-const gunzipAsync = promisify(gunzip);
+import { isLogFormat } from './sources/index.ts';
+import { type GeoTables, geoResolverFrom, loadGeoTables } from './transforms/enrich/geo.ts';
+import { type BatchJob, type BatchResult, decodeBody, unpackTopic } from './workers/job.ts';
+import { BatchPool } from './workers/pool.ts';
 
 export interface IngestHandle {
   url: string;
   close(): Promise<void>;
   /** For tests and `leechguard all`. */
   service: HttpService;
+  /** Batch worker threads running (0: batches run on the HTTP thread). */
+  workers: number;
+  /** CPU the batch workers spent so far, µs (0 inline). */
+  workerCpuUs(): number;
 }
 
 export interface IngestDeps {
   clock?: Clock;
   logger?: Logger;
   metrics?: Registry;
-  /** A resolver already loaded (tests, `all`) instead of loading the databases again. */
-  geo?: GeoResolver;
+  /** Geo databases already loaded (benchmarks) instead of loading them again. */
+  geoTables?: GeoTables;
 }
 
 export interface BatchAnswer {
@@ -57,6 +50,13 @@ export interface BatchAnswer {
   deadLettered: number;
   /** The first per-line errors (all of them are on the dead-letter topic). */
   errors: Array<{ offset: number; code: string; reason: string }>;
+}
+
+/** X-Batch-Id values taken as given (else the id is derived from the body). */
+const BATCH_ID = /^[\w.:-]{1,128}$/;
+
+function contentEncoding(req: FastifyRequest): string {
+  return String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
 }
 
 /** Starts the HTTP receivers; resolves once listening, Kafka connected and schemas registered. */
@@ -69,7 +69,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
   await admin.connect();
   await ensureTopics(admin, config.kafka.replicationFactor);
   const serde = new AvroSerde(config.registry);
-  await serde.registerAll([
+  const schemaIds = await serde.registerAll([
     TOPICS.requests.name,
     TOPICS.heartbeats.name,
     TOPICS.deadLetters.name,
@@ -124,9 +124,50 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     },
   });
 
-  const geo = deps.geo ?? createGeoResolver(config.enrich.geo);
-  const hasher = new TokenHasher(config.tokenHashing);
-  const ctx = createPipelineContext(config.enrich, hasher, geo, config.limits.lineBytesMax);
+  const geoTables = deps.geoTables ?? loadGeoTables(config.enrich.geo);
+  // Dead letters of account batches (main thread) need only the hasher, for redaction.
+  const ctx = createPipelineContext(
+    config.enrich,
+    new TokenHasher(config.tokenHashing),
+    undefined,
+    config.limits.lineBytesMax,
+  );
+  const batchLimits = {
+    lineBytesMax: config.limits.lineBytesMax,
+    batchLinesMax: config.limits.batchLinesMax,
+    bodyBytesMax: config.limits.bodyBytesMax,
+  };
+  const pool = await BatchPool.start({
+    size: config.workers ?? Math.max(1, availableParallelism() - 1),
+    init: {
+      enrich: config.enrich,
+      tokenHashing: config.tokenHashing,
+      limits: batchLimits,
+      schemaIds: [...schemaIds],
+      partitions: [...partitionCounts],
+      geoTables,
+    },
+    inlineEnv: () => ({
+      ctx: createPipelineContext(
+        config.enrich,
+        new TokenHasher(config.tokenHashing),
+        geoResolverFrom(geoTables),
+        config.limits.lineBytesMax,
+      ),
+      serde,
+      limits: batchLimits,
+      partitions: partitionCounts,
+    }),
+    logger,
+  });
+  new Gauge({
+    name: 'leechguard_ingest_worker_queued_batches',
+    help: 'Batches handed to batch workers and not answered yet',
+    registers: [metrics],
+    collect() {
+      this.set(pool.queuedBatches);
+    },
+  });
   const sourcesByName = new Map<string, SourceConfig>(config.sources.map((s) => [s.name, s]));
 
   const service = createHttpService({
@@ -146,37 +187,10 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     (_req, body, done) => done(null, body),
   );
 
-  async function bodyText(req: FastifyRequest): Promise<string> {
+  function bodyText(req: FastifyRequest): string {
     const raw = req.body;
     if (!Buffer.isBuffer(raw)) return '';
-    const enc = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
-    if (enc === 'identity' || enc === '') return raw.toString('utf8');
-    if (enc !== 'gzip' && enc !== 'x-gzip')
-      throw new LeechguardError('LG_ERR_UNSUPPORTED_MEDIA_TYPE', `content-encoding ${enc}`);
-    try {
-      const out = await gunzipAsync(raw, { maxOutputLength: config.limits.bodyBytesMax });
-      return out.toString('utf8');
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
-        throw new LeechguardError('LG_ERR_BODY_TOO_LARGE', 'inflated body exceeds the size limit');
-      }
-      throw new LeechguardError('LG_ERR_UNSUPPORTED_MEDIA_TYPE', 'body is not valid gzip');
-    }
-  }
-
-  function checkLineCount(text: string): void {
-    let n = 0;
-    let at = text.indexOf('\n');
-    while (at !== -1) {
-      n++;
-      if (n > config.limits.batchLinesMax) {
-        throw new LeechguardError(
-          'ING_ERR_BATCH_TOO_MANY_LINES',
-          `limit ${config.limits.batchLinesMax} lines`,
-        );
-      }
-      at = text.indexOf('\n', at + 1);
-    }
+    return decodeBody(raw, contentEncoding(req), config.limits.bodyBytesMax);
   }
 
   function batchSource(principalName: string, format: string): BatchSource {
@@ -194,19 +208,39 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     return { name: principalName, format, tenant: 'default', token: config.defaultToken };
   }
 
-  /** Encodes and produces records + dead letters; answers after every one is acked. */
-  async function produce<T>(
-    topic: string,
-    out: BatchOutput<T>,
+  /**
+   * Hands the body to a batch worker (parse, token, enrich, Avro), produces what comes back and
+   * answers after Kafka acked every record and dead letter.
+   */
+  async function runBatch(
+    req: FastifyRequest,
+    format: BatchJob['format'],
     source: BatchSource,
-    meta: { batchId: string; receivedAtMs: number },
   ): Promise<BatchAnswer> {
-    const encoded = encodeOutput(serde, topic, out, source, meta, ctx);
-    await sink.write(encoded.batches);
-    return answer(source, meta.batchId, encoded.accepted, encoded.deadLetters);
+    sink.admit(0);
+    const s = sourcesByName.get(source.name);
+    const given = req.headers['x-batch-id'];
+    const result: BatchResult = await pool.run({
+      format,
+      body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+      contentEncoding: contentEncoding(req),
+      source,
+      fields: s ? s.fields : format === 'cloudfront-realtime' ? config.defaultFields[format] : undefined,
+      mapping: s?.mapping,
+      givenBatchId: typeof given === 'string' && BATCH_ID.test(given) ? given : null,
+      receivedAtMs: clock.nowMs(),
+      clientIp: format === 'heartbeat' ? req.ip : null,
+    });
+    await sink.write(result.topics.map(unpackTopic));
+    return answer(source, result.batchId, result.accepted, result.deadLetters);
   }
 
-  function answer(source: BatchSource, batchId: string, accepted: number, dead: DeadLetter[]): BatchAnswer {
+  function answer(
+    source: BatchSource,
+    batchId: string,
+    accepted: number,
+    dead: ReadonlyArray<{ offsetInBatch: number; errorCode: string; reason: string }>,
+  ): BatchAnswer {
     lines.inc({ source: source.name, outcome: 'accepted' }, accepted);
     if (dead.length > 0) lines.inc({ source: source.name, outcome: 'dead_lettered' }, dead.length);
     for (const d of dead) deadLetters.inc({ code: d.errorCode });
@@ -223,7 +257,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
   function meta(req: FastifyRequest, source: string): { batchId: string; receivedAtMs: number } {
     const given = req.headers['x-batch-id'];
     const batchId =
-      typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given)
+      typeof given === 'string' && BATCH_ID.test(given)
         ? given
         : contentBatchId(source, Buffer.isBuffer(req.body) ? req.body : '');
     return { batchId, receivedAtMs: clock.nowMs() };
@@ -246,24 +280,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       guarded(reply, async () => {
         const format = req.params.format;
         if (!isLogFormat(format)) throw new LeechguardError('ING_ERR_FORMAT_UNKNOWN', format);
-        const source = batchSource(req.principal!.name, format);
-        sink.admit(0);
-        const text = await bodyText(req);
-        checkLineCount(text);
-        const s = sourcesByName.get(source.name);
-        const parsed = parseBatch(format as LogFormat, text, {
-          fields: s ? s.fields : format === 'cloudfront-realtime' ? config.defaultFields[format] : undefined,
-          mapping: s?.mapping,
-          lineBytesMax: config.limits.lineBytesMax,
-        });
-        if (parsed.records.length + parsed.errors.length > config.limits.batchLinesMax) {
-          throw new LeechguardError(
-            'ING_ERR_BATCH_TOO_MANY_LINES',
-            `limit ${config.limits.batchLinesMax} lines`,
-          );
-        }
-        const m = meta(req, source.name);
-        return produce(TOPICS.requests.name, buildCdnRequests(parsed, source, m, ctx), source, m);
+        return runBatch(req, format, batchSource(req.principal!.name, format));
       }),
   );
 
@@ -272,19 +289,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     { preHandler: service.requireRole('player', 'source', 'operator') },
     async (req, reply) =>
       guarded(reply, async () => {
-        const source = batchSource(req.principal!.name, 'heartbeat');
-        sink.admit(0);
-        const text = await bodyText(req);
-        checkLineCount(text);
-        const parsed = parseHeartbeats(text, { lineBytesMax: config.limits.lineBytesMax });
-        if (parsed.records.length + parsed.errors.length > config.limits.batchLinesMax) {
-          throw new LeechguardError(
-            'ING_ERR_BATCH_TOO_MANY_LINES',
-            `limit ${config.limits.batchLinesMax} lines`,
-          );
-        }
-        const m = meta(req, source.name);
-        return produce(TOPICS.heartbeats.name, buildHeartbeats(parsed, source, m, ctx, req.ip), source, m);
+        return runBatch(req, 'heartbeat', batchSource(req.principal!.name, 'heartbeat'));
       }),
   );
 
@@ -297,7 +302,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
         token: config.defaultToken,
       };
       sink.admit(0);
-      const text = await bodyText(req);
+      const text = bodyText(req);
       const isCsv = String(req.headers['content-type'] ?? '').startsWith('text/csv');
       const nowMs = clock.nowMs();
       const parsed = isCsv ? parseAccountsCsv(text, nowMs) : parseAccountsJson(text, nowMs);
@@ -331,10 +336,20 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
   );
 
   service.onShutdown(async () => {
+    await pool.close();
     await sink.close();
     await admin.disconnect();
   });
   const url = await service.listen(config.http.host, config.http.port);
-  logger.info({ url, sources: config.sources.map((s) => `${s.name}:${s.format}`) }, 'ingest listening');
-  return { url, close: () => service.shutdown(), service };
+  logger.info(
+    { url, workers: pool.size, sources: config.sources.map((s) => `${s.name}:${s.format}`) },
+    'ingest listening',
+  );
+  return {
+    url,
+    close: () => service.shutdown(),
+    service,
+    workers: pool.size,
+    workerCpuUs: () => pool.workerCpuUs,
+  };
 }

@@ -20,7 +20,8 @@ import type { Logger } from '../../core/log.ts';
 import { partitionOf } from './partition.ts';
 
 export interface OutMessage {
-  key: string;
+  /** Record key: a string, or its UTF-8 bytes (batches packed by ingest's workers). */
+  key: string | Buffer;
   /** null: tombstone. */
   value: Buffer | null;
   /** Set by the sink when the topic's partition count is known (see partition.ts). */

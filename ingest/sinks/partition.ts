@@ -38,6 +38,6 @@ export function murmur2(key: string | Buffer): number {
 }
 
 /** The partition Kafka's default partitioner picks for `key` among `partitions`. */
-export function partitionOf(key: string, partitions: number): number {
+export function partitionOf(key: string | Buffer, partitions: number): number {
   return (murmur2(key) & 0x7fffffff) % partitions;
 }

@@ -3,7 +3,8 @@
  * then operator-supplied MaxMind databases (GeoIP2/GeoLite2 Country or City, ASN), then the
  * bundled databases: @ip-location-db/geolite2-country-mmdb (country, via the maxmind reader) and
  * @ip-location-db/asn (CSV ranges, binary search in typed arrays; CC BY 4.0: RouteViews, DB-IP, NRO).
- * Loaded once at boot (the ASN CSV takes a few hundred ms); lookups are synchronous.
+ * Loaded once per process (the ASN CSV takes a few hundred ms) onto shared memory that ingest's
+ * batch workers read without a copy; lookups are synchronous.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -52,41 +53,94 @@ interface AsnRecord {
   autonomous_system_number?: number;
 }
 
-/** Sorted IPv4 ranges and IPv6 ranges (as BigInt) with their ASN. */
-export class AsnRanges {
-  private readonly v4Start: Uint32Array;
-  private readonly v4End: Uint32Array;
-  private readonly v4Asn: Uint32Array;
-  private readonly v6Start: bigint[];
-  private readonly v6End: bigint[];
-  private readonly v6Asn: Uint32Array;
+/**
+ * The ASN ranges as flat typed arrays on SharedArrayBuffers, so ingest's batch workers read one
+ * copy (the bundled CSV is ~35 MB of text, ~20 MB as tables). IPv6 bounds are 128-bit numbers kept
+ * as (high, low) 64-bit halves.
+ */
+export interface AsnTables {
+  v4Start: Uint32Array;
+  v4End: Uint32Array;
+  v4Asn: Uint32Array;
+  v6StartHi: BigUint64Array;
+  v6StartLo: BigUint64Array;
+  v6EndHi: BigUint64Array;
+  v6EndLo: BigUint64Array;
+  v6Asn: Uint32Array;
+}
 
-  constructor(v4Csv: string, v6Csv: string) {
-    const v4 = parseNumCsv(v4Csv);
-    this.v4Start = Uint32Array.from(v4.starts, Number);
-    this.v4End = Uint32Array.from(v4.ends, Number);
-    this.v4Asn = Uint32Array.from(v4.asns);
-    const v6 = parseNumCsv(v6Csv);
-    this.v6Start = v6.starts.map((s) => BigInt(s));
-    this.v6End = v6.ends.map((s) => BigInt(s));
-    this.v6Asn = Uint32Array.from(v6.asns);
+const MASK_64 = (1n << 64n) - 1n;
+
+function sharedU32(values: ArrayLike<number>): Uint32Array {
+  const out = new Uint32Array(new SharedArrayBuffer(values.length * 4));
+  for (let i = 0; i < values.length; i++) out[i] = values[i]!;
+  return out;
+}
+
+function sharedU64(length: number): BigUint64Array {
+  return new BigUint64Array(new SharedArrayBuffer(length * 8));
+}
+
+/** Parses the bundled `*-num.csv` files (start,end,asn,...) into shared tables. */
+export function asnTablesFromCsv(v4Csv: string, v6Csv: string): AsnTables {
+  const v4 = parseNumCsv(v4Csv);
+  const v6 = parseNumCsv(v6Csv);
+  const n6 = v6.starts.length;
+  const t: AsnTables = {
+    v4Start: sharedU32(v4.starts.map(Number)),
+    v4End: sharedU32(v4.ends.map(Number)),
+    v4Asn: sharedU32(v4.asns),
+    v6StartHi: sharedU64(n6),
+    v6StartLo: sharedU64(n6),
+    v6EndHi: sharedU64(n6),
+    v6EndLo: sharedU64(n6),
+    v6Asn: sharedU32(v6.asns),
+  };
+  for (let i = 0; i < n6; i++) {
+    const s = BigInt(v6.starts[i]!);
+    const e = BigInt(v6.ends[i]!);
+    t.v6StartHi[i] = s >> 64n;
+    t.v6StartLo[i] = s & MASK_64;
+    t.v6EndHi[i] = e >> 64n;
+    t.v6EndLo[i] = e & MASK_64;
+  }
+  return t;
+}
+
+/** Sorted IPv4 ranges and IPv6 ranges with their ASN; lookups by binary search. */
+export class AsnRanges {
+  private readonly t: AsnTables;
+
+  constructor(tables: AsnTables) {
+    this.t = tables;
   }
 
-  static bundled(): AsnRanges {
-    return new AsnRanges(
-      readFileSync(packageFile('@ip-location-db/asn', 'asn-ipv4-num.csv'), 'utf8'),
-      readFileSync(packageFile('@ip-location-db/asn', 'asn-ipv6-num.csv'), 'utf8'),
-    );
+  static fromCsv(v4Csv: string, v6Csv: string): AsnRanges {
+    return new AsnRanges(asnTablesFromCsv(v4Csv, v6Csv));
   }
 
   lookup(ip: string): number | null {
+    const t = this.t;
     const n = ipv4Number(ip);
-    if (n !== null) return search(this.v4Start, this.v4End, this.v4Asn, n);
+    if (n !== null) return search(t.v4Start, t.v4End, t.v4Asn, n);
     const g = ipv6Groups(ip);
     if (!g) return null;
-    let x = 0n;
-    for (const group of g) x = (x << 16n) | BigInt(group);
-    return search(this.v6Start, this.v6End, this.v6Asn, x);
+    let hi = 0n;
+    let lo = 0n;
+    for (let i = 0; i < 4; i++) hi = (hi << 16n) | BigInt(g[i]!);
+    for (let i = 4; i < 8; i++) lo = (lo << 16n) | BigInt(g[i]!);
+    // Last range starting at or before (hi, lo), then check its end.
+    let a = 0;
+    let b = t.v6StartHi.length - 1;
+    while (a <= b) {
+      const mid = (a + b) >>> 1;
+      const sh = t.v6StartHi[mid]!;
+      if (sh < hi || (sh === hi && t.v6StartLo[mid]! <= lo)) a = mid + 1;
+      else b = mid - 1;
+    }
+    if (b < 0) return null;
+    const eh = t.v6EndHi[b]!;
+    return hi < eh || (hi === eh && lo <= t.v6EndLo[b]!) ? t.v6Asn[b]! : null;
   }
 }
 
@@ -111,12 +165,7 @@ function parseNumCsv(csv: string): { starts: string[]; ends: string[]; asns: num
   return { starts, ends, asns };
 }
 
-function search<T extends number | bigint>(
-  starts: ArrayLike<T>,
-  ends: ArrayLike<T>,
-  asns: Uint32Array,
-  x: T,
-): number | null {
+function search(starts: Uint32Array, ends: Uint32Array, asns: Uint32Array, x: number): number | null {
   let lo = 0;
   let hi = starts.length - 1;
   while (lo <= hi) {
@@ -134,20 +183,61 @@ function unmapped(ip: string): string {
   return m ? m[1]! : ip;
 }
 
-/** Builds the resolver from config: operator files first, bundled databases as the fallback. */
-export function createGeoResolver(config: GeoConfig): GeoResolver {
+/**
+ * The databases a resolver reads, as bytes / tables on SharedArrayBuffers: loaded once per process
+ * and handed to ingest's batch workers without copying.
+ */
+export interface GeoTables {
+  countryMmdb: Uint8Array | null;
+  asnMmdb: Uint8Array | null;
+  asnRanges: AsnTables | null;
+}
+
+function sharedFile(path: string): Uint8Array {
+  const bytes = readFileSync(path);
+  const out = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  out.set(bytes);
+  return out;
+}
+
+const loadedTables = new Map<string, GeoTables>();
+
+/** Loads (once per process and config) the operator files or the bundled databases. */
+export function loadGeoTables(config: GeoConfig): GeoTables {
+  const cacheKey = JSON.stringify([config.countryMmdbPath, config.asnMmdbPath, config.bundled]);
+  const cached = loadedTables.get(cacheKey);
+  if (cached) return cached;
   const countryPath =
     config.countryMmdbPath ??
     (config.bundled
       ? packageFile('@ip-location-db/geolite2-country-mmdb', 'geolite2-country.mmdb')
       : undefined);
-  const countryReader = countryPath
-    ? (new Reader(readFileSync(countryPath)) as unknown as { get(ip: string): CountryRecord | null })
+  const asnMmdb = config.asnMmdbPath ? sharedFile(config.asnMmdbPath) : null;
+  const tables: GeoTables = {
+    countryMmdb: countryPath ? sharedFile(countryPath) : null,
+    asnMmdb,
+    asnRanges:
+      !asnMmdb && config.bundled
+        ? asnTablesFromCsv(
+            readFileSync(packageFile('@ip-location-db/asn', 'asn-ipv4-num.csv'), 'utf8'),
+            readFileSync(packageFile('@ip-location-db/asn', 'asn-ipv6-num.csv'), 'utf8'),
+          )
+        : null,
+  };
+  loadedTables.set(cacheKey, tables);
+  return tables;
+}
+
+/** A resolver over loaded tables (in the thread that loaded them or in a worker). */
+export function geoResolverFrom(tables: GeoTables): GeoResolver {
+  const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const countryReader = tables.countryMmdb
+    ? (new Reader(asBuffer(tables.countryMmdb)) as unknown as { get(ip: string): CountryRecord | null })
     : null;
-  const asnReader = config.asnMmdbPath
-    ? (new Reader(readFileSync(config.asnMmdbPath)) as unknown as { get(ip: string): AsnRecord | null })
+  const asnReader = tables.asnMmdb
+    ? (new Reader(asBuffer(tables.asnMmdb)) as unknown as { get(ip: string): AsnRecord | null })
     : null;
-  const asnRanges = !asnReader && config.bundled ? AsnRanges.bundled() : null;
+  const asnRanges = tables.asnRanges ? new AsnRanges(tables.asnRanges) : null;
   return {
     country(ipRaw) {
       if (!countryReader) return null;
@@ -171,4 +261,9 @@ export function createGeoResolver(config: GeoConfig): GeoResolver {
       return asnRanges ? asnRanges.lookup(ip) : null;
     },
   };
+}
+
+/** Builds the resolver from config: operator files first, bundled databases as the fallback. */
+export function createGeoResolver(config: GeoConfig): GeoResolver {
+  return geoResolverFrom(loadGeoTables(config));
 }

@@ -20,7 +20,7 @@ describe('network prefix', () => {
 
 describe('ASN ranges', () => {
   it('finds the ASN of an address by binary search, IPv4 and IPv6, and nothing outside ranges', () => {
-    const ranges = new AsnRanges(
+    const ranges = AsnRanges.fromCsv(
       '16777216,16777471,13335,"Cloudflare, Inc."\n16778240,16779263,38803,G\n',
       '42540488161975842760550356425300246528,42540488241204005274814694018844196863,6939,HE\n',
     );
@@ -28,6 +28,9 @@ describe('ASN ranges', () => {
     assert.equal(ranges.lookup('1.0.4.5'), 38803);
     assert.equal(ranges.lookup('1.0.2.1'), null);
     assert.equal(ranges.lookup('2001:0:abcd::1'), 6939);
+    assert.equal(ranges.lookup('2001:0::1'), 6939, 'first address of the range');
+    assert.equal(ranges.lookup('2001:1::1'), null, 'past the end of the range');
+    assert.equal(ranges.lookup('2000::1'), null, 'before the first range');
   });
 });
 
