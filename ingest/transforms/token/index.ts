@@ -134,6 +134,45 @@ export function identifyToken(
     }
   }
   if (token === null || loc === null) return null;
+  // A CloudFront signed URL's expiry is in other query parameters; every other identity depends
+  // on the token and its location alone, so it is computed once per token.
+  if (loc.kind === 'cloudfront-signed') return readIdentity(token, loc, carrier, config, hasher);
+  const cache = identityCache(hasher, config);
+  const cacheKey = `${loc.in}\u0000${loc.name}\u0000${token}`;
+  let id = cache.get(cacheKey);
+  if (id === undefined) {
+    id = Object.freeze(readIdentity(token, loc, carrier, config, hasher));
+    if (cache.size >= IDENTITY_CACHE_ENTRIES_MAX) cache.clear();
+    cache.set(cacheKey, id);
+  }
+  return id;
+}
+
+/** Identities of recent tokens, per hasher and source settings: a viewer's token repeats on every segment. */
+const IDENTITY_CACHE_ENTRIES_MAX = 100_000;
+const identityCaches = new WeakMap<TokenHasher, WeakMap<TokenConfig, Map<string, TokenIdentity>>>();
+
+function identityCache(hasher: TokenHasher, config: TokenConfig): Map<string, TokenIdentity> {
+  let byConfig = identityCaches.get(hasher);
+  if (!byConfig) {
+    byConfig = new WeakMap();
+    identityCaches.set(hasher, byConfig);
+  }
+  let cache = byConfig.get(config);
+  if (!cache) {
+    cache = new Map();
+    byConfig.set(config, cache);
+  }
+  return cache;
+}
+
+function readIdentity(
+  token: string,
+  loc: TokenLocation,
+  carrier: TokenCarrier,
+  config: TokenConfig,
+  hasher: TokenHasher,
+): TokenIdentity {
   const { keyId, hash } = hasher.hash(token);
   const id: TokenIdentity = {
     tokenHash: hash,

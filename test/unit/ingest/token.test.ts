@@ -45,6 +45,37 @@ describe('token identity', () => {
     assert.equal(id.tokenExpiresAtMs, 1763672400000);
   });
 
+  it('reads a token once and answers its repeats from the identity cache, per source settings', () => {
+    const q = 'hdnts=exp%3D1763672400~acl%3D%2F*~id%3Dtok-5~data%3Dacct-5~hmac%3D0a1b';
+    const first = identifyToken(carrier(q), defaults, hasher)!;
+    const again = identifyToken(carrier(`x=1&${q}`), defaults, hasher)!;
+    assert.equal(again, first, 'the same identity object');
+    assert.ok(Object.isFrozen(first), 'shared identities cannot be changed by a caller');
+    // Other settings for the same token: read again under those settings.
+    const withData = tokenSection.parse({ edgeauth: { accountField: 'data' } });
+    assert.equal(identifyToken(carrier(q), withData, hasher)!.accountId, 'acct-5');
+    assert.equal(identifyToken(carrier(q), defaults, hasher)!.accountId, null);
+    // Another hasher (key): another hash.
+    const other = new TokenHasher({ currentKeyId: 'k2', keys: { k2: 'q'.repeat(32) } });
+    assert.notEqual(identifyToken(carrier(q), defaults, other)!.tokenHash, first.tokenHash);
+  });
+
+  it('never caches a CloudFront signed identity: its expiry is in other parameters', () => {
+    const a = identifyToken(
+      carrier('Expires=1900000000&Signature=same~sig&Key-Pair-Id=K2'),
+      defaults,
+      hasher,
+    )!;
+    const b = identifyToken(
+      carrier('Expires=1900000600&Signature=same~sig&Key-Pair-Id=K2'),
+      defaults,
+      hasher,
+    )!;
+    assert.equal(a.tokenHash, b.tokenHash);
+    assert.equal(a.tokenExpiresAtMs, 1900000000000);
+    assert.equal(b.tokenExpiresAtMs, 1900000600000);
+  });
+
   it('takes the account from an EdgeAuth field only when edgeauth.accountField names it', () => {
     const q = 'hdnts=exp%3D1763672400~acl%3D%2F*~id%3Dtok-1~data%3Dacct-9~hmac%3D0a1b';
     assert.equal(identifyToken(carrier(q), defaults, hasher)!.accountId, null);
