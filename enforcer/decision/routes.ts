@@ -3,16 +3,18 @@
  * with a request: allow | block | throttle | substitute, with reason, rule, revocation id and expiry.
  * A raw token is hashed on arrival under every active key id and never logged or stored.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { LeechguardError } from '../../core/errors.ts';
+import type { RoleCheck } from '../../core/http.ts';
 import { LIMITS } from '../../core/limits.ts';
 import { Counter, Gauge, type Registry } from '../../core/metrics.ts';
 import type { EdgeClient } from '../edge-client/client.ts';
+import type { Decision } from '../edge-client/decision.ts';
 
 export interface DecisionRouteDeps {
   edge: EdgeClient;
   /** The HTTP service's role check (core/http.ts requireRole). */
-  requireRole: (...roles: Array<'edge'>) => (req: FastifyRequest) => Promise<void>;
+  requireRole: (...roles: Array<'edge'>) => RoleCheck;
   metrics?: Registry | undefined;
 }
 
@@ -54,6 +56,18 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
       })
     : undefined;
   if (deps.metrics) registerEdgeClientMetrics(deps.metrics, edge);
+  // One counter child per (verdict, source): labels are not hashed per request.
+  const byVerdict = new Map<string, ReturnType<NonNullable<typeof decisions>['labels']>>();
+  const count = (d: Decision): void => {
+    if (!decisions) return;
+    const k = `${d.decision} ${d.source}`;
+    let child = byVerdict.get(k);
+    if (!child) {
+      child = decisions.labels({ decision: d.decision, source: d.source });
+      byVerdict.set(k, child);
+    }
+    child.inc();
+  };
 
   app.get<{ Querystring: DecisionQuery }>(
     '/v1/decision',
@@ -68,16 +82,22 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
         response: { 200: decisionReply },
       },
     },
-    async (req) => {
+    (req, reply) => {
       const q = req.query;
       if (!q.token && !q.tokenHash && !q.session && !q.account) {
         throw new LeechguardError('ENF_ERR_DECISION_NO_SUBJECT');
       }
       const query = { token: q.token, tokenHash: q.tokenHash, sessionId: q.session, accountId: q.account };
-      // Hot path: a complete mirror answers synchronously; only a miss awaits Redis.
-      const d = edge.cache.complete ? edge.check(query) : await edge.decide(query);
-      decisions?.inc({ decision: d.decision, source: d.source });
-      return d;
+      // Hot path: a complete mirror answers synchronously (no promise); only a miss awaits Redis.
+      if (edge.cache.complete) {
+        const d = edge.check(query);
+        count(d);
+        return reply.send(d);
+      }
+      return edge.decide(query).then((d) => {
+        count(d);
+        return d;
+      });
     },
   );
 }

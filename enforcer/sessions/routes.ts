@@ -9,14 +9,15 @@
  *   DELETE /v1/sessions/:id?accountId=  → 200 {stopped: true} | 404 ENF_ERR_SESSION_NOT_FOUND
  *   GET    /v1/sessions?accountId=      → 200 {sessions: [...]} (the account's active sessions)
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { RoleCheck } from '../../core/http.ts';
 import { LIMITS } from '../../core/limits.ts';
 import type { HeartbeatInput, SessionService, StartInput } from './service.ts';
 
 export interface SessionRouteDeps {
   sessions: SessionService;
   /** The HTTP service's role check (core/http.ts requireRole). */
-  requireRole: (...roles: Array<'backend'>) => (req: FastifyRequest) => Promise<void>;
+  requireRole: (...roles: Array<'backend'>) => RoleCheck;
 }
 
 const id = { type: 'string', minLength: 1, maxLength: LIMITS.sessionIdCharsMax } as const;
