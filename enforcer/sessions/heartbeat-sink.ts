@@ -9,14 +9,57 @@
  * silently). `WorkerHeartbeatSink` (heartbeat-worker.ts) runs this sink off the request thread.
  */
 import type { Producer } from 'kafkajs';
+import { deterministicId } from '../../core/ids.ts';
 import { LIMITS } from '../../core/limits.ts';
 import type { Logger } from '../../core/log.ts';
-import type { PlayerHeartbeat } from '../../core/schemas/generated.ts';
+import type { HeartbeatEvent, PlayerHeartbeat } from '../../core/schemas/generated.ts';
 import type { AvroSerde } from '../../core/serde.ts';
 import { TOPICS } from '../../core/topics.ts';
 
+/** What admission knows of one session event; the sink makes the player.heartbeats.v1 record. */
+export interface AdmissionEvent {
+  event: HeartbeatEvent;
+  timestampMs: number;
+  tenant: string;
+  accountId: string;
+  sessionId: string;
+  deviceId: string;
+  contentId: string;
+  tokenHash: string | null;
+  tokenKeyId: string | null;
+}
+
 export interface HeartbeatSinkLike {
-  push(record: PlayerHeartbeat): void;
+  push(event: AdmissionEvent): void;
+}
+
+/** The player.heartbeats.v1 record of an admission event; its id is deterministic (replays dedupe). */
+export function admissionRecord(source: string, e: AdmissionEvent): PlayerHeartbeat {
+  return {
+    id: deterministicId(source, e.sessionId, e.event, e.timestampMs),
+    source,
+    tenant: e.tenant,
+    event: e.event,
+    timestampMs: e.timestampMs,
+    receivedAtMs: e.timestampMs,
+    accountId: e.accountId,
+    sessionId: e.sessionId,
+    deviceId: e.deviceId,
+    contentId: e.contentId,
+    tokenHash: e.tokenHash,
+    tokenKeyId: e.tokenKeyId,
+    tokenExpiresAtMs: null,
+    clientIp: null,
+    networkPrefix: null,
+    country: null,
+    latitude: null,
+    longitude: null,
+    asn: null,
+    datacenter: false,
+    playheadMs: null,
+    bitrateKbps: null,
+    cmcd: null,
+  };
 }
 
 /** A sink the server owns: counts, and a bounded flush at shutdown. */
@@ -30,6 +73,8 @@ export interface HeartbeatOutlet extends HeartbeatSinkLike {
 }
 
 export interface HeartbeatSinkOptions {
+  /** `source` of the records (sessions.heartbeatSource). */
+  source?: string;
   /** Wait before a send that is not a full batch, ms: fewer, larger acks=all requests. */
   lingerMs?: number;
   /** Called after each acknowledged send with its record count. */
@@ -50,6 +95,7 @@ export class HeartbeatSink implements HeartbeatOutlet {
   private readonly logger: Logger;
   private readonly lingerMs: number;
   private readonly onSent: ((records: number) => void) | undefined;
+  private readonly source: string;
 
   constructor(producer: Producer, serde: AvroSerde, logger: Logger, options: HeartbeatSinkOptions = {}) {
     this.producer = producer;
@@ -57,9 +103,15 @@ export class HeartbeatSink implements HeartbeatOutlet {
     this.logger = logger;
     this.lingerMs = options.lingerMs ?? LIMITS.admissionHeartbeatLingerMs;
     this.onSent = options.onSent;
+    this.source = options.source ?? 'admission';
   }
 
-  push(record: PlayerHeartbeat): void {
+  /** Records waiting for Kafka. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  push(event: AdmissionEvent): void {
     if (this.queue.length >= LIMITS.admissionHeartbeatQueueMax) {
       this.dropped++;
       if (this.dropped === 1 || this.dropped % 1000 === 0) {
@@ -67,6 +119,7 @@ export class HeartbeatSink implements HeartbeatOutlet {
       }
       return;
     }
+    const record = admissionRecord(this.source, event);
     this.queue.push({ key: record.accountId, value: this.serde.encode(TOPICS.heartbeats.name, record) });
     this.schedule();
   }

@@ -7,8 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../core/clock.ts';
 import { isLeechguardError, LeechguardError } from '../../core/errors.ts';
-import { deterministicId } from '../../core/ids.ts';
-import type { HeartbeatEvent, PlayerHeartbeat } from '../../core/schemas/generated.ts';
+import type { HeartbeatEvent } from '../../core/schemas/generated.ts';
 import type { TokenHasher } from '../../core/token-hash.ts';
 import type { EdgeClient, EdgeQuery } from '../edge-client/client.ts';
 import { allowDecision, type Decision } from '../edge-client/decision.ts';
@@ -298,32 +297,17 @@ export class SessionService {
     sessionId: string,
     rec: { d: string; c: string; t: string; keyId?: string | null } | undefined,
   ): void {
-    const record: PlayerHeartbeat = {
-      id: deterministicId(this.deps.config.heartbeatSource, sessionId, event, nowMs),
-      source: this.deps.config.heartbeatSource,
-      tenant,
+    this.deps.sink.push({
       event,
       timestampMs: nowMs,
-      receivedAtMs: nowMs,
+      tenant,
       accountId,
       sessionId,
       deviceId: rec?.d ?? '',
       contentId: rec?.c ?? '',
       tokenHash: rec?.t ? rec.t : null,
       tokenKeyId: rec?.t ? (rec.keyId ?? this.deps.hasher.currentKeyId) : null,
-      tokenExpiresAtMs: null,
-      clientIp: null,
-      networkPrefix: null,
-      country: null,
-      latitude: null,
-      longitude: null,
-      asn: null,
-      datacenter: false,
-      playheadMs: null,
-      bitrateKbps: null,
-      cmcd: null,
-    };
-    this.deps.sink.push(record);
+    });
   }
 }
 
