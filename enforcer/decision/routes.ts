@@ -28,7 +28,8 @@ interface DecisionQuery {
 const subject = { type: 'string', minLength: 1, maxLength: LIMITS.decisionSubjectCharsMax } as const;
 const nullableString = { type: ['string', 'null'] } as const;
 
-const decisionReply = {
+/** Reply schema of a Decision (also nested in session replies): fast-json-stringify serializes it. */
+export const decisionReply = {
   type: 'object',
   properties: {
     decision: { type: 'string' },
