@@ -57,17 +57,8 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
       })
     : undefined;
   if (deps.metrics) registerEdgeClientMetrics(deps.metrics, edge);
-  // One counter child per (verdict, source): labels are not hashed per request.
-  const byVerdict = new Map<string, ReturnType<NonNullable<typeof decisions>['labels']>>();
   const count = (d: Decision): void => {
-    if (!decisions) return;
-    const k = `${d.decision} ${d.source}`;
-    let child = byVerdict.get(k);
-    if (!child) {
-      child = decisions.labels({ decision: d.decision, source: d.source });
-      byVerdict.set(k, child);
-    }
-    child.inc();
+    decisions?.inc({ decision: d.decision, source: d.source });
   };
 
   app.get<{ Querystring: DecisionQuery }>(

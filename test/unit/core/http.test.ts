@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { pino } from 'pino';
 import { LeechguardError } from '../../../core/errors.ts';
 import { authenticate, createHttpService, indexKeys } from '../../../core/http.ts';
 import { createLogger } from '../../../core/log.ts';
@@ -131,6 +132,40 @@ describe('service HTTP helper', () => {
     assert.equal(count('/healthz', 200), 2);
     assert.equal(count('/v1/secret', 401), 1);
     assert.equal(count('/v1/secret', 200), 1);
+    await svc.app.close();
+  });
+
+  it('what a request logs carries its reqId (the request logger is made on first use), an unhandled error too', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const svc = createHttpService({
+      name: 'test',
+      logger,
+      metrics: createMetricsRegistry('test'),
+      apiKeys: [],
+      readiness: {},
+    });
+    svc.app.get('/v1/logs', async (req) => {
+      req.log.warn({ n: 1 }, 'from the handler');
+      return { ok: true };
+    });
+    svc.app.get('/v1/boom', async () => {
+      throw new Error('boom');
+    });
+    await svc.app.inject('/healthz');
+    assert.equal(lines.length, 0, 'a request that logs nothing writes nothing');
+    const res = await svc.app.inject('/v1/logs');
+    assert.equal(res.statusCode, 200);
+    const line = lines.find((l) => l.msg === 'from the handler');
+    assert.ok(line, 'the handler line is written');
+    assert.equal(line.level, 40);
+    assert.equal(line.n, 1);
+    assert.match(String(line.reqId), /^req-/);
+    assert.equal((await svc.app.inject('/v1/boom')).statusCode, 500);
+    const err = lines.find((l) => l.msg === 'unhandled error');
+    assert.ok(err, 'the unhandled error is logged');
+    assert.match(String(err.reqId), /^req-/);
+    assert.notEqual(err.reqId, line.reqId);
     await svc.app.close();
   });
 
