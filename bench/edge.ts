@@ -1,6 +1,6 @@
 /**
  * Edge benchmark: `node bench/edge.ts` (needs the local stack for Kafka + registry; Redis is a
- * private redis-server started here, so the shared one is never loaded). Bounded: ~30 s.
+ * private redis-server started here, so the shared one is never loaded). Bounded: ~35 s.
  *
  * Prints, in one run:
  *  - baseline: `redis-benchmark -q -n 100000 -t get,set` against the same private redis-server;
