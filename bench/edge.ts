@@ -1,6 +1,6 @@
 /**
  * Edge benchmark: `node bench/edge.ts` (needs the local stack for Kafka + registry; Redis is a
- * private redis-server started here, so the shared one is never loaded). Bounded: ~30 s.
+ * private redis-server started here, so the shared one is never loaded). Bounded: ~35 s.
  *
  * Prints, in one run:
  *  - baseline: `redis-benchmark -q -n 100000 -t get,set` against the same private redis-server;
@@ -9,11 +9,15 @@
  *    worker thread, one request in flight per connection);
  *  - session admissions + heartbeats/s and p99 over HTTP (each virtual player: start, heartbeats, stop);
  *  - a bare fastify route under the same load loop: the HTTP ceiling of this machine.
+ * Each HTTP figure at 32 and at 8 connections, with the server's CPU per request (request thread,
+ * and all of its threads minus the load generator) and, for sessions, Redis's own cost per call.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { Redis } from 'ioredis';
 
 interface LoadJob {
   mode: 'decision' | 'sessions' | 'bare';
@@ -31,6 +35,8 @@ interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   byKind: Record<string, number>;
+  /** CPU time of the load-generator thread itself, ms (subtracted from the process's CPU). */
+  loaderCpuMs: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -170,6 +176,8 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   });
   await Promise.all(loops);
   const elapsedMs = performance.now() - started;
+  // The whole thread, boot included: all of it is load generator, none of it server.
+  const loaderCpuMs = threadCpuMs();
   for (const c of conns) c.close();
   const sorted = Float64Array.from(latencies).sort();
   return {
@@ -179,6 +187,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
     byKind,
+    loaderCpuMs,
   };
 }
 
@@ -215,7 +224,6 @@ function mem(): string {
 }
 
 async function main(): Promise<void> {
-  const { Redis } = await import('ioredis');
   const { startPrivateRedis, writeDeny, denyEntry } = await import('../test/integration/edge/support.ts');
   const { loadConfig } = await import('../core/config.ts');
   const { edgeConfigSchema, startEdgeServer } = await import('../enforcer/decision/standalone.ts');
@@ -289,6 +297,8 @@ async function main(): Promise<void> {
     await edge.close();
 
     // 3 + 4. The HTTP APIs, served by this thread; load from a worker thread (the other core).
+    // Every HTTP figure is measured at 32 and at 8 keep-alive connections (one request in flight
+    // each), so p99 against concurrency is visible; the bare route runs the same load loop.
     const key = 'bench-key-0123456789abcdef';
     const config = loadConfig(edgeConfigSchema, {
       overrides: {
@@ -297,44 +307,60 @@ async function main(): Promise<void> {
         log: { level: 'silent' },
       },
     });
+    const connectionCounts = [32, 8];
+    const measure = async (mode: LoadJob['mode'], url: string, connections: number, durationMs: number) => {
+      const thread0 = threadCpuMs();
+      const process0 = process.cpuUsage();
+      const r = await inWorker({ mode, url, key, durationMs, connections, denied });
+      const threadMs = threadCpuMs() - thread0;
+      const p = process.cpuUsage(process0);
+      // Every thread of this process (request thread, sink worker if any, GC) minus the load generator.
+      const serverMs = (p.user + p.system) / 1000 - r.loaderCpuMs;
+      return {
+        r,
+        rate: (r.ops / r.elapsedMs) * 1000,
+        busyPct: (100 * threadMs) / r.elapsedMs,
+        threadUs: (threadMs * 1000) / r.ops,
+        serverUs: (serverMs * 1000) / r.ops,
+      };
+    };
+    const cpuText = (m: Awaited<ReturnType<typeof measure>>, unit: string) =>
+      `server thread busy ${m.busyPct.toFixed(0)}%, ${m.threadUs.toFixed(0)} µs/${unit} ` +
+      `(all server threads ${m.serverUs.toFixed(0)} µs/${unit})`;
+    const verdict = (m: Awaited<ReturnType<typeof measure>>, rateMin: number, p99MsMax: number) =>
+      m.rate >= rateMin && m.r.p99Ms < p99MsMax && m.r.errors === 0 ? 'MET' : 'not met';
+
     // HTTP ceiling of this machine: a bare fastify route answering constant JSON, same load loop.
     const { default: Fastify } = await import('fastify');
     const bare = Fastify();
     bare.get('/bare', async () => ({ decision: 'allow' }));
     const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
     await inWorker({ mode: 'bare', url: bareUrl, key, durationMs: 700, connections: 32, denied }); // warm up
-    const bCpu0 = threadCpuMs();
-    const b = await inWorker({ mode: 'bare', url: bareUrl, key, durationMs: 3_000, connections: 32, denied });
-    const bRate = (b.ops / b.elapsedMs) * 1000;
-    const bCpuUs = ((threadCpuMs() - bCpu0) * 1000) / b.ops;
+    const bareRates = new Map<number, number>();
+    for (const connections of connectionCounts) {
+      const b = await measure('bare', bareUrl, connections, 3_000);
+      bareRates.set(connections, b.rate);
+      line(
+        `bare fastify      ${fmt(b.rate)} req/s, p50 ${b.r.p50Ms.toFixed(2)} ms, p99 ${b.r.p99Ms.toFixed(2)} ms ` +
+          `(HTTP ceiling of this machine with this load loop, ${connections} keep-alive connections); ` +
+          cpuText(b, 'req'),
+      );
+    }
     await bare.close();
-    line(
-      `bare fastify      ${fmt(bRate)} req/s, p50 ${b.p50Ms.toFixed(2)} ms, p99 ${b.p99Ms.toFixed(2)} ms ` +
-        `(HTTP ceiling of this machine with this load loop, 32 keep-alive connections); ` +
-        `server CPU ${bCpuUs.toFixed(0)} µs/req`,
-    );
+
     const server = await startEdgeServer(config);
+    const redisStats = redisSideStats(priv.url);
     try {
       await inWorker({ mode: 'decision', url: server.url, key, durationMs: 700, connections: 32, denied }); // warm up
-      let cpu = threadCpuMs();
-      const d = await inWorker({
-        mode: 'decision',
-        url: server.url,
-        key,
-        durationMs: 4_000,
-        connections: 32,
-        denied,
-      });
-      const dRate = (d.ops / d.elapsedMs) * 1000;
-      const dCpuMs = threadCpuMs() - cpu;
-      const dBusy = dCpuMs / d.elapsedMs;
-      line(
-        `decision API      ${fmt(dRate)} req/s, p50 ${d.p50Ms.toFixed(2)} ms, p99 ${d.p99Ms.toFixed(2)} ms, errors ${d.errors} ` +
-          `(32 keep-alive connections, 10% denied) — ${(dRate / getRps).toFixed(2)}x redis GET/s, ` +
-          `${(dRate / bRate).toFixed(2)}x bare fastify; server thread busy ${(100 * dBusy).toFixed(0)}%, ` +
-          `${((dCpuMs * 1000) / d.ops).toFixed(0)} µs/req; ` +
-          `target >= 30,000 req/s, p99 < 2 ms; ${mem()}`,
-      );
+      for (const connections of connectionCounts) {
+        const d = await measure('decision', server.url, connections, connections === 32 ? 4_000 : 3_000);
+        line(
+          `decision API      ${fmt(d.rate)} req/s, p50 ${d.r.p50Ms.toFixed(2)} ms, p99 ${d.r.p99Ms.toFixed(2)} ms, ` +
+            `errors ${d.r.errors} (${connections} keep-alive connections, 10% denied) — ` +
+            `${(d.rate / getRps).toFixed(2)}x redis GET/s, ${(d.rate / bareRates.get(connections)!).toFixed(2)}x bare fastify; ` +
+            `${cpuText(d, 'req')}; target >= 30,000 req/s with p99 < 2 ms: ${verdict(d, 30_000, 2)}; ${mem()}`,
+        );
+      }
       await inWorker({
         mode: 'sessions',
         url: server.url,
@@ -343,32 +369,29 @@ async function main(): Promise<void> {
         connections: 32,
         denied: [],
       }); // warm up
-      cpu = threadCpuMs();
-      const ss = await inWorker({
-        mode: 'sessions',
-        url: server.url,
-        key,
-        durationMs: 4_000,
-        connections: 32,
-        denied: [],
-      });
-      const sRate = (ss.ops / ss.elapsedMs) * 1000;
-      const sCpuMs = threadCpuMs() - cpu;
-      const sBusy = sCpuMs / ss.elapsedMs;
-      line(
-        `session admission ${fmt(sRate)} ops/s (${Object.entries(ss.byKind)
-          .map(([k, v]) => `${k} ${fmt(v)}`)
-          .join(', ')}), p50 ${ss.p50Ms.toFixed(2)} ms, p99 ${ss.p99Ms.toFixed(2)} ms, errors ${ss.errors} ` +
-          `— ${(sRate / setRps).toFixed(2)}x redis SET/s, ${(sRate / bRate).toFixed(2)}x bare fastify; ` +
-          `server thread busy ${(100 * sBusy).toFixed(0)}%, ${((sCpuMs * 1000) / ss.ops).toFixed(0)} µs/op; ` +
-          `target >= 20,000/s, p99 < 5 ms; ${mem()}`,
-      );
+      for (const connections of connectionCounts) {
+        await redisStats.reset();
+        const ss = await measure('sessions', server.url, connections, connections === 32 ? 4_000 : 3_000);
+        const rs = await redisStats.read(ss.r.ops);
+        line(
+          `session admission ${fmt(ss.rate)} ops/s (${Object.entries(ss.r.byKind)
+            .map(([k, v]) => `${k} ${fmt(v)}`)
+            .join(
+              ', ',
+            )}), p50 ${ss.r.p50Ms.toFixed(2)} ms, p99 ${ss.r.p99Ms.toFixed(2)} ms, errors ${ss.r.errors} ` +
+            `(${connections} keep-alive connections) — ${(ss.rate / setRps).toFixed(2)}x redis SET/s, ` +
+            `${(ss.rate / bareRates.get(connections)!).toFixed(2)}x bare fastify; ${cpuText(ss, 'op')}; ${rs}; ` +
+            `target >= 20,000/s with p99 < 5 ms: ${verdict(ss, 20_000, 5)}; ${mem()}`,
+        );
+      }
       // The same player loop calling SessionService directly: the Redis + Lua + Kafka path without HTTP.
       const svc = server.sessions;
       const lat: number[] = [];
       const svcDeadline = performance.now() + 3_000;
       const svcStart = performance.now();
       const svcCpu0 = threadCpuMs();
+      const svcProcess0 = process.cpuUsage();
+      await redisStats.reset();
       const timedOp = async (fn: () => Promise<unknown>) => {
         const t = performance.now();
         await fn();
@@ -390,20 +413,62 @@ async function main(): Promise<void> {
         }),
       );
       const svcMs = performance.now() - svcStart;
+      const svcThreadUs = ((threadCpuMs() - svcCpu0) * 1000) / lat.length;
+      const svcP = process.cpuUsage(svcProcess0);
       const svcSorted = Float64Array.from(lat).sort();
       line(
-        `session service   ${fmt((lat.length / svcMs) * 1000)} ops/s in process (no HTTP, same player loop), ` +
+        `session service   ${fmt((lat.length / svcMs) * 1000)} ops/s in process (no HTTP, same player loop, 32 concurrent), ` +
           `p50 ${percentile(svcSorted, 50).toFixed(2)} ms, p99 ${percentile(svcSorted, 99).toFixed(2)} ms, ` +
-          `${(((threadCpuMs() - svcCpu0) * 1000) / lat.length).toFixed(0)} µs CPU/op`,
+          `${svcThreadUs.toFixed(0)} µs CPU/op on the request thread ` +
+          `(all threads ${((svcP.user + svcP.system) / lat.length).toFixed(0)} µs/op); ${await redisStats.read(lat.length)}`,
       );
       line(
         `heartbeat records produced to Kafka: ${fmt(server.sink.sent)} sent, ${server.sink.dropped} dropped`,
       );
     } finally {
       await server.http.shutdown();
+      redisStats.close();
     }
     writer.disconnect();
   } finally {
     await priv.stop();
   }
+}
+
+/**
+ * Redis-side cost of session admission, from the private redis-server: the script's own time per
+ * call (`INFO commandstats`, evalsha usec_per_call) and the server process's CPU per operation
+ * (/proc, Linux only) — the share of the two cores that Redis takes per admission op.
+ */
+function redisSideStats(url: string) {
+  const redis = new Redis(url);
+  let pid: number | undefined;
+  let cpu0Ms = 0;
+  const processCpuMs = (): number | undefined => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks (USER_HZ 100)
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    async reset(): Promise<void> {
+      pid ??= Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
+      await redis.config('RESETSTAT');
+      cpu0Ms = processCpuMs() ?? 0;
+    },
+    async read(ops: number): Promise<string> {
+      const stats = await redis.info('commandstats');
+      const m = /cmdstat_evalsha:calls=(\d+),usec=\d+,usec_per_call=([\d.]+)/.exec(stats);
+      const cpuMs = processCpuMs();
+      return (
+        `redis evalsha ${m ? `${Number(m[2]).toFixed(1)} µs/call (${fmt(Number(m[1]))} calls)` : 'n/a'}, ` +
+        `redis-server CPU ${cpuMs === undefined ? 'n/a' : `${(((cpuMs - cpu0Ms) * 1000) / ops).toFixed(0)} µs/op`}`
+      );
+    },
+    close(): void {
+      redis.disconnect();
+    },
+  };
 }

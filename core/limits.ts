@@ -131,6 +131,12 @@ export const LIMITS = {
   admissionHeartbeatQueueMax: 50_000,
   /** Records per Kafka send from session admission; bigger batches amortise acks=all. */
   admissionHeartbeatBatchMax: 1_000,
+  /**
+   * Wait before sending a partial batch of admission records, ms: one acks=all request per linger
+   * instead of one per broker round trip (the broker's CPU per record falls with batch size); the
+   * detector reads these records in windows of seconds, so 20 ms of delay costs it nothing.
+   */
+  admissionHeartbeatLingerMs: 20,
 } as const;
 
 export type Limits = typeof LIMITS;

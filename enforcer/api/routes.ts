@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Role } from '../../core/config.ts';
 import { LeechguardError } from '../../core/errors.ts';
+import type { RoleCheck } from '../../core/http.ts';
 import { LIMITS } from '../../core/limits.ts';
 import type { PolicyChange } from '../../core/schemas/generated.ts';
 import { type PolicyTarget, parseTarget } from '../policy/store.ts';
@@ -15,7 +16,7 @@ import { dayOf } from '../would-have/would-have.ts';
 
 export interface EnforcerRoutesOptions {
   enforcement: Enforcement;
-  requireRole: (...roles: Role[]) => (req: FastifyRequest) => Promise<void>;
+  requireRole: (...roles: Role[]) => RoleCheck;
   /** False until the state topics are read and the denylist restored: calls then answer 503. */
   isReady: () => boolean;
 }

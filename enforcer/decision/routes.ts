@@ -3,16 +3,18 @@
  * with a request: allow | block | throttle | substitute, with reason, rule, revocation id and expiry.
  * A raw token is hashed on arrival under every active key id and never logged or stored.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { LeechguardError } from '../../core/errors.ts';
+import type { RoleCheck } from '../../core/http.ts';
 import { LIMITS } from '../../core/limits.ts';
 import { Counter, Gauge, type Registry } from '../../core/metrics.ts';
 import type { EdgeClient } from '../edge-client/client.ts';
+import type { Decision } from '../edge-client/decision.ts';
 
 export interface DecisionRouteDeps {
   edge: EdgeClient;
   /** The HTTP service's role check (core/http.ts requireRole). */
-  requireRole: (...roles: Array<'edge'>) => (req: FastifyRequest) => Promise<void>;
+  requireRole: (...roles: Array<'edge'>) => RoleCheck;
   metrics?: Registry | undefined;
 }
 
@@ -26,7 +28,8 @@ interface DecisionQuery {
 const subject = { type: 'string', minLength: 1, maxLength: LIMITS.decisionSubjectCharsMax } as const;
 const nullableString = { type: ['string', 'null'] } as const;
 
-const decisionReply = {
+/** Reply schema of a Decision (also nested in session replies): fast-json-stringify serializes it. */
+export const decisionReply = {
   type: 'object',
   properties: {
     decision: { type: 'string' },
@@ -54,6 +57,9 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
       })
     : undefined;
   if (deps.metrics) registerEdgeClientMetrics(deps.metrics, edge);
+  const count = (d: Decision): void => {
+    decisions?.inc({ decision: d.decision, source: d.source });
+  };
 
   app.get<{ Querystring: DecisionQuery }>(
     '/v1/decision',
@@ -68,16 +74,22 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
         response: { 200: decisionReply },
       },
     },
-    async (req) => {
+    (req, reply) => {
       const q = req.query;
       if (!q.token && !q.tokenHash && !q.session && !q.account) {
         throw new LeechguardError('ENF_ERR_DECISION_NO_SUBJECT');
       }
       const query = { token: q.token, tokenHash: q.tokenHash, sessionId: q.session, accountId: q.account };
-      // Hot path: a complete mirror answers synchronously; only a miss awaits Redis.
-      const d = edge.cache.complete ? edge.check(query) : await edge.decide(query);
-      decisions?.inc({ decision: d.decision, source: d.source });
-      return d;
+      // Hot path: a complete mirror answers synchronously (no promise); only a miss awaits Redis.
+      if (edge.cache.complete) {
+        const d = edge.check(query);
+        count(d);
+        return reply.send(d);
+      }
+      return edge.decide(query).then((d) => {
+        count(d);
+        return d;
+      });
     },
   );
 }

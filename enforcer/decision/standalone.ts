@@ -23,7 +23,8 @@ import { TokenHasher, tokenHashingSection } from '../../core/token-hash.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { EdgeClient } from '../edge-client/client.ts';
 import { sessionsSection } from '../sessions/config.ts';
-import { HeartbeatSink } from '../sessions/heartbeat-sink.ts';
+import { type HeartbeatOutlet, HeartbeatSink } from '../sessions/heartbeat-sink.ts';
+import { WorkerHeartbeatSink } from '../sessions/heartbeat-worker.ts';
 import { consumePlans, PlanView } from '../sessions/plans.ts';
 import { registerSessionRoutes } from '../sessions/routes.ts';
 import { SessionService } from '../sessions/service.ts';
@@ -54,7 +55,7 @@ export interface EdgeParts {
   edge: EdgeClient;
   sessions: SessionService;
   plans: PlanView;
-  sink: HeartbeatSink;
+  sink: HeartbeatOutlet;
   /** Named readiness checks for createHttpService (redis, kafka, denylist, plans). */
   readiness: Record<string, () => Promise<void>>;
   /** Flushes heartbeat records, then closes every client. Register with http.onShutdown. */
@@ -71,7 +72,9 @@ export interface EdgeParts {
  *   http.onShutdown(parts.close);
  */
 export async function createEdgeParts(
-  config: Pick<EdgeConfig, 'kafka' | 'registry' | 'redis' | 'tokenHashing' | 'decision' | 'sessions'>,
+  config: Pick<EdgeConfig, 'kafka' | 'registry' | 'redis' | 'tokenHashing' | 'decision' | 'sessions'> & {
+    log?: EdgeConfig['log'];
+  },
   logger: Logger,
   clock: Clock = systemClock,
 ): Promise<EdgeParts> {
@@ -95,9 +98,19 @@ export async function createEdgeParts(
   await ensureTopics(admin, config.kafka.replicationFactor, [TOPICS.heartbeats, TOPICS.accounts]);
   const serde = new AvroSerde(config.registry);
   await serde.registerAll([TOPICS.heartbeats.name, TOPICS.accounts.name]);
-  const producer = createProducer(kafka);
-  await producer.connect();
-  const sink = new HeartbeatSink(producer, serde, logger);
+  const producer = config.sessions.heartbeatSinkThread === 'request' ? createProducer(kafka) : undefined;
+  await producer?.connect();
+  const sink: HeartbeatOutlet = producer
+    ? new HeartbeatSink(producer, serde, logger, { source: config.sessions.heartbeatSource })
+    : await WorkerHeartbeatSink.start(
+        {
+          kafka: config.kafka,
+          registry: config.registry,
+          logLevel: config.log?.level ?? logger.level,
+          source: config.sessions.heartbeatSource,
+        },
+        logger,
+      );
   const plans = new PlanView(config.sessions.defaultPlans);
   const planConsumer = await consumePlans(kafka, serde, plans, logger);
   let plansReady = false;
@@ -121,7 +134,7 @@ export async function createEdgeParts(
     },
     async close() {
       await sink.flush();
-      await producer.disconnect();
+      await producer?.disconnect();
       await planConsumer.stop();
       await admin.disconnect();
       redis.disconnect();

@@ -26,6 +26,11 @@ export const sessionsSection = z
       .default({ default: { streamLimit: 2, perTitleLimit: null, concurrencyGroups: [] } }),
     /** Source written on player.heartbeats.v1 records produced by admission. */
     heartbeatSource: z.string().min(1).default('admission'),
+    /**
+     * Where admission records are Avro-encoded and produced: `worker` (a worker thread; the request
+     * thread only queues plain records) or `request` (the request thread itself).
+     */
+    heartbeatSinkThread: z.enum(['worker', 'request']).default('worker'),
   })
   .strict()
   .refine((s) => s.ghostGraceMs > s.heartbeatIntervalMs, {

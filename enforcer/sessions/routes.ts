@@ -9,19 +9,45 @@
  *   DELETE /v1/sessions/:id?accountId=  → 200 {stopped: true} | 404 ENF_ERR_SESSION_NOT_FOUND
  *   GET    /v1/sessions?accountId=      → 200 {sessions: [...]} (the account's active sessions)
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { RoleCheck } from '../../core/http.ts';
 import { LIMITS } from '../../core/limits.ts';
+import { decisionReply } from '../decision/routes.ts';
 import type { HeartbeatInput, SessionService, StartInput } from './service.ts';
 
 export interface SessionRouteDeps {
   sessions: SessionService;
   /** The HTTP service's role check (core/http.ts requireRole). */
-  requireRole: (...roles: Array<'backend'>) => (req: FastifyRequest) => Promise<void>;
+  requireRole: (...roles: Array<'backend'>) => RoleCheck;
 }
 
 const id = { type: 'string', minLength: 1, maxLength: LIMITS.sessionIdCharsMax } as const;
 const token = { type: 'string', minLength: 1, maxLength: LIMITS.decisionSubjectCharsMax } as const;
 const params = { type: 'object', properties: { id }, required: ['id'] } as const;
+
+// Reply schemas: serialized by fast-json-stringify instead of JSON.stringify. Every field the
+// service returns is listed (a field missing here would be silently dropped from the reply).
+const startReply = {
+  type: 'object',
+  properties: {
+    sessionId: { type: 'string' },
+    nextHeartbeatAtMs: { type: 'integer' },
+    heartbeatIntervalMs: { type: 'integer' },
+    terminated: { type: 'boolean' },
+    decision: decisionReply,
+  },
+} as const;
+const heartbeatReply = {
+  type: 'object',
+  properties: {
+    action: { type: 'string' },
+    nextHeartbeatAtMs: { type: 'integer' },
+    reregistered: { type: 'boolean' },
+    reason: { type: 'string' },
+    decision: decisionReply,
+  },
+} as const;
+const stopReply = { type: 'object', properties: { stopped: { type: 'boolean' } } } as const;
 
 /** Mounts the session admission routes on `app`. */
 export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): void {
@@ -48,6 +74,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDe
           required: ['accountId', 'deviceId', 'contentId'],
           additionalProperties: false,
         },
+        response: { 201: startReply },
       },
     },
     async (req, reply) => reply.code(201).send(await sessions.start(req.body)),
@@ -73,6 +100,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDe
           required: ['accountId'],
           additionalProperties: false,
         },
+        response: { 200: heartbeatReply },
       },
     },
     async (req) => sessions.heartbeat(req.params.id, req.body),
@@ -90,6 +118,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDe
           required: ['accountId'],
           additionalProperties: false,
         },
+        response: { 200: stopReply },
       },
     },
     async (req) => {

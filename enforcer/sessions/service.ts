@@ -7,15 +7,14 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../core/clock.ts';
 import { isLeechguardError, LeechguardError } from '../../core/errors.ts';
-import { deterministicId } from '../../core/ids.ts';
-import type { HeartbeatEvent, PlayerHeartbeat } from '../../core/schemas/generated.ts';
+import type { HeartbeatEvent } from '../../core/schemas/generated.ts';
 import type { TokenHasher } from '../../core/token-hash.ts';
 import type { EdgeClient, EdgeQuery } from '../edge-client/client.ts';
 import { allowDecision, type Decision } from '../edge-client/decision.ts';
-import type { SessionsConfig } from './config.ts';
+import type { PlanLimits, SessionsConfig } from './config.ts';
 import type { HeartbeatSinkLike } from './heartbeat-sink.ts';
 import { sessionKeys } from './keys.ts';
-import { limitsFor, type PlanView } from './plans.ts';
+import { limitsFor, type PlanView, type SessionLimits } from './plans.ts';
 
 const SCRIPT = readFileSync(new URL('./scripts/session.lua', import.meta.url), 'utf8');
 
@@ -112,6 +111,8 @@ export class SessionService {
   private readonly deps: SessionServiceDeps;
   private readonly run: ScriptFn;
   private readonly keyTtlMs: number;
+  /** Limits and their script JSON by plan, for plans without groups (content does not change them). */
+  private readonly limitsByPlan = new WeakMap<PlanLimits, { limits: SessionLimits; json: string }>();
 
   constructor(deps: SessionServiceDeps) {
     this.deps = deps;
@@ -135,7 +136,7 @@ export class SessionService {
       });
     }
     const { plan, tenant } = plans.get(input.accountId, input.tenant);
-    const limits = limitsFor(plan, input.contentId);
+    const { limits, json: limitsArg } = this.limitsOf(plan, input.contentId);
     const token = input.token !== undefined ? hasher.hash(input.token) : undefined;
     const tokenHash = token?.hash ?? input.tokenHash ?? '';
     const sessionId = randomUUID();
@@ -148,7 +149,7 @@ export class SessionService {
       tenant,
       sessionId,
       JSON.stringify(rec),
-      limitsJson(limits),
+      limitsArg,
       [input.terminateSessionId ?? ''],
     );
     if (!out.ok) {
@@ -173,7 +174,7 @@ export class SessionService {
   async heartbeat(sessionId: string, input: HeartbeatInput): Promise<HeartbeatResult> {
     const { config, clock, plans, hasher } = this.deps;
     const { plan, tenant } = plans.get(input.accountId, input.tenant);
-    const limits = limitsFor(plan, input.contentId ?? '');
+    const { limits, json: limitsArg } = this.limitsOf(plan, input.contentId ?? '');
     const nowMs = clock.nowMs();
     const claimed = {
       s: input.startedAtMs ?? nowMs,
@@ -189,7 +190,7 @@ export class SessionService {
       tenant,
       sessionId,
       JSON.stringify(claimed),
-      limitsJson(limits),
+      limitsArg,
     );
     if (out.status === 'stop') return { action: 'stop', reason: out.reason ?? 'unknown' };
     const rec = out.rec as StoredSession;
@@ -238,6 +239,20 @@ export class SessionService {
       .filter((s) => s.l + this.deps.config.ghostGraceMs >= nowMs)
       .map(toActive)
       .sort((a, b) => a.startedAtMs - b.startedAtMs);
+  }
+
+  private limitsOf(plan: PlanLimits, contentId: string): { limits: SessionLimits; json: string } {
+    if (plan.concurrencyGroups.length > 0) {
+      const limits = limitsFor(plan, contentId);
+      return { limits, json: limitsJson(limits) };
+    }
+    let cached = this.limitsByPlan.get(plan);
+    if (!cached) {
+      const limits = limitsFor(plan, contentId);
+      cached = { limits, json: limitsJson(limits) };
+      this.limitsByPlan.set(plan, cached);
+    }
+    return cached;
   }
 
   private judge(q: EdgeQuery): Promise<Decision> | Decision {
@@ -298,32 +313,17 @@ export class SessionService {
     sessionId: string,
     rec: { d: string; c: string; t: string; keyId?: string | null } | undefined,
   ): void {
-    const record: PlayerHeartbeat = {
-      id: deterministicId(this.deps.config.heartbeatSource, sessionId, event, nowMs),
-      source: this.deps.config.heartbeatSource,
-      tenant,
+    this.deps.sink.push({
       event,
       timestampMs: nowMs,
-      receivedAtMs: nowMs,
+      tenant,
       accountId,
       sessionId,
       deviceId: rec?.d ?? '',
       contentId: rec?.c ?? '',
       tokenHash: rec?.t ? rec.t : null,
       tokenKeyId: rec?.t ? (rec.keyId ?? this.deps.hasher.currentKeyId) : null,
-      tokenExpiresAtMs: null,
-      clientIp: null,
-      networkPrefix: null,
-      country: null,
-      latitude: null,
-      longitude: null,
-      asn: null,
-      datacenter: false,
-      playheadMs: null,
-      bitrateKbps: null,
-      cmcd: null,
-    };
-    this.deps.sink.push(record);
+    });
   }
 }
 

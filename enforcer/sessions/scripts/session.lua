@@ -9,7 +9,8 @@ KEYS[2]  lg:sess:{<accountId>}:ended   HASH  sessionId -> JSON {r = reason, e = 
 ARGV[1]  op: 'start' | 'heartbeat' | 'stop'
 ARGV[2]  nowMs
 ARGV[3]  graceMs: an active session not seen for longer than this is a ghost; it is pruned first
-ARGV[4]  keyTtlMs: PEXPIRE of both keys after every write (idle accounts are forgotten)
+ARGV[4]  keyTtlMs: PEXPIRE of a key whenever it is written; start and stop renew both (idle accounts
+         are forgotten; an ended reason, written with its key's renewal, outlives endedRetentionMs)
 ARGV[5]  endedRetentionMs: how long an ended session's reason answers its late heartbeats
 ARGV[6]  sessionId
 ARGV[7]  start / heartbeat: JSON {s,d,c,g,t} of the session (s: claimed start, re-registration only)
@@ -161,14 +162,24 @@ if op == 'start' then
   return cjson.encode({ ok = true, terminated = terminated, pruned = pruned, closed = closed })
 end
 
+-- An array as JSON ('[]' when empty: cjson would write {}).
+local function jsonArray(t)
+  if #t == 0 then return '[]' end
+  return cjson.encode(t)
+end
+
 if op == 'heartbeat' then
   local a = byId[id]
   if a then
+    -- The hot path (most calls): the reply is spliced around the JSON just stored, not re-encoded,
+    -- and only the active key's TTL is renewed (the ended key's is renewed whenever it is written).
     a.rec.l = now
-    redis.call('HSET', KEYS[1], id, cjson.encode(a.rec))
-    touch()
-    return cjson.encode({ status = 'continue', rec = a.rec, reregistered = false, evicted = {}, pruned = pruned,
-      closed = closed })
+    local json = cjson.encode(a.rec)
+    redis.call('HSET', KEYS[1], id, json)
+    redis.call('PEXPIRE', KEYS[1], keyTtl)
+    if #closed > 0 then redis.call('PEXPIRE', KEYS[2], keyTtl) end
+    return '{"status":"continue","reregistered":false,"evicted":[],"pruned":' .. jsonArray(pruned) ..
+      ',"closed":' .. jsonArray(closed) .. ',"rec":' .. json .. '}'
   end
   local ended = redis.call('HGET', KEYS[2], id)
   if ended then

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { pino } from 'pino';
 import { LeechguardError } from '../../../core/errors.ts';
-import { createHttpService } from '../../../core/http.ts';
+import { authenticate, createHttpService, indexKeys } from '../../../core/http.ts';
 import { createLogger } from '../../../core/log.ts';
 import { createMetricsRegistry } from '../../../core/metrics.ts';
 
@@ -74,6 +75,98 @@ describe('service HTTP helper', () => {
       headers: { authorization: `Bearer ${ANALYST_KEY}` },
     });
     assert.deepEqual(good.json(), { who: 'alice' });
+  });
+
+  it('a key differing from a valid one only in its last character is refused, before and after the valid one was used', async () => {
+    const nearMiss = `${ANALYST_KEY.slice(0, -1)}0`;
+    const refused = () =>
+      ok.app.inject({ url: '/v1/secret', headers: { authorization: `Bearer ${nearMiss}` } });
+    assert.equal((await refused()).statusCode, 401);
+    const good = await ok.app.inject({
+      url: '/v1/secret',
+      headers: { authorization: `Bearer ${ANALYST_KEY}` },
+    });
+    assert.equal(good.statusCode, 200);
+    const again = await refused();
+    assert.equal(again.statusCode, 401);
+    assert.equal(again.json().code, 'LG_ERR_AUTH_INVALID');
+  });
+
+  it('among many configured keys each finds its own principal, and a prefix or an extension of a key is refused', () => {
+    const keys = Array.from({ length: 200 }, (_, i) => ({
+      name: `source-${i}`,
+      key: `source-key-${String(i).padStart(8, '0')}-0123456789`,
+      roles: ['source' as const],
+    }));
+    const index = indexKeys(keys);
+    for (const k of [keys[0]!, keys[137]!, keys[199]!]) {
+      assert.equal(authenticate(index, `Bearer ${k.key}`, ['source']).name, k.name);
+    }
+    const invalid = (authorization: string) =>
+      assert.throws(
+        () => authenticate(index, authorization, ['source']),
+        (e: LeechguardError) => e.code === 'LG_ERR_AUTH_INVALID',
+      );
+    invalid(`Bearer ${keys[5]!.key.slice(0, -1)}`);
+    invalid(`Bearer ${keys[5]!.key}x`);
+    invalid('Bearer ');
+    assert.throws(
+      () => authenticate(index, `Bearer ${keys[5]!.key}`, ['analyst']),
+      (e: LeechguardError) => e.code === 'LG_ERR_AUTH_FORBIDDEN',
+    );
+  });
+
+  it('the request duration histogram counts each (route, method, status) separately', async () => {
+    const svc = service();
+    await svc.app.inject('/healthz');
+    await svc.app.inject('/healthz');
+    await svc.app.inject({ url: '/v1/secret', headers: { authorization: 'Bearer nope' } });
+    await svc.app.inject({ url: '/v1/secret', headers: { authorization: `Bearer ${ANALYST_KEY}` } });
+    const text = (await svc.app.inject('/metrics')).body;
+    const count = (route: string, status: number) =>
+      Number(
+        new RegExp(
+          `leechguard_test_http_request_duration_seconds_count\\{[^}]*route="${route.replace(/\//g, '\\/')}",method="GET",status="${status}"[^}]*\\} (\\d+)`,
+        ).exec(text)?.[1],
+      );
+    assert.equal(count('/healthz', 200), 2);
+    assert.equal(count('/v1/secret', 401), 1);
+    assert.equal(count('/v1/secret', 200), 1);
+    await svc.app.close();
+  });
+
+  it('what a request logs carries its reqId (the request logger is made on first use), an unhandled error too', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const svc = createHttpService({
+      name: 'test',
+      logger,
+      metrics: createMetricsRegistry('test'),
+      apiKeys: [],
+      readiness: {},
+    });
+    svc.app.get('/v1/logs', async (req) => {
+      req.log.warn({ n: 1 }, 'from the handler');
+      return { ok: true };
+    });
+    svc.app.get('/v1/boom', async () => {
+      throw new Error('boom');
+    });
+    await svc.app.inject('/healthz');
+    assert.equal(lines.length, 0, 'a request that logs nothing writes nothing');
+    const res = await svc.app.inject('/v1/logs');
+    assert.equal(res.statusCode, 200);
+    const line = lines.find((l) => l.msg === 'from the handler');
+    assert.ok(line, 'the handler line is written');
+    assert.equal(line.level, 40);
+    assert.equal(line.n, 1);
+    assert.match(String(line.reqId), /^req-/);
+    assert.equal((await svc.app.inject('/v1/boom')).statusCode, 500);
+    const err = lines.find((l) => l.msg === 'unhandled error');
+    assert.ok(err, 'the unhandled error is logged');
+    assert.match(String(err.reqId), /^req-/);
+    assert.notEqual(err.reqId, line.reqId);
+    await svc.app.close();
   });
 
   it('a retriable error is 503 with Retry-After and its code', async () => {
