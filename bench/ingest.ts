@@ -4,10 +4,10 @@
  * of the same size to the same broker in the same run (the raw ceiling). Uses a private broker
  * (so the shared stack's topics are not flooded) and the shared schema registry.
  *
- * The end-to-end phase runs once per `--workers` value (default `0,auto`: all on the HTTP thread,
- * then ingest's default batch-worker pool), so the pool's effect is measured in the same run.
+ * The end-to-end phase runs once per `--workers` value (default `0,1`: all on the HTTP thread, then
+ * with one batch worker; `auto` = ingest's default), so the pool's effect is measured in the same run.
  *
- *   node bench/ingest.ts [--seconds 6] [--clients 4] [--batch 2000] [--workers 0,auto]
+ *   node bench/ingest.ts [--seconds 6] [--clients 4] [--batch 2000] [--workers 0,1]
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,8 +46,8 @@ const { values } = parseArgs({
 const SECONDS = Number(values.seconds ?? 6);
 const CLIENTS = Number(values.clients ?? 4);
 const BATCH = Number(values.batch ?? 2000);
-/** Worker counts to run the end-to-end phase with; `auto` is ingest's default (cores - 1, at least 1). */
-const WORKER_RUNS = (values.workers ?? '0,auto')
+/** Worker counts to run the end-to-end phase with; `auto` is ingest's default (cores - 2, at least 0). */
+const WORKER_RUNS = (values.workers ?? '0,1')
   .split(',')
   .map((w) => (w === 'auto' ? undefined : Number(w)));
 
@@ -342,7 +342,7 @@ async function main(): Promise<void> {
     let refusedTotal = 0;
     let rss = 0;
     for (const workers of WORKER_RUNS) {
-      const config = ingestTestConfig(endpoints, workers === undefined ? {} : { workers });
+      const config = ingestTestConfig(endpoints, { workers });
       const ingest = await startIngest(config, { geoTables });
       const runLoad = (seconds: number) =>
         // Asynchronous on purpose: the ingest server under test runs on this process's event loop.

@@ -109,7 +109,7 @@ export const ingestConfigSchema = z
     limits: ingestLimitsSection.default(ingestLimitsSection.parse({})),
     /**
      * Batch worker threads that parse, hash, enrich and Avro-encode (0: all on the HTTP thread).
-     * Default: one per core beyond the first, at least one.
+     * Default: cores − 2, at least 0 (service.ts defaultIngestWorkers).
      */
     workers: z.number().int().min(0).max(64).optional(),
   })

@@ -52,6 +52,16 @@ export interface BatchAnswer {
   errors: Array<{ offset: number; code: string; reason: string }>;
 }
 
+/**
+ * Batch workers when the config names none: cores − 2, none on a 2-core machine. Measured on 2
+ * cores with the broker beside ingest (bench/ingest.ts): a worker adds ~10 µs of CPU per record
+ * (a second heap, packing) and gained nothing, since the second core is the broker's and the
+ * clients'. With more cores the HTTP thread and each worker scale separately.
+ */
+export function defaultIngestWorkers(cores: number): number {
+  return Math.max(0, cores - 2);
+}
+
 /** X-Batch-Id values taken as given (else the id is derived from the body). */
 const BATCH_ID = /^[\w.:-]{1,128}$/;
 
@@ -138,7 +148,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     bodyBytesMax: config.limits.bodyBytesMax,
   };
   const pool = await BatchPool.start({
-    size: config.workers ?? Math.max(1, availableParallelism() - 1),
+    size: config.workers ?? defaultIngestWorkers(availableParallelism()),
     init: {
       enrich: config.enrich,
       tokenHashing: config.tokenHashing,

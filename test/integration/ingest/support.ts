@@ -24,6 +24,9 @@ export function ingestTestConfig(endpoints: Endpoints, extra: Record<string, unk
       ],
     },
     log: { level: 'silent' },
+    // One batch worker: the integration tests take the worker path end to end (a 2-core machine's
+    // default is 0, which the e2e tests and the demo take).
+    workers: 1,
     sources: [
       { name: 'cf-std', format: 'cloudfront-standard', key: 'cf-std-key-0123456789' },
       { name: 'cf-rt', format: 'cloudfront-realtime', key: 'cf-rt-key-0123456789' },
