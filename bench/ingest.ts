@@ -47,9 +47,7 @@ const SECONDS = Number(values.seconds ?? 6);
 const CLIENTS = Number(values.clients ?? 4);
 const BATCH = Number(values.batch ?? 2000);
 /** Worker counts to run the end-to-end phase with; `auto` is ingest's default (cores - 2, at least 0). */
-const WORKER_RUNS = (values.workers ?? '0,1')
-  .split(',')
-  .map((w) => (w === 'auto' ? undefined : Number(w)));
+const WORKER_RUNS = (values.workers ?? '0,1').split(',').map((w) => (w === 'auto' ? undefined : Number(w)));
 
 // ── synthetic but realistic lines: 2,000 accounts, 50,000 client IPs, segment URLs with tokens ──
 function ip(i: number): string {
