@@ -73,6 +73,8 @@ export const LIMITS = {
   detectorEntriesPerKeyMax: 64,
   /** Dirty keys written in one RocksDB batch (with the offsets): a 1k batch costs ~1 ms of JS thread. */
   detectorFlushKeysMax: 20_000,
+  /** Clock skew tolerated for event times ahead of the detector's clock, ms (CDN clocks are NTP-synced; a minute is generous). */
+  detectorMaxFutureSkewMs: 60_000,
   /**
    * Time between two state flushes, ms: the replay after a crash is at most this much input; a
    * longer interval writes a hot key once instead of once a second (RocksDB batches run on the JS thread).

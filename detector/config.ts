@@ -68,6 +68,11 @@ export const detectorSection = z
       .int()
       .nonnegative()
       .default(5 * 60_000),
+    /**
+     * Events stamped further ahead of the detector's clock than this are counted and dropped, so a
+     * wrong CDN clock or a forged heartbeat cannot move a partition's watermark into the future, ms.
+     */
+    maxFutureSkewMs: z.number().int().positive().default(LIMITS.detectorMaxFutureSkewMs),
     /** Time between two state flushes (offsets with state, one atomic batch), ms. */
     flushIntervalMs: z.number().int().positive().default(LIMITS.detectorFlushIntervalMs),
     /** Dirty keys that trigger a flush before the interval (bounded write-behind batches). */

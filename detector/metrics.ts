@@ -46,6 +46,12 @@ export function registerDetectorMetrics(
   );
   mirroredCounter(
     registry,
+    'leechguard_detector_future_events_total',
+    'Events stamped more than detector.maxFutureSkewMs ahead of the clock: counted and dropped',
+    () => stats.futureEvents,
+  );
+  mirroredCounter(
+    registry,
     'leechguard_detector_flags_suppressed_total',
     'Replayed flags dropped because the same id and version was already published',
     () => runner.suppressedFlags,

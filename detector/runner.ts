@@ -98,7 +98,7 @@ export class DetectorRunner {
     this.logger = options.logger;
     this.clock = options.clock;
     this.hooks = options.hooks ?? {};
-    this.topology = new Topology(options.config);
+    this.topology = new Topology(options.config, undefined, options.clock);
     const t = options.config.detector.topics;
     this.topicOf = { requests: t.requests, heartbeats: t.heartbeats, accounts: t.accounts };
     for (const role of INPUT_ROLES) this.roleOf.set(this.topicOf[role], role);

@@ -5,6 +5,7 @@
  * in the same order give the same state and the same flags, which is what makes recovery exact.
  * The Kafka runner, the backtest and the test driver all drive this one class.
  */
+import type { Clock } from '../../core/clock.ts';
 import { deterministicId } from '../../core/ids.ts';
 import type {
   AccountPlan,
@@ -28,6 +29,8 @@ export type InputRecord =
 export interface TopologyStats {
   events: number;
   lateEvents: number;
+  /** Events stamped further ahead of the wall clock than maxFutureSkewMs: counted and dropped. */
+  futureEvents: number;
   flags: Record<string, number>;
   /** Flag escalations past flagVersionsMax, not published. */
   flagVersionsCapped: number;
@@ -120,15 +123,24 @@ export class Topology {
     }
     return true;
   };
+  private readonly wallClock: Clock | undefined;
   private readonly configsByPlan = new Map<string, Map<string, ReadonlyArray<{ enabled: boolean }>>>();
 
-  constructor(config: DetectorConfig, rules: readonly AnyRule[] = RULES) {
+  /**
+   * `wallClock`: the live runner's clock. With it, an event stamped more than
+   * detector.maxFutureSkewMs ahead is dropped instead of moving the partition's watermark (a CDN
+   * with a wrong clock, or a forged heartbeat, would otherwise make every session of the partition
+   * look stale). Backtests replay any time range and pass none.
+   */
+  constructor(config: DetectorConfig, rules: readonly AnyRule[] = RULES, wallClock?: Clock) {
     this.config = config;
+    this.wallClock = wallClock;
     this.ruleConfigs = new RuleConfigs(config);
     this.rules = rules;
     this.stats = {
       events: 0,
       lateEvents: 0,
+      futureEvents: 0,
       flags: Object.fromEntries(rules.map((r) => [r.name, 0])),
       flagVersionsCapped: 0,
       overflowEntries: 0,
@@ -175,6 +187,14 @@ export class Topology {
     const lateness = this.config.detector.allowedLatenessMs;
     if (atMs < state.meta.watermarkMs - lateness) {
       this.stats.lateEvents++;
+      return NO_FLAGS;
+    }
+    if (
+      this.wallClock !== undefined &&
+      atMs > state.meta.watermarkMs &&
+      atMs > this.wallClock.nowMs() + this.config.detector.maxFutureSkewMs
+    ) {
+      this.stats.futureEvents++;
       return NO_FLAGS;
     }
     if (atMs > state.meta.watermarkMs) state.meta.watermarkMs = atMs;

@@ -3,6 +3,7 @@
  * pushed through the whole topology synchronously, partition by partition, and the flags come
  * back at once. Offsets are assigned per partition and role as Kafka would.
  */
+import type { Clock } from '../../core/clock.ts';
 import type { AccountPlan, Anomaly, CdnRequest, PlayerHeartbeat } from '../../core/schemas/generated.ts';
 import { detectorConfig } from '../config.ts';
 import type { InputRole, PartitionState } from '../engine/partition-state.ts';
@@ -18,9 +19,12 @@ export class TopologyTestDriver {
   readonly flags: Anomaly[] = [];
   private readonly nextOffset = new Map<string, number>();
 
-  /** `config`: a partial detector config (rules, tenants, defaultPlan, detector), defaults filled in. */
-  constructor(config: unknown = {}) {
-    this.topology = new Topology(detectorConfig(config));
+  /**
+   * `config`: a partial detector config (rules, tenants, defaultPlan, detector), defaults filled in.
+   * `wallClock`: the live runner's clock (future-stamped events are then dropped); none: backtest.
+   */
+  constructor(config: unknown = {}, wallClock?: Clock) {
+    this.topology = new Topology(detectorConfig(config), undefined, wallClock);
   }
 
   private offset(partition: number, role: InputRole): number {

@@ -138,7 +138,7 @@ export function identifyToken(
   // on the token and its location alone, so it is computed once per token.
   if (loc.kind === 'cloudfront-signed') return readIdentity(token, loc, carrier, config, hasher);
   const cache = identityCache(hasher, config);
-  const cacheKey = `${loc.in}\u0000${loc.name}\u0000${token}`;
+  const cacheKey = `${loc.in}\u0000${loc.name}\u0000${loc.kind}\u0000${token}`;
   let id = cache.get(cacheKey);
   if (id === undefined) {
     id = Object.freeze(readIdentity(token, loc, carrier, config, hasher));

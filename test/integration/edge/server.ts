@@ -15,7 +15,10 @@ export async function bootEdge(
   extra: Record<string, unknown> = {},
 ): Promise<{ server: EdgeServer; clock: ManualClock }> {
   const endpoints = await testEndpoints();
-  const clock = new ManualClock(Date.now());
+  // An hour behind the wall clock: the tests advance it by minutes, and the admission heartbeat
+  // records it stamps go to the stack's shared player.heartbeats.v1. Stamped ahead of real time,
+  // they would move a detector partition's watermark into the future for every later consumer.
+  const clock = new ManualClock(Date.now() - 60 * 60_000);
   const config = loadConfig(edgeConfigSchema, {
     env: {},
     overrides: {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ManualClock } from '../../../core/clock.ts';
 import { isLeechguardError } from '../../../core/errors.ts';
 import { detectorConfig } from '../../../detector/config.ts';
 import { flagId, severityOf } from '../../../detector/engine/topology.ts';
@@ -35,6 +36,26 @@ describe('detector engine', () => {
     assert.equal(d.topology.stats.lateEvents, 1);
     assert.equal(d.topology.stats.events, 2);
     assert.equal(d.state().meta.watermarkMs, T0);
+  });
+
+  it('drops events stamped too far ahead of the clock, so they cannot move the watermark', () => {
+    const clock = new ManualClock(T0);
+    const d = new TopologyTestDriver({ detector: { maxFutureSkewMs: 60_000 } }, clock);
+    d.pipeRequest(request({ timestampMs: T0 - 1_000 }));
+    d.pipeRequest(request({ timestampMs: T0 + 30_000 }), { partition: 0 });
+    assert.equal(d.state().meta.watermarkMs, T0 + 30_000, 'within the skew: taken');
+    d.pipeRequest(request({ timestampMs: T0 + 10 * 60_000 }));
+    assert.equal(d.topology.stats.futureEvents, 1);
+    assert.equal(d.state().meta.watermarkMs, T0 + 30_000, 'the future event did not move it');
+    // Once the clock reaches it, the same time is ordinary.
+    clock.advance(10 * 60_000);
+    d.pipeRequest(request({ timestampMs: T0 + 10 * 60_000 }));
+    assert.equal(d.state().meta.watermarkMs, T0 + 10 * 60_000);
+    assert.equal(d.topology.stats.events, 3);
+    // Without a clock (backtests) any time is taken.
+    const backtest = new TopologyTestDriver({ detector: { maxFutureSkewMs: 60_000 } });
+    backtest.pipeRequest(request({ timestampMs: Date.now() + 3_600_000 }));
+    assert.equal(backtest.topology.stats.futureEvents, 0);
   });
 
   it('keeps the watermark and offsets per partition', () => {
