@@ -34,8 +34,12 @@ export const LIMITS = {
   redisReconnectBackoffMsMax: 2_000,
 
   // ── schema registry ──────────────────────────────────────────────────────────────────────────
-  /** Time a registry call may take, ms. */
-  registryRequestTimeoutMs: 5_000,
+  /**
+   * Time a registry call may take, ms. Calls happen at boot (register) and on a writer id first
+   * seen; Apicurio's kafkasql storage was seen taking over 5 s to answer a register right after a
+   * heavy run on a 2-core machine.
+   */
+  registryRequestTimeoutMs: 15_000,
 
   // ── ingest ───────────────────────────────────────────────────────────────────────────────────
   /** Longest log line accepted, bytes (CloudFront lines with long cookies stay under 8 KiB). Above: ING_ERR_LINE_TOO_LONG for that line, the rest of the batch goes on. */
