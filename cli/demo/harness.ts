@@ -87,6 +87,8 @@ export interface SectionOptions {
   ports?: { ingest?: number; enforcer?: number; detector?: number };
   /** Events this far behind the detector's watermark are still counted, ms. */
   allowedLatenessMs: number;
+  /** Detector rule settings by rule name (partial; the rest keep their defaults). */
+  detectorRules?: Record<string, Record<string, unknown>>;
   logLevel?: string;
 }
 
@@ -127,6 +129,7 @@ export function demoSections(o: SectionOptions): AllSections {
         // A new group reads only what arrives from now on (the shared topics may hold hours of others' traffic).
         recoveryLookbackMs: 1_000,
       },
+      ...(o.detectorRules ? { rules: o.detectorRules } : {}),
     },
     enforcer: {
       log,
