@@ -90,12 +90,13 @@ async function playThrough(
     defaultMode,
     ports: { ingest: 0, enforcer: 0, detector: 0 },
     allowedLatenessMs: options.durationMs + 5 * 60_000,
-    // Time compression: heartbeats and CDN lines go out in separate HTTP batches (250 ms flush),
-    // and at 30-40x a second of skew between them is 30-40 s of event time, 5-7 six-second
-    // segments: the default tolerance of 5 uncovered segments then flagged a legitimate player now
-    // and then. 15 keeps ~2 s of skew harmless at 40x; the patched players (no heartbeat at all)
-    // fetch far more than 15 uncovered segments. The default is held by the rule's unit tests and
-    // the quality report, which run without compression.
+    // Time compression: heartbeats and CDN lines go out in separate HTTP batches (250 ms flush)
+    // and reach the detector with seconds of skew on a loaded 2-core machine. At 30-40x a second of
+    // skew was 5-7 six-second segments (the default tolerance: legitimate players flagged in about
+    // half the runs), and 2.4 s of skew once outlasted even 15. At 12x, 15 segments (and the 90 s
+    // heartbeat grace) stand for ~7.5 s of skew; the patched players (no heartbeat at all) fetch far
+    // more than 15 uncovered segments. The default is held by the rule's unit tests and the
+    // quality report, which run without compression.
     detectorRules: { 'segment-without-session': { maxUncoveredSegments: 15 } },
   });
   const collector = new RunCollector(sim.truth, { ...endpointsFor(env), logger, runId });
@@ -153,10 +154,10 @@ describe('end to end on the real stack', { timeout: 300_000 }, () => {
     let run: Run | undefined;
     before(async () => {
       // Every abuse class (4 accounts each) among every legitimate class; 20 simulated minutes
-      // (the traveller needs them to cross the border) played at 40x.
+      // (the traveller needs them to cross the border) played at 12x (100 s).
       run = await playThrough(
         { viewers: 240, abuserFraction: 0.1, durationMs: 20 * 60_000 },
-        40,
+        12,
         {
           'token-network-spread': { mode: 'automate', action: 'block_token' },
           'geo-spread': { mode: 'automate', action: 'block_token' },
@@ -230,7 +231,7 @@ describe('end to end on the real stack', { timeout: 300_000 }, () => {
           classes: ['household', 'token-resale', 'credential-sharing', 'no-session'],
           durationMs: 6 * 60_000,
         },
-        30,
+        12,
         Object.fromEntries(
           MODERATED.map((r) => [r, { mode: 'moderate', action: 'block_token' } as RulePolicyInput]),
         ),
