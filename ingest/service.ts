@@ -135,13 +135,10 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
   });
 
   const geoTables = deps.geoTables ?? loadGeoTables(config.enrich.geo);
+  // One hasher for this thread: account dead letters (redaction) and inline batches share it.
+  const hasher = new TokenHasher(config.tokenHashing);
   // Dead letters of account batches (main thread) need only the hasher, for redaction.
-  const ctx = createPipelineContext(
-    config.enrich,
-    new TokenHasher(config.tokenHashing),
-    undefined,
-    config.limits.lineBytesMax,
-  );
+  const ctx = createPipelineContext(config.enrich, hasher, undefined, config.limits.lineBytesMax);
   const batchLimits = {
     lineBytesMax: config.limits.lineBytesMax,
     batchLinesMax: config.limits.batchLinesMax,
@@ -160,7 +157,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     inlineEnv: () => ({
       ctx: createPipelineContext(
         config.enrich,
-        new TokenHasher(config.tokenHashing),
+        hasher,
         geoResolverFrom(geoTables),
         config.limits.lineBytesMax,
       ),

@@ -110,7 +110,10 @@ export function runBatchJob(job: BatchJob, env: BatchEnv): BatchResult {
   const text = decodeBody(job.body, job.contentEncoding, limits.bodyBytesMax);
   checkLineCount(text, limits.batchLinesMax);
   const meta: BatchMeta = {
-    batchId: job.givenBatchId ?? contentBatchId(job.source.name, Buffer.from(job.body)),
+    // A view, not a copy: the body is only hashed.
+    batchId:
+      job.givenBatchId ??
+      contentBatchId(job.source.name, Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength)),
     receivedAtMs: job.receivedAtMs,
   };
   let encoded: ReturnType<typeof encodeOutput>;
