@@ -3,6 +3,7 @@
  * becomes a dead letter, never a crash) and dead letters. Shared by the HTTP receivers and
  * `ship --to kafka`, so both produce byte-identical records.
  */
+import { compileWriter } from '../core/avro-writer.ts';
 import type { DeadLetter } from '../core/schemas/generated.ts';
 import { topicSchemas } from '../core/schemas/index.ts';
 import type { AvroSerde } from '../core/serde.ts';
@@ -34,6 +35,8 @@ const ENCODE_SLAB_BYTES = 256 * 1024;
 export function encodeMany(serde: AvroSerde, topic: string, values: readonly unknown[]): Buffer[] {
   const type = topicSchemas().get(topic)?.type;
   if (!type) return values.map((v) => serde.encode(topic, v));
+  // The schema's compiled writer when it has one (same bytes as avsc, ~3x faster), else avsc's.
+  const write = compileWriter(type) ?? ((v: unknown, buf: Buffer, at: number) => type.encode(v, buf, at));
   const id = serde.schemaId(topic);
   const out: Buffer[] = new Array(values.length);
   let slab = Buffer.allocUnsafe(ENCODE_SLAB_BYTES);
@@ -42,13 +45,12 @@ export function encodeMany(serde: AvroSerde, topic: string, values: readonly unk
     const v = values[i];
     let end = -1;
     try {
-      if (pos + 5 < slab.length) end = type.encode(v, slab, pos + 5);
+      if (pos + 5 < slab.length) end = write(v, slab, pos + 5);
       if (end < 0) {
-        // Not enough room: a fresh slab, large enough for this record.
-        const need = end < 0 && pos + 5 < slab.length ? slab.length - end - pos : 64 * 1024;
-        slab = Buffer.allocUnsafe(Math.max(ENCODE_SLAB_BYTES, need * 2));
+        // Not enough room left: a fresh slab (a record larger than a slab is encoded on its own).
+        slab = Buffer.allocUnsafe(ENCODE_SLAB_BYTES);
         pos = 0;
-        end = type.encode(v, slab, 5);
+        end = write(v, slab, 5);
       }
     } catch {
       out[i] = serde.encode(topic, v); // throws LG_ERR_RECORD_INVALID naming the field
