@@ -11,11 +11,14 @@
  *  - a bare fastify route under the same load loop: the HTTP ceiling of this machine.
  * Each HTTP figure at 32 and at 8 connections, with the server's CPU per request (request thread,
  * and all of its threads minus the load generator) and, for sessions, Redis's own cost per call.
+ *
+ *   node bench/edge.ts [--only check,bare,decision,sessions]   (a subset, e.g. to profile one part)
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 
@@ -224,6 +227,11 @@ function mem(): string {
 }
 
 async function main(): Promise<void> {
+  const parts = new Set(
+    (
+      parseArgs({ options: { only: { type: 'string' } } }).values.only ?? 'check,bare,decision,sessions'
+    ).split(','),
+  );
   const { startPrivateRedis, writeDeny, denyEntry } = await import('../test/integration/edge/support.ts');
   const { loadConfig } = await import('../core/config.ts');
   const { edgeConfigSchema, startEdgeServer } = await import('../enforcer/decision/standalone.ts');
@@ -269,32 +277,34 @@ async function main(): Promise<void> {
     }
 
     // 2. Edge client check()/s.
-    const edge = new EdgeClient({ redisUrl: priv.url });
-    await edge.start();
-    const queries = Array.from({ length: 4096 }, (_, i) => ({
-      tokenHash: i % 10 === 0 ? denied[i % denied.length]! : `ok-${i}`,
-      accountId: `acct-${i & 511}`,
-    }));
-    let blocked = 0;
-    for (let i = 0; i < 200_000; i++) if (edge.check(queries[i & 4095]!).decision === 'block') blocked++; // warm up
-    const checkMs = 2_000;
-    let checks = 0;
-    const t0 = performance.now();
-    const cpu0 = threadCpuMs();
-    while (performance.now() - t0 < checkMs) {
-      for (let i = 0; i < 100_000; i++) if (edge.check(queries[i & 4095]!).decision === 'block') blocked++;
-      checks += 100_000;
+    if (parts.has('check')) {
+      const edge = new EdgeClient({ redisUrl: priv.url });
+      await edge.start();
+      const queries = Array.from({ length: 4096 }, (_, i) => ({
+        tokenHash: i % 10 === 0 ? denied[i % denied.length]! : `ok-${i}`,
+        accountId: `acct-${i & 511}`,
+      }));
+      let blocked = 0;
+      for (let i = 0; i < 200_000; i++) if (edge.check(queries[i & 4095]!).decision === 'block') blocked++; // warm up
+      const checkMs = 2_000;
+      let checks = 0;
+      const t0 = performance.now();
+      const cpu0 = threadCpuMs();
+      while (performance.now() - t0 < checkMs) {
+        for (let i = 0; i < 100_000; i++) if (edge.check(queries[i & 4095]!).decision === 'block') blocked++;
+        checks += 100_000;
+      }
+      const checkRate = (checks / (performance.now() - t0)) * 1000;
+      const checkPerCpuS = (checks / (threadCpuMs() - cpu0)) * 1000;
+      const s = edge.stats();
+      line(
+        `edge check()      ${fmt(checkRate)} checks/s (2 subjects each, ${s.entries} entries mirrored, ` +
+          `hit ratio ${(s.hits / (s.hits + s.misses)).toFixed(3)}, ${((100 * blocked) / (checks + 200_000)).toFixed(1)}% blocked) ` +
+          `— ${(checkRate / getRps).toFixed(1)}x redis GET/s; ${fmt(checkPerCpuS)} per CPU-second of this thread; ` +
+          `target >= 5,000,000/s; ${mem()}`,
+      );
+      await edge.close();
     }
-    const checkRate = (checks / (performance.now() - t0)) * 1000;
-    const checkPerCpuS = (checks / (threadCpuMs() - cpu0)) * 1000;
-    const s = edge.stats();
-    line(
-      `edge check()      ${fmt(checkRate)} checks/s (2 subjects each, ${s.entries} entries mirrored, ` +
-        `hit ratio ${(s.hits / (s.hits + s.misses)).toFixed(3)}, ${((100 * blocked) / (checks + 200_000)).toFixed(1)}% blocked) ` +
-        `— ${(checkRate / getRps).toFixed(1)}x redis GET/s; ${fmt(checkPerCpuS)} per CPU-second of this thread; ` +
-        `target >= 5,000,000/s; ${mem()}`,
-    );
-    await edge.close();
 
     // 3 + 4. The HTTP APIs, served by this thread; load from a worker thread (the other core).
     // Every HTTP figure is measured at 32 and at 8 keep-alive connections (one request in flight
@@ -326,105 +336,115 @@ async function main(): Promise<void> {
     };
     const cpuText = (m: Awaited<ReturnType<typeof measure>>, unit: string) =>
       `server thread busy ${m.busyPct.toFixed(0)}%, ${m.threadUs.toFixed(0)} µs/${unit} ` +
-      `(all server threads ${m.serverUs.toFixed(0)} µs/${unit})`;
+      `(all server threads ${m.serverUs.toFixed(0)} µs/${unit}; load generator ${((m.r.loaderCpuMs * 1000) / m.r.ops).toFixed(0)} µs/${unit})`;
     const verdict = (m: Awaited<ReturnType<typeof measure>>, rateMin: number, p99MsMax: number) =>
       m.rate >= rateMin && m.r.p99Ms < p99MsMax && m.r.errors === 0 ? 'MET' : 'not met';
 
-    // HTTP ceiling of this machine: a bare fastify route answering constant JSON, same load loop.
-    const { default: Fastify } = await import('fastify');
-    const bare = Fastify();
-    bare.get('/bare', async () => ({ decision: 'allow' }));
-    const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
-    await inWorker({ mode: 'bare', url: bareUrl, key, durationMs: 700, connections: 32, denied }); // warm up
     const bareRates = new Map<number, number>();
-    for (const connections of connectionCounts) {
-      const b = await measure('bare', bareUrl, connections, 3_000);
-      bareRates.set(connections, b.rate);
-      line(
-        `bare fastify      ${fmt(b.rate)} req/s, p50 ${b.r.p50Ms.toFixed(2)} ms, p99 ${b.r.p99Ms.toFixed(2)} ms ` +
-          `(HTTP ceiling of this machine with this load loop, ${connections} keep-alive connections); ` +
-          cpuText(b, 'req'),
-      );
+    const vsBare = (rate: number, connections: number) => {
+      const b = bareRates.get(connections);
+      return b === undefined ? 'n/a' : (rate / b).toFixed(2);
+    };
+    if (parts.has('bare')) {
+      // HTTP ceiling of this machine: a bare fastify route answering constant JSON, same load loop.
+      const { default: Fastify } = await import('fastify');
+      const bare = Fastify();
+      bare.get('/bare', async () => ({ decision: 'allow' }));
+      const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
+      await inWorker({ mode: 'bare', url: bareUrl, key, durationMs: 700, connections: 32, denied }); // warm up
+      for (const connections of connectionCounts) {
+        const b = await measure('bare', bareUrl, connections, 3_000);
+        bareRates.set(connections, b.rate);
+        line(
+          `bare fastify      ${fmt(b.rate)} req/s, p50 ${b.r.p50Ms.toFixed(2)} ms, p99 ${b.r.p99Ms.toFixed(2)} ms ` +
+            `(HTTP ceiling of this machine with this load loop, ${connections} keep-alive connections); ` +
+            cpuText(b, 'req'),
+        );
+      }
+      await bare.close();
     }
-    await bare.close();
 
     const server = await startEdgeServer(config);
     const redisStats = redisSideStats(priv.url);
     try {
-      await inWorker({ mode: 'decision', url: server.url, key, durationMs: 700, connections: 32, denied }); // warm up
-      for (const connections of connectionCounts) {
-        const d = await measure('decision', server.url, connections, connections === 32 ? 4_000 : 3_000);
-        line(
-          `decision API      ${fmt(d.rate)} req/s, p50 ${d.r.p50Ms.toFixed(2)} ms, p99 ${d.r.p99Ms.toFixed(2)} ms, ` +
-            `errors ${d.r.errors} (${connections} keep-alive connections, 10% denied) — ` +
-            `${(d.rate / getRps).toFixed(2)}x redis GET/s, ${(d.rate / bareRates.get(connections)!).toFixed(2)}x bare fastify; ` +
-            `${cpuText(d, 'req')}; target >= 30,000 req/s with p99 < 2 ms: ${verdict(d, 30_000, 2)}; ${mem()}`,
-        );
+      if (parts.has('decision')) {
+        await inWorker({ mode: 'decision', url: server.url, key, durationMs: 700, connections: 32, denied }); // warm up
+        for (const connections of connectionCounts) {
+          const d = await measure('decision', server.url, connections, connections === 32 ? 4_000 : 3_000);
+          line(
+            `decision API      ${fmt(d.rate)} req/s, p50 ${d.r.p50Ms.toFixed(2)} ms, p99 ${d.r.p99Ms.toFixed(2)} ms, ` +
+              `errors ${d.r.errors} (${connections} keep-alive connections, 10% denied) — ` +
+              `${(d.rate / getRps).toFixed(2)}x redis GET/s, ${vsBare(d.rate, connections)}x bare fastify; ` +
+              `${cpuText(d, 'req')}; target >= 30,000 req/s with p99 < 2 ms: ${verdict(d, 30_000, 2)}; ${mem()}`,
+          );
+        }
       }
-      await inWorker({
-        mode: 'sessions',
-        url: server.url,
-        key,
-        durationMs: 700,
-        connections: 32,
-        denied: [],
-      }); // warm up
-      for (const connections of connectionCounts) {
+      if (parts.has('sessions')) {
+        await inWorker({
+          mode: 'sessions',
+          url: server.url,
+          key,
+          durationMs: 700,
+          connections: 32,
+          denied: [],
+        }); // warm up
+        for (const connections of connectionCounts) {
+          await redisStats.reset();
+          const ss = await measure('sessions', server.url, connections, connections === 32 ? 4_000 : 3_000);
+          const rs = await redisStats.read(ss.r.ops);
+          line(
+            `session admission ${fmt(ss.rate)} ops/s (${Object.entries(ss.r.byKind)
+              .map(([k, v]) => `${k} ${fmt(v)}`)
+              .join(
+                ', ',
+              )}), p50 ${ss.r.p50Ms.toFixed(2)} ms, p99 ${ss.r.p99Ms.toFixed(2)} ms, errors ${ss.r.errors} ` +
+              `(${connections} keep-alive connections) — ${(ss.rate / setRps).toFixed(2)}x redis SET/s, ` +
+              `${vsBare(ss.rate, connections)}x bare fastify; ${cpuText(ss, 'op')}; ${rs}; ` +
+              `target >= 20,000/s with p99 < 5 ms: ${verdict(ss, 20_000, 5)}; ${mem()}`,
+          );
+        }
+        // The same player loop calling SessionService directly: the Redis + Lua + Kafka path without HTTP.
+        const svc = server.sessions;
+        const lat: number[] = [];
+        const svcDeadline = performance.now() + 3_000;
+        const svcStart = performance.now();
+        const svcCpu0 = threadCpuMs();
+        const svcProcess0 = process.cpuUsage();
         await redisStats.reset();
-        const ss = await measure('sessions', server.url, connections, connections === 32 ? 4_000 : 3_000);
-        const rs = await redisStats.read(ss.r.ops);
+        const timedOp = async (fn: () => Promise<unknown>) => {
+          const t = performance.now();
+          await fn();
+          lat.push(performance.now() - t);
+        };
+        await Promise.all(
+          Array.from({ length: 32 }, async (_, loop) => {
+            for (let round = 0; performance.now() < svcDeadline; round++) {
+              const accountId = `bench-svc-${process.pid}-${loop}-${round}`;
+              let sessionId = '';
+              await timedOp(async () => {
+                sessionId = (await svc.start({ accountId, deviceId: 'tv', contentId: 'match' })).sessionId;
+              });
+              for (let i = 0; i < 8 && performance.now() < svcDeadline; i++) {
+                await timedOp(() => svc.heartbeat(sessionId, { accountId }));
+              }
+              await timedOp(() => svc.stop(sessionId, accountId));
+            }
+          }),
+        );
+        const svcMs = performance.now() - svcStart;
+        const svcThreadUs = ((threadCpuMs() - svcCpu0) * 1000) / lat.length;
+        const svcP = process.cpuUsage(svcProcess0);
+        const svcSorted = Float64Array.from(lat).sort();
         line(
-          `session admission ${fmt(ss.rate)} ops/s (${Object.entries(ss.r.byKind)
-            .map(([k, v]) => `${k} ${fmt(v)}`)
-            .join(
-              ', ',
-            )}), p50 ${ss.r.p50Ms.toFixed(2)} ms, p99 ${ss.r.p99Ms.toFixed(2)} ms, errors ${ss.r.errors} ` +
-            `(${connections} keep-alive connections) — ${(ss.rate / setRps).toFixed(2)}x redis SET/s, ` +
-            `${(ss.rate / bareRates.get(connections)!).toFixed(2)}x bare fastify; ${cpuText(ss, 'op')}; ${rs}; ` +
-            `target >= 20,000/s with p99 < 5 ms: ${verdict(ss, 20_000, 5)}; ${mem()}`,
+          `session service   ${fmt((lat.length / svcMs) * 1000)} ops/s in process (no HTTP, same player loop, 32 concurrent), ` +
+            `p50 ${percentile(svcSorted, 50).toFixed(2)} ms, p99 ${percentile(svcSorted, 99).toFixed(2)} ms, ` +
+            `${svcThreadUs.toFixed(0)} µs CPU/op on the request thread ` +
+            `(all threads ${((svcP.user + svcP.system) / lat.length).toFixed(0)} µs/op); ${await redisStats.read(lat.length)}`,
+        );
+        line(
+          `heartbeat records produced to Kafka: ${fmt(server.sink.sent)} sent, ${server.sink.dropped} dropped`,
         );
       }
-      // The same player loop calling SessionService directly: the Redis + Lua + Kafka path without HTTP.
-      const svc = server.sessions;
-      const lat: number[] = [];
-      const svcDeadline = performance.now() + 3_000;
-      const svcStart = performance.now();
-      const svcCpu0 = threadCpuMs();
-      const svcProcess0 = process.cpuUsage();
-      await redisStats.reset();
-      const timedOp = async (fn: () => Promise<unknown>) => {
-        const t = performance.now();
-        await fn();
-        lat.push(performance.now() - t);
-      };
-      await Promise.all(
-        Array.from({ length: 32 }, async (_, loop) => {
-          for (let round = 0; performance.now() < svcDeadline; round++) {
-            const accountId = `bench-svc-${process.pid}-${loop}-${round}`;
-            let sessionId = '';
-            await timedOp(async () => {
-              sessionId = (await svc.start({ accountId, deviceId: 'tv', contentId: 'match' })).sessionId;
-            });
-            for (let i = 0; i < 8 && performance.now() < svcDeadline; i++) {
-              await timedOp(() => svc.heartbeat(sessionId, { accountId }));
-            }
-            await timedOp(() => svc.stop(sessionId, accountId));
-          }
-        }),
-      );
-      const svcMs = performance.now() - svcStart;
-      const svcThreadUs = ((threadCpuMs() - svcCpu0) * 1000) / lat.length;
-      const svcP = process.cpuUsage(svcProcess0);
-      const svcSorted = Float64Array.from(lat).sort();
-      line(
-        `session service   ${fmt((lat.length / svcMs) * 1000)} ops/s in process (no HTTP, same player loop, 32 concurrent), ` +
-          `p50 ${percentile(svcSorted, 50).toFixed(2)} ms, p99 ${percentile(svcSorted, 99).toFixed(2)} ms, ` +
-          `${svcThreadUs.toFixed(0)} µs CPU/op on the request thread ` +
-          `(all threads ${((svcP.user + svcP.system) / lat.length).toFixed(0)} µs/op); ${await redisStats.read(lat.length)}`,
-      );
-      line(
-        `heartbeat records produced to Kafka: ${fmt(server.sink.sent)} sent, ${server.sink.dropped} dropped`,
-      );
     } finally {
       await server.http.shutdown();
       redisStats.close();
