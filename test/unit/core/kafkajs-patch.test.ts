@@ -1,14 +1,16 @@
 /**
  * kafkajs 2.2.4 as patched by patches/kafkajs+2.2.4.patch (applied by `patch-package` on install):
  * the record and record-batch encoders allocate once at their exact size, grouping messages per
- * partition is linear, and the request queue no longer schedules negative timeouts. The wire bytes
- * are checked against an encoding written here from the Kafka record-batch spec (magic 2), the
- * grouping against the original algorithm, and the patch itself is checked to be applied.
+ * partition is linear, and the request queue arms its pending-request check only when a request
+ * is pending or the broker throttles us (the original re-armed a 1 ms timer forever on every idle
+ * connection). The wire bytes are checked against an encoding written here from the Kafka
+ * record-batch spec (magic 2), the grouping against the original algorithm, the request queue's
+ * scheduling on mocked timers, and the patch itself is checked to be applied.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 
@@ -71,12 +73,43 @@ const Long = require_('kafkajs/src/utils/long') as { fromString(s: string): unkn
 const groupMessagesPerPartition = require_('kafkajs/src/producer/groupMessagesPerPartition') as (
   args: GroupArgs,
 ) => Record<string, Message[]>;
-const RequestQueue = require_('kafkajs/src/network/requestQueue') as new (
-  options: object,
-) => {
+interface PushedRequest {
+  entry: {
+    apiKey: number;
+    apiName: string;
+    apiVersion: number;
+    correlationId: number;
+    resolve: (response: unknown) => void;
+    reject: (error: Error) => void;
+  };
+  expectResponse: boolean;
+  requestTimeout?: number;
+  sendRequest: () => void;
+}
+interface RequestQueueOptions {
+  maxInFlightRequests: number | null;
+  requestTimeout: number;
+  enforceRequestTimeout: boolean;
+  clientId: string;
+  broker: string;
+  logger: object;
+}
+interface RequestQueueT {
+  throttleCheckTimeoutId: unknown;
+  pending: unknown[];
+  inflight: Map<number, unknown>;
+  push(request: PushedRequest): void;
+  fulfillRequest(response: { correlationId: number; payload: Buffer; size: number }): void;
+  maybeThrottle(clientSideThrottleTime: number | null): void;
+  rejectAll(error: Error): void;
+  scheduleRequestTimeoutCheck(): void;
   scheduleCheckPendingRequests(): void;
+  checkPendingRequests(): void;
   destroy(): void;
-};
+}
+const RequestQueue = require_('kafkajs/src/network/requestQueue') as new (
+  options: RequestQueueOptions,
+) => RequestQueueT;
 const { Partitioners } = require_('kafkajs') as { Partitioners: { DefaultPartitioner: () => Partitioner } };
 
 const NOT_APPLIED =
@@ -349,27 +382,193 @@ describe('kafkajs groupMessagesPerPartition (patched)', () => {
   });
 });
 
-describe('kafkajs request queue (patched)', () => {
-  it('an idle queue schedules its pending-request check without a negative timeout warning', async () => {
-    const warnings: string[] = [];
-    const onWarning = (w: Error) => warnings.push(w.name);
-    process.on('warning', onWarning);
-    const noop = () => {};
+describe('kafkajs request queue (patched): a check of pending requests only when one is due', () => {
+  const noop = () => {};
+  const logger = { debug: noop, info: noop, warn: noop, error: noop };
+  const NOW = 1_800_000_000_000;
+
+  /** A queue on mocked timers and clock; `timersArmed()` counts the setTimeout calls since. */
+  function setup(
+    t: TestContext,
+    options: Partial<RequestQueueOptions> = {},
+  ): {
+    queue: RequestQueueT;
+    sent: number[];
+    outcomes: Map<number, string>;
+    request: (id: number, extra?: { expectResponse?: boolean; requestTimeout?: number }) => PushedRequest;
+    fulfill: (id: number) => void;
+    timersArmed: () => number;
+  } {
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: NOW });
+    let armed = 0;
+    const mockedSetTimeout = globalThis.setTimeout;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      // The unpatched queue re-arms its check forever: on mocked timers, tick() would never return.
+      if (++armed > 1_000) throw new Error(`${NOT_APPLIED} (a timer re-armed in a loop)`);
+      return mockedSetTimeout(...args);
+    }) as typeof setTimeout;
     const queue = new RequestQueue({
       maxInFlightRequests: 1,
       requestTimeout: 30_000,
       enforceRequestTimeout: false,
       clientId: 'test',
       broker: 'localhost:0',
-      logger: { debug: noop, info: noop, warn: noop, error: noop },
+      logger,
+      ...options,
     });
-    try {
-      queue.scheduleCheckPendingRequests();
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    } finally {
+    t.after(() => {
       queue.destroy();
-      process.off('warning', onWarning);
-    }
-    assert.ok(!warnings.includes('TimeoutNegativeWarning'), NOT_APPLIED);
+      globalThis.setTimeout = mockedSetTimeout;
+    });
+    const sent: number[] = [];
+    const outcomes = new Map<number, string>();
+    const request = (id: number, extra: { expectResponse?: boolean; requestTimeout?: number } = {}) => ({
+      entry: {
+        apiKey: 0,
+        apiName: 'Produce',
+        apiVersion: 7,
+        correlationId: id,
+        resolve: () => outcomes.set(id, 'resolved'),
+        reject: (e: Error) => outcomes.set(id, `rejected: ${e.message}`),
+      },
+      expectResponse: extra.expectResponse ?? true,
+      requestTimeout: extra.requestTimeout,
+      sendRequest: () => sent.push(id),
+    });
+    const fulfill = (id: number) =>
+      queue.fulfillRequest({ correlationId: id, payload: Buffer.alloc(0), size: 0 });
+    return { queue, sent, outcomes, request, fulfill, timersArmed: () => armed };
+  }
+
+  it('an idle queue arms no timer: not when a response empties it, nor after (the 1 ms loop is gone)', (t) => {
+    const { queue, sent, outcomes, request, fulfill, timersArmed } = setup(t, {
+      enforceRequestTimeout: true,
+    });
+    queue.scheduleRequestTimeoutCheck(); // what a connection does once connected
+    queue.push(request(1));
+    fulfill(1); // upstream #1704: the first response started the endless loop here
+    queue.scheduleCheckPendingRequests();
+    queue.checkPendingRequests();
+    queue.maybeThrottle(null);
+    queue.maybeThrottle(0);
+    assert.deepEqual(sent, [1]);
+    assert.equal(outcomes.get(1), 'resolved');
+    assert.equal(queue.throttleCheckTimeoutId, null, NOT_APPLIED);
+    assert.equal(timersArmed(), 0, `${NOT_APPLIED} (an idle queue armed a timer)`);
+    t.mock.timers.tick(60_000);
+    assert.equal(timersArmed(), 0);
+    assert.equal(queue.throttleCheckTimeoutId, null);
+  });
+
+  it('a throttled queue sends its pending request once the throttle ends, then goes idle', (t) => {
+    const { queue, sent, request, fulfill, timersArmed } = setup(t);
+    queue.push(request(1));
+    fulfill(1);
+    queue.maybeThrottle(500); // the response asked us to hold off for 500 ms (KIP-219)
+    queue.push(request(2));
+    assert.deepEqual(sent, [1], 'held while throttled');
+    t.mock.timers.tick(499);
+    assert.deepEqual(sent, [1]);
+    t.mock.timers.tick(1);
+    assert.deepEqual(sent, [1, 2], 'sent when the throttle ends');
+    fulfill(2);
+    const armed = timersArmed();
+    t.mock.timers.tick(10_000);
+    assert.equal(timersArmed(), armed, 'no timer once nothing is pending and the throttle is over');
+    assert.equal(queue.throttleCheckTimeoutId, null);
+  });
+
+  it('a throttle extended while a check is armed holds the request until its new end', (t) => {
+    const { queue, sent, request, fulfill } = setup(t, { maxInFlightRequests: null });
+    queue.push(request(1));
+    fulfill(1);
+    queue.maybeThrottle(300);
+    queue.push(request(2));
+    t.mock.timers.tick(100);
+    queue.maybeThrottle(1_000); // now until NOW + 1100
+    t.mock.timers.tick(200);
+    assert.deepEqual(sent, [1], 'not at the first throttle end');
+    t.mock.timers.tick(799);
+    assert.deepEqual(sent, [1]);
+    t.mock.timers.tick(1);
+    assert.deepEqual(sent, [1, 2]);
+  });
+
+  it('a throttle with nothing pending arms one check at its end, not a loop', (t) => {
+    const { queue, sent, request, timersArmed } = setup(t);
+    queue.maybeThrottle(200);
+    assert.equal(timersArmed(), 1);
+    queue.push(request(1)); // enqueued under the check already armed
+    assert.deepEqual(sent, []);
+    t.mock.timers.tick(200);
+    assert.deepEqual(sent, [1]);
+    t.mock.timers.tick(10_000);
+    assert.equal(timersArmed(), 1);
+    assert.equal(queue.throttleCheckTimeoutId, null);
+  });
+
+  it('a request enqueued as a marginal throttle ends is still checked (upstream #1532)', (t) => {
+    const { queue, sent, request } = setup(t, { maxInFlightRequests: null });
+    queue.maybeThrottle(1);
+    queue.push(request(1));
+    assert.deepEqual(sent, []);
+    t.mock.timers.tick(1);
+    assert.deepEqual(sent, [1]);
+  });
+
+  it('requests beyond maxInFlightRequests are sent as earlier ones complete, in order', (t) => {
+    const { queue, sent, outcomes, request, fulfill } = setup(t, { maxInFlightRequests: 2 });
+    for (const id of [1, 2, 3, 4, 5]) queue.push(request(id));
+    assert.deepEqual(sent, [1, 2]);
+    fulfill(1);
+    assert.deepEqual(sent, [1, 2, 3]);
+    fulfill(3);
+    assert.deepEqual(sent, [1, 2, 3, 4]);
+    fulfill(2);
+    assert.deepEqual(sent, [1, 2, 3, 4, 5]);
+    fulfill(4);
+    fulfill(5);
+    assert.deepEqual([...outcomes.values()], Array(5).fill('resolved'));
+    t.mock.timers.tick(10_000);
+    assert.equal(queue.throttleCheckTimeoutId, null);
+    assert.equal(queue.pending.length + queue.inflight.size, 0);
+  });
+
+  it('a request that expects no response frees its slot: the pending check still sends the next', (t) => {
+    const { queue, sent, request, fulfill } = setup(t, { maxInFlightRequests: 1 });
+    queue.push(request(1));
+    queue.push(request(2, { expectResponse: false }));
+    queue.push(request(3));
+    fulfill(1);
+    assert.deepEqual(sent, [1, 2, 3]);
+  });
+
+  it('a request timing out frees its slot for the pending one; rejectAll leaves no timer behind', (t) => {
+    const { queue, sent, outcomes, request } = setup(t, {
+      enforceRequestTimeout: true,
+      requestTimeout: 1_000,
+    });
+    queue.scheduleRequestTimeoutCheck();
+    queue.push(request(1));
+    queue.push(request(2));
+    assert.deepEqual(sent, [1]);
+    t.mock.timers.tick(1_100);
+    assert.match(outcomes.get(1) ?? '', /rejected: .*timed out/);
+    assert.deepEqual(sent, [1, 2]);
+    queue.push(request(3));
+    queue.rejectAll(new Error('connection closed'));
+    assert.equal(outcomes.get(3), 'rejected: connection closed');
+    t.mock.timers.tick(100);
+    assert.equal(queue.throttleCheckTimeoutId, null);
+  });
+
+  it('a reconnect (scheduleRequestTimeoutCheck) keeps the check of a request still pending', (t) => {
+    const { queue, sent, request, fulfill } = setup(t, { enforceRequestTimeout: true });
+    queue.maybeThrottle(50);
+    queue.push(request(1));
+    queue.scheduleRequestTimeoutCheck(); // calls destroy(), which clears the armed check
+    t.mock.timers.tick(50);
+    assert.deepEqual(sent, [1]);
+    fulfill(1);
   });
 });
