@@ -7,11 +7,6 @@ if (major < 24) {
   );
   process.exit(2);
 }
-// kafkajs schedules timers with negative delays (clamped to 1 ms by Node): harmless, so not printed.
-process.removeAllListeners('warning');
-process.on('warning', (w) => {
-  if (w.name !== 'TimeoutNegativeWarning') process.stderr.write(`${w.name}: ${w.message}\n`);
-});
 // leechguard keys every record itself (account / token hash) with kafkajs's Java-compatible
 // default partitioner, so co-partitioned topics line up; its notice about that default is noise.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
