@@ -6,6 +6,7 @@
  */
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avsc from 'avsc';
+import { compileWriter } from './avro-writer.ts';
 import { LeechguardError } from './errors.ts';
 import { withTimeout } from './kafka.ts';
 import { LIMITS } from './limits.ts';
@@ -14,6 +15,8 @@ import { subjectOf } from './topics.ts';
 
 const MAGIC_BYTE = 0;
 const HEADER_BYTES = 5;
+/** Records up to this size are written through the compiled writer; larger ones through avsc. */
+const SCRATCH_BYTES = 64 * 1024;
 
 export interface RegistryOptions {
   url: string;
@@ -30,6 +33,7 @@ export class AvroSerde {
   readonly registry: SchemaRegistry;
   private readonly byTopic = new Map<string, Registered>();
   private readonly resolvers = new Map<string, { resolver: avsc.Resolver; type: avsc.Type }>();
+  private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
 
   constructor(options: RegistryOptions) {
     this.registry = new SchemaRegistry({
@@ -95,6 +99,24 @@ export class AvroSerde {
   encode(topic: string, value: unknown): Buffer {
     const reg = this.byTopic.get(topic);
     if (!reg) throw new Error(`schema of ${topic} not registered: call registerAll() at boot`);
+    // The schema's compiled writer, into a scratch buffer, then one exact-size copy; avsc below for
+    // values it refuses (its error names the field) and for records larger than the scratch.
+    const write = compileWriter(reg.schema.type);
+    if (write) {
+      let end = -1;
+      try {
+        end = write(value, this.scratch, HEADER_BYTES);
+      } catch {
+        end = -1;
+      }
+      if (end > 0) {
+        const out = Buffer.allocUnsafe(end);
+        this.scratch.copy(out, 0, 0, end);
+        out.writeUInt8(MAGIC_BYTE, 0);
+        out.writeInt32BE(reg.id, 1);
+        return out;
+      }
+    }
     let body: Buffer;
     try {
       body = reg.schema.type.toBuffer(value);
