@@ -15,6 +15,7 @@ import type { PlanLimits, SessionsConfig } from './config.ts';
 import type { HeartbeatSinkLike } from './heartbeat-sink.ts';
 import { sessionKeys } from './keys.ts';
 import { limitsFor, type PlanView, type SessionLimits } from './plans.ts';
+import { ScriptBatch } from './script-batch.ts';
 
 const SCRIPT = readFileSync(new URL('./scripts/session.lua', import.meta.url), 'utf8');
 
@@ -118,7 +119,8 @@ export class SessionService {
     this.deps = deps;
     const name = 'lgSessionV1';
     if (!(name in deps.redis)) deps.redis.defineCommand(name, { numberOfKeys: 2, lua: SCRIPT });
-    this.run = (deps.redis as unknown as Record<string, ScriptFn>)[name]!.bind(deps.redis);
+    const batch = new ScriptBatch(deps.redis, name);
+    this.run = (k1, k2, ...argv) => batch.call(k1, k2, ...argv);
     // Keys outlive both the ghost grace and the ended-reason retention (real time, not the clock).
     this.keyTtlMs = deps.config.ghostGraceMs + deps.config.endedRetentionMs;
   }
