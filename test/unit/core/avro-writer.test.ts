@@ -9,7 +9,7 @@ import { AvroSerde } from '../../../core/serde.ts';
 import { ALL_TOPICS, TOPICS } from '../../../core/topics.ts';
 
 /** Values that fit `type` (every branch, defaults left out at random, awkward strings and numbers). */
-function valueOf(type: avro.Type): fc.Arbitrary<unknown> {
+function fitting(type: avro.Type): fc.Arbitrary<unknown> {
   switch (type.typeName) {
     case 'null':
       return fc.constant(null);
@@ -50,7 +50,7 @@ function valueOf(type: avro.Type): fc.Arbitrary<unknown> {
       return fc
         .tuple(
           ...fields.map((f) =>
-            f.defaultValue() === undefined ? valueOf(f.type) : fc.option(valueOf(f.type), { nil: undefined }),
+            f.defaultValue() === undefined ? fitting(f.type) : fc.option(fitting(f.type), { nil: undefined }),
           ),
         )
         .map((vals) => {
@@ -62,10 +62,10 @@ function valueOf(type: avro.Type): fc.Arbitrary<unknown> {
         });
     }
     case 'array':
-      return fc.array(valueOf((type as avro.types.ArrayType).itemsType), { maxLength: 4 });
+      return fc.array(fitting((type as avro.types.ArrayType).itemsType), { maxLength: 4 });
     case 'map':
       return fc
-        .dictionary(fc.string({ maxLength: 8 }), valueOf((type as avro.types.MapType).valuesType), {
+        .dictionary(fc.string({ maxLength: 8 }), fitting((type as avro.types.MapType).valuesType), {
           maxKeys: 3,
         })
         .map((d) => ({ ...d }));
@@ -86,7 +86,7 @@ describe('compiled Avro writers', () => {
     it(`${topic}: writes exactly avsc's bytes`, () => {
       assert.ok(write, 'the schema compiles');
       fc.assert(
-        fc.property(valueOf(type), (value) => {
+        fc.property(fitting(type), (value) => {
           const buf = Buffer.alloc(64 * 1024);
           const end = write(value, buf, 3);
           assert.deepEqual(buf.subarray(3, end), type.toBuffer(value));
@@ -108,7 +108,7 @@ describe('compiled Avro writers', () => {
       );
       const fields = (type as avro.types.RecordType).fields;
       fc.assert(
-        fc.property(valueOf(type), fc.nat(fields.length - 1), junk, (value, i, bad) => {
+        fc.property(fitting(type), fc.nat(fields.length - 1), junk, (value, i, bad) => {
           const mutated = { ...(value as object), [fields[i]!.name]: bad };
           let avscBytes: Buffer | undefined;
           try {
@@ -137,7 +137,7 @@ describe('compiled Avro writers', () => {
 
     it(`${topic}: answers -1 when the buffer is too small, and never writes past it`, () => {
       fc.assert(
-        fc.property(valueOf(type), fc.nat(600), (value, room) => {
+        fc.property(fitting(type), fc.nat(600), (value, room) => {
           const bytes = type.toBuffer(value);
           const whole = Buffer.alloc(room + 64, 0xee);
           const end = write(value, whole.subarray(0, room), 0);
@@ -180,7 +180,7 @@ describe('AvroSerde.encode through the compiled writer', () => {
     for (const [i, t] of ALL_TOPICS.entries()) {
       const type = topicSchemas().get(t.name)!.type;
       fc.assert(
-        fc.property(valueOf(type), (value) => {
+        fc.property(fitting(type), (value) => {
           const framed = serde.encode(t.name, value);
           assert.equal(framed[0], 0);
           assert.equal(framed.readInt32BE(1), 100 + i);
@@ -193,7 +193,7 @@ describe('AvroSerde.encode through the compiled writer', () => {
 
   it('still names the bad field of a value that does not fit', () => {
     const type = topicSchemas().get(TOPICS.heartbeats.name)!.type;
-    const value = fc.sample(valueOf(type), { numRuns: 1, seed: 7 })[0] as Record<string, unknown>;
+    const value = fc.sample(fitting(type), { numRuns: 1, seed: 7 })[0] as Record<string, unknown>;
     assert.throws(
       () => serde.encode(TOPICS.heartbeats.name, { ...value, sessionId: 42 }),
       (err: LeechguardError) => err.code === 'LG_ERR_RECORD_INVALID' && err.message.includes('sessionId'),
