@@ -44,7 +44,7 @@ function fitting(type: avro.Type): fc.Arbitrary<unknown> {
     case 'enum':
       return fc.constantFrom(...(type as avro.types.EnumType).symbols);
     case 'union:unwrapped':
-      return fc.oneof(...(type as avro.types.UnwrappedUnionType).types.map(valueOf));
+      return fc.oneof(...(type as avro.types.UnwrappedUnionType).types.map(fitting));
     case 'record': {
       const fields = (type as avro.types.RecordType).fields;
       return fc
