@@ -13,6 +13,7 @@
  * and all of its threads minus the load generator) and, for sessions, Redis's own cost per call.
  *
  *   node bench/edge.ts [--only check,bare,decision,sessions]   (a subset, e.g. to profile one part)
+ *                      [--heartbeat-sink worker|request]       (sessions.heartbeatSinkThread; default: config's)
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -227,6 +228,9 @@ function mem(): string {
 }
 
 async function main(): Promise<void> {
+  const { values: args } = parseArgs({
+    options: { only: { type: 'string' }, 'heartbeat-sink': { type: 'string' } },
+  });
   const parts = new Set(
     (
       parseArgs({ options: { only: { type: 'string' } } }).values.only ?? 'check,bare,decision,sessions'
@@ -315,6 +319,7 @@ async function main(): Promise<void> {
         redis: { url: priv.url },
         http: { port: 0, apiKeys: [{ name: 'bench', key, roles: ['edge', 'backend'] }] },
         log: { level: 'silent' },
+        ...(args['heartbeat-sink'] ? { sessions: { heartbeatSinkThread: args['heartbeat-sink'] } } : {}),
       },
     });
     const connectionCounts = [32, 8];

@@ -3,11 +3,21 @@
  * be swapped on measurement. Producers are idempotent with acks=all; topics are created with the
  * partitions and cleanup policy of core/topics.ts.
  */
-import { type Admin, type Consumer, type ConsumerConfig, Kafka, logLevel, type Producer } from 'kafkajs';
+import {
+  type Admin,
+  type Consumer,
+  type ConsumerConfig,
+  type ICustomPartitioner,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
 import type { z } from 'zod';
 import type { kafkaSection } from './config.ts';
 import { LIMITS } from './limits.ts';
 import type { Logger } from './log.ts';
+import { partitionOf } from './partition.ts';
 import { ALL_TOPICS, type TopicSpec } from './topics.ts';
 
 export type KafkaConfig = z.infer<typeof kafkaSection>;
@@ -58,9 +68,25 @@ export function createKafka(config: KafkaConfig, logger: Logger): Kafka {
   });
 }
 
+/**
+ * kafkajs's default (Java-compatible) partitioner, with the keyed case computed by core/partition.ts:
+ * the same partition, without kafkajs's 64-bit Long emulation of murmur2 and its per-message scan of
+ * the partition list. A given partition is kept; keyless messages go to kafkajs's own round robin.
+ */
+export const keyedPartitioner: ICustomPartitioner = () => {
+  const fallback = Partitioners.DefaultPartitioner();
+  return (args) => {
+    const { message, partitionMetadata } = args;
+    if (message.partition !== null && message.partition !== undefined) return message.partition;
+    if (message.key === null || message.key === undefined) return fallback(args);
+    return partitionOf(message.key, partitionMetadata.length);
+  };
+};
+
 /** An idempotent producer (acks=all on every send): a retried batch is written once. */
 export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({
+    createPartitioner: keyedPartitioner,
     idempotent: true,
     // kafkajs keeps ordering and exactly-once per partition only with one request in flight.
     maxInFlightRequests: 1,

@@ -17,7 +17,7 @@ import { LeechguardError } from '../../core/errors.ts';
 import type { Producer } from '../../core/kafka.ts';
 import { LIMITS } from '../../core/limits.ts';
 import type { Logger } from '../../core/log.ts';
-import { partitionOf } from './partition.ts';
+import { partitionOf } from '../../core/partition.ts';
 
 export interface OutMessage {
   /** Record key: a string, or its UTF-8 bytes (batches packed by ingest's workers). */

@@ -6,6 +6,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { LeechguardError } from '../../core/errors.ts';
+import { partitionOf } from '../../core/partition.ts';
 import type { AvroSerde } from '../../core/serde.ts';
 import { TOPICS } from '../../core/topics.ts';
 import { encodeOutput } from '../encode.ts';
@@ -18,7 +19,6 @@ import {
   type PipelineContext,
 } from '../pipeline.ts';
 import type { TopicBatch } from '../sinks/kafka.ts';
-import { partitionOf } from '../sinks/partition.ts';
 import { type FieldMapping, type LogFormat, parseBatch, parseHeartbeats } from '../sources/index.ts';
 
 export interface BatchJob {
