@@ -4,7 +4,9 @@ FROM node:24.21.0-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-# npm ci's postinstall applies patches/ (patch-package) to the installed dependencies.
+# npm ci's postinstall applies patches/ (patch-package) to the installed dependencies. The lock
+# lists every platform's optional prebuilt packages (scripts/lock-platforms.ts keeps it so;
+# `npm run check` fails otherwise), so npm ci accepts it and installs this platform's ones.
 COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .

@@ -40,7 +40,12 @@ if [ -z "$found21" ] && command -v apt-get >/dev/null 2>&1; then
 fi
 
 echo "[setup] npm packages (brings Node $(sed -n 's/.*"node": "\([0-9.]*\)".*/\1/p' package.json | tail -1))"
-# `npm install` from the committed lock (not `npm ci`: this npm writes locks that list only the
-# optional platform packages of the platforms it saw, and `npm ci` then calls the lock out of sync).
-npm install --no-save --no-audit --no-fund --loglevel=error
+# A clean clone (CI, a first setup) installs exactly the committed lock, as the Dockerfile does:
+# `npm ci`, which also proves the lock is complete (every platform's optional packages listed, see
+# scripts/lock-platforms.ts). Afterwards, only what is missing: `npm install` from the lock.
+if [ -d node_modules ]; then
+  npm install --no-save --no-audit --no-fund --loglevel=error
+else
+  npm ci --no-audit --no-fund --loglevel=error
+fi
 echo "[setup] node for npm scripts: $(npx --no-install node -v)"
