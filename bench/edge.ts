@@ -14,6 +14,7 @@
  *
  *   node bench/edge.ts [--only check,bare,decision,sessions]   (a subset, e.g. to profile one part)
  *                      [--heartbeat-sink worker|request]       (sessions.heartbeatSinkThread; default: config's)
+ *                      [--connections 32,8]                    (keep-alive connections of each HTTP figure)
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -229,13 +230,13 @@ function mem(): string {
 
 async function main(): Promise<void> {
   const { values: args } = parseArgs({
-    options: { only: { type: 'string' }, 'heartbeat-sink': { type: 'string' } },
+    options: {
+      only: { type: 'string' },
+      'heartbeat-sink': { type: 'string' },
+      connections: { type: 'string' },
+    },
   });
-  const parts = new Set(
-    (
-      parseArgs({ options: { only: { type: 'string' } } }).values.only ?? 'check,bare,decision,sessions'
-    ).split(','),
-  );
+  const parts = new Set((args.only ?? 'check,bare,decision,sessions').split(','));
   const { startPrivateRedis, writeDeny, denyEntry } = await import('../test/integration/edge/support.ts');
   const { loadConfig } = await import('../core/config.ts');
   const { edgeConfigSchema, startEdgeServer } = await import('../enforcer/decision/standalone.ts');
@@ -322,7 +323,7 @@ async function main(): Promise<void> {
         ...(args['heartbeat-sink'] ? { sessions: { heartbeatSinkThread: args['heartbeat-sink'] } } : {}),
       },
     });
-    const connectionCounts = [32, 8];
+    const connectionCounts = (args.connections ?? '32,8').split(',').map(Number);
     const measure = async (mode: LoadJob['mode'], url: string, connections: number, durationMs: number) => {
       const thread0 = threadCpuMs();
       const process0 = process.cpuUsage();

@@ -27,6 +27,8 @@ export class ScriptBatch {
   private readonly command: string;
   private queue: Pending[] = [];
   private scheduled = false;
+  /** A pipeline awaits its replies: calls queue behind it and leave together when it is back. */
+  private inFlight = false;
 
   /** `command`: a script defined on `redis` with `defineCommand`. */
   constructor(redis: Redis, command: string) {
@@ -37,7 +39,7 @@ export class ScriptBatch {
   call(...args: Arg[]): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       this.queue.push({ args, resolve, reject });
-      if (!this.scheduled) {
+      if (!this.scheduled && !this.inFlight) {
         this.scheduled = true;
         setImmediate(this.flush);
       }
@@ -48,20 +50,30 @@ export class ScriptBatch {
     this.scheduled = false;
     const calls = this.queue;
     this.queue = [];
+    this.inFlight = true;
     const pipeline = this.redis.pipeline() as unknown as PipelineWithScript;
     for (const c of calls) pipeline[this.command]!(...c.args);
-    pipeline.exec().then(
-      (results) => {
-        for (let i = 0; i < calls.length; i++) {
-          const r = results?.[i];
-          if (!r) calls[i]!.reject(new Error('redis pipeline returned no reply'));
-          else if (r[0]) calls[i]!.reject(r[0]);
-          else calls[i]!.resolve(r[1] as string);
+    pipeline
+      .exec()
+      .then(
+        (results) => {
+          for (let i = 0; i < calls.length; i++) {
+            const r = results?.[i];
+            if (!r) calls[i]!.reject(new Error('redis pipeline returned no reply'));
+            else if (r[0]) calls[i]!.reject(r[0]);
+            else calls[i]!.resolve(r[1] as string);
+          }
+        },
+        (err: unknown) => {
+          for (const c of calls) c.reject(err);
+        },
+      )
+      .finally(() => {
+        this.inFlight = false;
+        if (this.queue.length > 0 && !this.scheduled) {
+          this.scheduled = true;
+          setImmediate(this.flush);
         }
-      },
-      (err: unknown) => {
-        for (const c of calls) c.reject(err);
-      },
-    );
+      });
   };
 }
