@@ -91,6 +91,17 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`leechguard ${name}: ${err.code}: ${err.message}\n`);
       return 1;
     }
+    // node:util parseArgs refusing an option: say which, with the command's usage (`--help` of a
+    // command without its own help lands here too, and is answered).
+    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_')) {
+      const text = `usage: leechguard ${name} ${command.summary}\n`;
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(text);
+        return 0;
+      }
+      process.stderr.write(`leechguard ${name}: ${(err as Error).message}\n${text}`);
+      return 2;
+    }
     throw err;
   }
 }
