@@ -48,17 +48,24 @@ function writeLong(buf: Buffer, pos: number, n: number): number {
 }
 
 /**
- * A string as avsc writes it (Tap.writeString): length-prefixed UTF-8, with avsc's own encoder
- * loop for strings of at most 64 bytes and utf8Write above (the two differ on lone surrogates, so
- * both are kept). Returns -1 when it does not fit.
+ * A string as avsc writes it (Tap.writeString): length-prefixed UTF-8. ASCII strings take a copy
+ * loop; others take avsc's own encoder loop up to 64 bytes and utf8Write above (the two differ on
+ * lone surrogates, so both are kept). Returns -1 when it does not fit.
  */
 function writeString(buf: Buffer, pos: number, s: string): number {
   const n = s.length;
-  if (n < 64) {
-    // ASCII fast path: the byte length is the char count, whose varint is one byte (2n < 128).
-    if (pos + 1 + n > buf.length) return -1;
+  if (n < 8192) {
+    // ASCII fast path: the byte length is the char count, whose varint takes one byte below 64
+    // chars and two below 8192. Any other char: start over the way avsc writes it.
+    if (pos + 2 + n > buf.length) return writeStringSlow(buf, pos, s);
     const start = pos;
-    buf[pos++] = n << 1;
+    const m = n << 1;
+    if (m < 0x80) {
+      buf[pos++] = m;
+    } else {
+      buf[pos++] = (m & 0x7f) | 0x80;
+      buf[pos++] = m >>> 7;
+    }
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 0x80) return writeStringSlow(buf, start, s);

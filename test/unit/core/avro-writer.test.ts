@@ -40,6 +40,7 @@ function fitting(type: avro.Type): fc.Arbitrary<unknown> {
         fc.string({ unit: 'binary', maxLength: 40 }), // lone surrogates included
         fc.string({ unit: 'grapheme', minLength: 20, maxLength: 120 }),
         fc.string({ unit: 'binary-ascii', minLength: 60, maxLength: 70 }), // around avsc's 64-byte switch
+        fc.string({ unit: 'binary-ascii', minLength: 100, maxLength: 300 }), // a two-byte length
       );
     case 'enum':
       return fc.constantFrom(...(type as avro.types.EnumType).symbols);
@@ -154,6 +155,28 @@ describe('compiled Avro writers', () => {
       );
     });
   }
+
+  it("writes long strings as avsc does, around the ASCII path's end (8,192 chars)", () => {
+    const type = avro.Type.forSchema({
+      type: 'record',
+      name: 'S',
+      fields: [
+        { name: 's', type: 'string' },
+        { name: 'o', type: ['null', 'string'] },
+      ],
+    });
+    const write = compileWriter(type)!;
+    for (const s of [
+      'a'.repeat(8191),
+      'b'.repeat(8192),
+      `${'c'.repeat(8190)}é`,
+      `${'d'.repeat(100)}\ud800`,
+    ]) {
+      const value = { s, o: s };
+      const buf = Buffer.alloc(40_000);
+      assert.deepEqual(buf.subarray(0, write(value, buf, 0)), type.toBuffer(value), `${s.length} chars`);
+    }
+  });
 
   it('gives no writer for schemas with shapes it does not compile (callers keep avsc)', () => {
     const withArray = avro.Type.forSchema({
