@@ -476,8 +476,10 @@ export class DetectorRunner {
     const ops = await this.store.flush(task.state);
     task.lastFlushMs = this.clock.nowMs();
     this.hooks.onFlush?.(task.partition, ops);
-    if (!hadChanges || !this.consumer) return;
-    // Kafka's copy of the offsets is informational (lag tooling); the truth is in RocksDB.
+    // Kafka's copy of the offsets is informational (lag tooling); the truth is in RocksDB. Once
+    // closing, the consumer has stopped and its group is gone (kafkajs refuses the commit): the
+    // final flush writes RocksDB only, and Kafka's copy catches up at the next start.
+    if (!hadChanges || !this.consumer || this.closed) return;
     const offsets = INPUT_ROLES.flatMap((role) => {
       const o = task.state.meta.offsets[role];
       return o === undefined
