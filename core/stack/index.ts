@@ -259,6 +259,17 @@ export interface KafkaNode {
  * a second call on the same dir keeps the cluster id and data). Used by `stack up` and by tests
  * that need a broker of their own to kill.
  */
+/**
+ * A KRaft cluster id: 16 random bytes, base64url without padding, never starting with '-' (the
+ * storage tool would take it for an option, 1 start in 64; Kafka's own Uuid.randomUuid avoids it too).
+ */
+export function newKafkaClusterId(): string {
+  for (;;) {
+    const id = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 export async function prepareKafkaNode(dir: string): Promise<KafkaNode> {
   const libs = ensureKafkaJars();
   mkdirSync(dir, { recursive: true });
@@ -268,9 +279,9 @@ export async function prepareKafkaNode(dir: string): Promise<KafkaNode> {
   const configFile = writeKafkaConfig(dir, port, controllerPort);
   const classpathArgs = [`-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`, '-cp', `${libs}/*`];
   const idFile = join(dir, 'cluster-id');
-  if (!existsSync(idFile)) {
-    // A KRaft cluster id is 16 random bytes, base64url without padding.
-    writeFileSync(idFile, Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url'));
+  // An id starting with '-' never formatted a directory (the tool read it as an option): replace it.
+  if (!existsSync(idFile) || readFileSync(idFile, 'utf8').startsWith('-')) {
+    writeFileSync(idFile, newKafkaClusterId());
   }
   const clusterId = readFileSync(idFile, 'utf8').trim();
   const format = spawnSync(
