@@ -22,6 +22,9 @@ interface KafkaEncoder {
   buffer: Buffer;
   size(): number;
   writeInt32(value: number): KafkaEncoder;
+  writeVarInt(value: number): KafkaEncoder;
+  writeUVarInt(value: number): KafkaEncoder;
+  writeBytes(value: Buffer): KafkaEncoder;
   writeEncoderArray(value: KafkaEncoder[]): KafkaEncoder;
 }
 type Headers = Record<string, string | Buffer | (string | Buffer)[]>;
@@ -336,6 +339,37 @@ function groupReference({
     return Object.assign(result, { [partition]: [...current, message] });
   }, {});
 }
+
+describe('kafkajs Encoder varints and growth (patched: in place, no zero-fill)', () => {
+  it('writes every varint as the spec, in place, and keeps what was written across growth', () => {
+    const values = [0, 1, -1, 63, -64, 64, 127, 128, 300, -300, 2 ** 20, -(2 ** 20), 2 ** 31 - 1, -(2 ** 31)];
+    for (let i = 0; i < 500; i++) values.push(Math.floor((Math.random() - 0.5) * 2 ** 32) | 0);
+    const e = new Encoder(1); // tiny: every few writes grow the buffer
+    const expected: Buffer[] = [];
+    for (const v of values) {
+      e.writeVarInt(v);
+      expected.push(varint(v));
+      e.writeBytes(Buffer.from([0xab, 0xcd]));
+      expected.push(int(4, 2), Buffer.from([0xab, 0xcd]));
+    }
+    assert.deepEqual(e.buffer, Buffer.concat(expected));
+  });
+
+  it('writes unsigned varints of the 32-bit range as base-128 groups', () => {
+    for (const u of [0, 1, 127, 128, 16_383, 16_384, 2 ** 28 - 1, 2 ** 28, 2 ** 32 - 1]) {
+      const e = new Encoder();
+      e.writeUVarInt(u);
+      const out: number[] = [];
+      let v = u;
+      while (v >= 0x80) {
+        out.push((v & 0x7f) | 0x80);
+        v = Math.floor(v / 128);
+      }
+      out.push(v);
+      assert.deepEqual(e.buffer, Buffer.from(out), String(u));
+    }
+  });
+});
 
 describe('kafkajs groupMessagesPerPartition (patched)', () => {
   it('groups exactly as the original, keeping each partition in message order', () => {
