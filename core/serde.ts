@@ -6,7 +6,7 @@
  */
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avsc from 'avsc';
-import { compileWriter } from './avro-writer.ts';
+import { type CompiledWriter, compileWriter } from './avro-writer.ts';
 import { LeechguardError } from './errors.ts';
 import { withTimeout } from './kafka.ts';
 import { LIMITS } from './limits.ts';
@@ -17,6 +17,8 @@ const MAGIC_BYTE = 0;
 const HEADER_BYTES = 5;
 /** Records up to this size are written through the compiled writer; larger ones through avsc. */
 const SCRATCH_BYTES = 64 * 1024;
+/** Size of the shared buffers encodeMany writes records into, bytes (one allocation per slab). */
+const SLAB_BYTES = 256 * 1024;
 
 export interface RegistryOptions {
   url: string;
@@ -27,6 +29,31 @@ export interface RegistryOptions {
 interface Registered {
   id: number;
   schema: LoadedSchema;
+  /** The schema's compiled writer (same bytes as avsc), when its shape has one. */
+  write: CompiledWriter | undefined;
+}
+
+function registered(id: number, schema: LoadedSchema): Registered {
+  return { id, schema, write: compileWriter(schema.type) };
+}
+
+/** tryWrite's answer for a value the writer refuses (-1: it does not fit in the buffer). */
+const REFUSED = -2;
+
+/** Runs a writer: the end offset, -1 when `buf` has no room left, REFUSED when the value does not fit the schema. */
+function tryWrite(write: CompiledWriter, value: unknown, buf: Buffer, at: number): number {
+  try {
+    const end = write(value, buf, at);
+    return end < 0 ? -1 : end; // avsc answers minus the bytes missing
+  } catch {
+    return REFUSED;
+  }
+}
+
+/** Confluent framing in front of a value written at `at + HEADER_BYTES`. */
+function frame(buf: Buffer, at: number, id: number): void {
+  buf[at] = MAGIC_BYTE;
+  buf.writeInt32BE(id, at + 1);
 }
 
 export class AvroSerde {
@@ -51,7 +78,7 @@ export class AvroSerde {
       const schema = all.get(name);
       if (!schema) throw new Error(`no schema for topic ${name}`);
       const id = await this.register(subjectOf(name), schema.schemaText);
-      this.byTopic.set(name, { id, schema });
+      this.byTopic.set(name, registered(id, schema));
       ids.set(name, id);
     }
     return ids;
@@ -66,7 +93,7 @@ export class AvroSerde {
     for (const [name, id] of ids) {
       const schema = all.get(name);
       if (!schema) throw new Error(`no schema for topic ${name}`);
-      this.byTopic.set(name, { id, schema });
+      this.byTopic.set(name, registered(id, schema));
     }
   }
 
@@ -90,32 +117,58 @@ export class AvroSerde {
   }
 
   schemaId(topic: string): number {
+    return this.registration(topic).id;
+  }
+
+  private registration(topic: string): Registered {
     const reg = this.byTopic.get(topic);
     if (!reg) throw new Error(`schema of ${topic} not registered: call registerAll() at boot`);
-    return reg.id;
+    return reg;
+  }
+
+  /**
+   * Confluent-framed values of one topic, written back to back into shared slabs (one allocation
+   * per slab instead of one or two per record). A value the writer refuses goes through encode(),
+   * whose error names the bad field.
+   */
+  encodeMany(topic: string, values: readonly unknown[]): Buffer[] {
+    const reg = this.registration(topic);
+    const type = reg.schema.type;
+    const write = reg.write ?? ((v: unknown, buf: Buffer, at: number) => type.encode(v, buf, at));
+    const out: Buffer[] = new Array(values.length);
+    let slab = Buffer.allocUnsafe(SLAB_BYTES);
+    let pos = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      let end = pos + HEADER_BYTES < slab.length ? tryWrite(write, v, slab, pos + HEADER_BYTES) : -1;
+      if (end === -1) {
+        // No room left: a fresh slab (a record larger than a slab is encoded on its own below).
+        slab = Buffer.allocUnsafe(SLAB_BYTES);
+        pos = 0;
+        end = tryWrite(write, v, slab, HEADER_BYTES);
+      }
+      if (end < 0) {
+        out[i] = this.encode(topic, v); // throws LG_ERR_RECORD_INVALID naming the field
+        continue;
+      }
+      frame(slab, pos, reg.id);
+      out[i] = slab.subarray(pos, end);
+      pos = end;
+    }
+    return out;
   }
 
   /** Encodes synchronously with our registered schema; an invalid value names the bad field. */
   encode(topic: string, value: unknown): Buffer {
-    const reg = this.byTopic.get(topic);
-    if (!reg) throw new Error(`schema of ${topic} not registered: call registerAll() at boot`);
-    // The schema's compiled writer, into a scratch buffer, then one exact-size copy; avsc below for
-    // values it refuses (its error names the field) and for records larger than the scratch.
-    const write = compileWriter(reg.schema.type);
-    if (write) {
-      let end = -1;
-      try {
-        end = write(value, this.scratch, HEADER_BYTES);
-      } catch {
-        end = -1;
-      }
-      if (end > 0) {
-        const out = Buffer.allocUnsafe(end);
-        this.scratch.copy(out, 0, 0, end);
-        out.writeUInt8(MAGIC_BYTE, 0);
-        out.writeInt32BE(reg.id, 1);
-        return out;
-      }
+    const reg = this.registration(topic);
+    // The compiled writer into a scratch buffer, then one exact-size copy; avsc below for values
+    // it refuses (its error names the field) and for records larger than the scratch.
+    const end = reg.write ? tryWrite(reg.write, value, this.scratch, HEADER_BYTES) : -1;
+    if (end > 0) {
+      const out = Buffer.allocUnsafe(end);
+      this.scratch.copy(out, 0, 0, end);
+      frame(out, 0, reg.id);
+      return out;
     }
     let body: Buffer;
     try {
@@ -133,8 +186,7 @@ export class AvroSerde {
       );
     }
     const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
-    out.writeUInt8(MAGIC_BYTE, 0);
-    out.writeInt32BE(reg.id, 1);
+    frame(out, 0, reg.id);
     body.copy(out, HEADER_BYTES);
     return out;
   }

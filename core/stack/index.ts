@@ -255,11 +255,6 @@ export interface KafkaNode {
 }
 
 /**
- * Writes the broker's config under `dir` on free loopback ports and formats its storage (once:
- * a second call on the same dir keeps the cluster id and data). Used by `stack up` and by tests
- * that need a broker of their own to kill.
- */
-/**
  * A KRaft cluster id: 16 random bytes, base64url without padding, never starting with '-' (the
  * storage tool would take it for an option, 1 start in 64; Kafka's own Uuid.randomUuid avoids it too).
  */
@@ -270,6 +265,11 @@ export function newKafkaClusterId(): string {
   }
 }
 
+/**
+ * Writes the broker's config under `dir` on free loopback ports and formats its storage (once:
+ * a second call on the same dir keeps the cluster id and data). Used by `stack up` and by tests
+ * that need a broker of their own to kill.
+ */
 export async function prepareKafkaNode(dir: string): Promise<KafkaNode> {
   const libs = ensureKafkaJars();
   mkdirSync(dir, { recursive: true });

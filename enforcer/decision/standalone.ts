@@ -90,7 +90,8 @@ export async function createEdgeParts(
     logger,
   });
   await edge.start();
-  // Auto-pipelining: concurrent requests' scripts leave in one socket write (fewer syscalls).
+  // Session scripts are batched per event-loop turn by SessionService (sessions/script-batch.ts);
+  // auto-pipelining groups the other concurrent reads (session lists) into one socket write.
   const redis = createRedis(config.redis.url, logger, { enableAutoPipelining: true });
   const kafka = createKafka(config.kafka, logger);
   const admin = kafka.admin();

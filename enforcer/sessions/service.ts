@@ -120,7 +120,7 @@ export class SessionService {
     const name = 'lgSessionV1';
     if (!(name in deps.redis)) deps.redis.defineCommand(name, { numberOfKeys: 2, lua: SCRIPT });
     const batch = new ScriptBatch(deps.redis, name);
-    this.run = (k1, k2, ...argv) => batch.call(k1, k2, ...argv);
+    this.run = batch.call.bind(batch);
     // Keys outlive both the ghost grace and the ended-reason retention (real time, not the clock).
     this.keyTtlMs = deps.config.ghostGraceMs + deps.config.endedRetentionMs;
   }

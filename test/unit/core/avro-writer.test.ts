@@ -214,6 +214,24 @@ describe('AvroSerde.encode through the compiled writer', () => {
     }
   });
 
+  it('encodeMany frames each value as encode does, across slabs, and refuses a batch with a bad value', () => {
+    for (const t of [TOPICS.requests, TOPICS.heartbeats, TOPICS.anomalies]) {
+      const type = topicSchemas().get(t.name)!.type;
+      const values = fc.sample(fitting(type), { numRuns: 1500, seed: 11 });
+      const many = serde.encodeMany(t.name, values);
+      assert.equal(many.length, values.length);
+      for (const [i, v] of values.entries())
+        assert.deepEqual(many[i], serde.encode(t.name, v), `${t.name} #${i}`);
+    }
+    const type = topicSchemas().get(TOPICS.heartbeats.name)!.type;
+    const values = fc.sample(fitting(type), { numRuns: 20, seed: 5 }) as Array<Record<string, unknown>>;
+    values[7] = { ...values[7], sessionId: 42 };
+    assert.throws(
+      () => serde.encodeMany(TOPICS.heartbeats.name, values),
+      (err: LeechguardError) => err.code === 'LG_ERR_RECORD_INVALID' && err.message.includes('sessionId'),
+    );
+  });
+
   it('still names the bad field of a value that does not fit', () => {
     const type = topicSchemas().get(TOPICS.heartbeats.name)!.type;
     const value = fc.sample(fitting(type), { numRuns: 1, seed: 7 })[0] as Record<string, unknown>;
