@@ -22,7 +22,7 @@ import { type BatchSource, contentBatchId, createPipelineContext, deadLetter } f
 import { KafkaSink, type TopicBatch } from './sinks/kafka.ts';
 import { isLogFormat } from './sources/index.ts';
 import { type GeoTables, geoResolverFrom, loadGeoTables } from './transforms/enrich/geo.ts';
-import { type BatchJob, type BatchResult, decodeBody, unpackTopic } from './workers/job.ts';
+import { type BatchJob, type BatchResult, decodeBody } from './workers/job.ts';
 import { BatchPool } from './workers/pool.ts';
 
 export interface IngestHandle {
@@ -238,7 +238,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       receivedAtMs: clock.nowMs(),
       clientIp: format === 'heartbeat' ? req.ip : null,
     });
-    await sink.write(result.topics.map(unpackTopic));
+    await sink.write(result.batches);
     return answer(source, result.batchId, result.accepted, result.deadLetters);
   }
 

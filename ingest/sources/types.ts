@@ -33,8 +33,11 @@ export interface ParsedRequest {
   asn: number | null;
   latitude: number | null;
   longitude: number | null;
-  /** CMCD keys the log carries as separate fields (CloudFront real-time cmcd-*), by CMCD key. */
-  cmcdFields: Record<string, string>;
+  /**
+   * CMCD keys the log carries as separate fields (CloudFront real-time cmcd-*): CMCD key, value,
+   * key, value ... (a flat list: built and read once per line, no object per line); null when none.
+   */
+  cmcdFields: string[] | null;
   accountId: string | null;
   sessionId: string | null;
   deviceId: string | null;
@@ -76,7 +79,7 @@ export function emptyRequest(offset: number, line: string): ParsedRequest {
     asn: null,
     latitude: null,
     longitude: null,
-    cmcdFields: {},
+    cmcdFields: null,
     accountId: null,
     sessionId: null,
     deviceId: null,

@@ -1,8 +1,9 @@
 /**
  * One HTTP batch from raw body bytes to Kafka-ready messages: inflate, count lines, parse, token +
- * enrichment, Avro, partition, and pack the result into a few transferable buffers. The same
- * function runs in a batch worker thread (ingest/workers/worker.ts) or inline (`workers: 0`), so
- * both paths produce byte-identical records.
+ * enrichment, Avro, partition. The same function runs in a batch worker thread
+ * (ingest/workers/worker.ts) or inline (`workers: 0`), so both paths produce byte-identical records;
+ * a worker packs its result into a few transferable buffers (`packResult`) to cross threads, the
+ * inline path hands the messages over as they are.
  */
 import { gunzipSync } from 'node:zlib';
 import { LeechguardError } from '../../core/errors.ts';
@@ -68,8 +69,14 @@ export interface PackedTopic {
 export interface BatchResult {
   batchId: string;
   accepted: number;
-  /** Per dead letter: what the HTTP answer and the metrics need (the records are in `topics`). */
+  /** Per dead letter: what the HTTP answer and the metrics need (the records are in `batches`). */
   deadLetters: Array<{ offsetInBatch: number; errorCode: string; reason: string }>;
+  /** Kafka-ready messages per topic, partitions chosen where the topic's count is known. */
+  batches: TopicBatch[];
+}
+
+/** A BatchResult as a worker posts it: each topic's messages packed (see PackedTopic). */
+export interface PackedBatchResult extends Omit<BatchResult, 'batches'> {
   topics: PackedTopic[];
 }
 
@@ -140,7 +147,35 @@ export function runBatchJob(job: BatchJob, env: BatchEnv): BatchResult {
       errorCode: d.errorCode,
       reason: d.reason,
     })),
-    topics: encoded.batches.map((b) => packTopic(b, env.partitions.get(b.topic))),
+    batches: encoded.batches.map((b) => withPartitions(b, env.partitions.get(b.topic))),
+  };
+}
+
+/** Chooses each message's partition (Kafka's default for its key) when the topic's count is known. */
+function withPartitions(batch: TopicBatch, partitionCount: number | undefined): TopicBatch {
+  if (partitionCount !== undefined) {
+    for (const m of batch.messages) m.partition ??= partitionOf(m.key, partitionCount);
+  }
+  return batch;
+}
+
+/** A result ready to cross threads: every topic packed, its buffers moved by `transferablesOf`. */
+export function packResult(r: BatchResult): PackedBatchResult {
+  return {
+    batchId: r.batchId,
+    accepted: r.accepted,
+    deadLetters: r.deadLetters,
+    topics: r.batches.map((b) => packTopic(b)),
+  };
+}
+
+/** The receiving side of `packResult`. */
+export function unpackResult(p: PackedBatchResult): BatchResult {
+  return {
+    batchId: p.batchId,
+    accepted: p.accepted,
+    deadLetters: p.deadLetters,
+    batches: p.topics.map(unpackTopic),
   };
 }
 
@@ -150,8 +185,11 @@ function tooMany(lines: number, batchLinesMax: number): void {
   }
 }
 
-/** Flattens one topic's messages (values are never tombstones here). */
-export function packTopic(batch: TopicBatch, partitionCount: number | undefined): PackedTopic {
+/**
+ * Flattens one topic's messages (values are never tombstones here); a message's partition is kept,
+ * else chosen from `partitionCount` when given, else left to the sink (-1).
+ */
+export function packTopic(batch: TopicBatch, partitionCount?: number): PackedTopic {
   const n = batch.messages.length;
   const partitions = new Int32Array(n).fill(-1);
   const keyEnds = new Int32Array(n);
@@ -162,7 +200,8 @@ export function packTopic(batch: TopicBatch, partitionCount: number | undefined)
   let pos = 0;
   for (let i = 0; i < n; i++) {
     const m = batch.messages[i]!;
-    if (partitionCount !== undefined) partitions[i] = partitionOf(m.key, partitionCount);
+    if (m.partition !== undefined) partitions[i] = m.partition;
+    else if (partitionCount !== undefined) partitions[i] = partitionOf(m.key, partitionCount);
     pos += typeof m.key === 'string' ? bytes.write(m.key, pos, 'utf8') : m.key.copy(bytes, pos);
     keyEnds[i] = pos;
     if (m.value) pos += m.value.copy(bytes, pos);
@@ -191,8 +230,8 @@ export function unpackTopic(p: PackedTopic): TopicBatch {
   return { topic: p.topic, messages };
 }
 
-/** The buffers of a result a postMessage can move instead of copying. */
-export function transferablesOf(r: BatchResult): ArrayBuffer[] {
+/** The buffers of a packed result a postMessage can move instead of copying. */
+export function transferablesOf(r: PackedBatchResult): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   for (const t of r.topics) {
     for (const a of [t.bytes, t.partitions, t.keyEnds, t.valueEnds]) out.push(a.buffer as ArrayBuffer);

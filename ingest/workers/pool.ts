@@ -17,7 +17,15 @@ import type { Logger } from '../../core/log.ts';
 import type { TokenHashingConfig } from '../../core/token-hash.ts';
 import type { EnrichConfig } from '../config.ts';
 import type { GeoTables } from '../transforms/enrich/geo.ts';
-import { type BatchEnv, type BatchJob, type BatchLimits, type BatchResult, runBatchJob } from './job.ts';
+import {
+  type BatchEnv,
+  type BatchJob,
+  type BatchLimits,
+  type BatchResult,
+  type PackedBatchResult,
+  runBatchJob,
+  unpackResult,
+} from './job.ts';
 
 /** What every worker is started with (structured-cloned; geo tables are shared memory). */
 export interface WorkerInit {
@@ -35,7 +43,7 @@ export interface JobRequest {
 }
 
 export type JobReply =
-  | { id: number; result: BatchResult; cpuUs: number }
+  | { id: number; result: PackedBatchResult; cpuUs: number }
   | { id: number; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } }
   | { id: number; internal: string };
 
@@ -122,7 +130,7 @@ export class BatchPool {
         slot.pending.delete(msg.id);
         if ('result' in msg) {
           slot.cpuUs = msg.cpuUs;
-          p.resolve(msg.result);
+          p.resolve(unpackResult(msg.result));
         } else if ('error' in msg) p.reject(leechguardErrorFromJSON(msg.error));
         else {
           this.options.logger.error({ err: msg.internal }, 'batch worker failed on a batch');

@@ -9,7 +9,7 @@ import { AvroSerde } from '../../core/serde.ts';
 import { TokenHasher } from '../../core/token-hash.ts';
 import { createPipelineContext } from '../pipeline.ts';
 import { geoResolverFrom } from '../transforms/enrich/geo.ts';
-import { type BatchEnv, runBatchJob, transferablesOf } from './job.ts';
+import { type BatchEnv, packResult, runBatchJob, transferablesOf } from './job.ts';
 import type { JobReply, JobRequest, WorkerInit } from './pool.ts';
 
 const init = workerData as WorkerInit;
@@ -31,7 +31,7 @@ const port = parentPort!;
 port.on('message', (req: JobRequest) => {
   let reply: JobReply;
   try {
-    const result = runBatchJob(req.job, env);
+    const result = packResult(runBatchJob(req.job, env));
     // This thread's CPU since it started (message decoding and GC included), for the pool's total.
     const cpu = process.threadCpuUsage();
     reply = { id: req.id, result, cpuUs: cpu.user + cpu.system };

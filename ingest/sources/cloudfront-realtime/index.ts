@@ -203,7 +203,10 @@ function parseLine(line: string, offset: number, compiled: Compiled): ParsedRequ
         break;
       default: {
         const key = cmcdKeys[i];
-        if (key) req.cmcdFields[key] = decodedOrNull(raw) ?? '';
+        if (key) {
+          req.cmcdFields ??= [];
+          req.cmcdFields.push(key, decodedOrNull(raw) ?? '');
+        }
       }
     }
   }

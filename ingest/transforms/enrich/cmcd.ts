@@ -6,10 +6,6 @@
  */
 import type { Cmcd } from '../../../core/schemas/generated.ts';
 
-const INT_KEYS = new Set(['br', 'bl', 'd', 'dl', 'mtp', 'rtp', 'tb', 'v']);
-const STRING_KEYS = new Set(['cid', 'nor', 'nrr', 'ot', 'sf', 'sid', 'st']);
-const BOOL_KEYS = new Set(['bs', 'su']);
-const FLOAT_KEYS = new Set(['pr']);
 /** Longest CMCD string value kept, chars (the spec caps cid / sid at 64). */
 const CMCD_STRING_CHARS_MAX = 256;
 
@@ -38,33 +34,57 @@ export function emptyCmcd(): Cmcd {
   };
 }
 
+/** How a CMCD key's value is read: 1 integer, 2 decimal, 3 boolean, 4 string; 0 unknown (ignored). */
+function keyKind(key: string): number {
+  // A switch on the key, not Set lookups: this runs for every CMCD field of every log line.
+  switch (key) {
+    case 'br':
+    case 'bl':
+    case 'd':
+    case 'dl':
+    case 'mtp':
+    case 'rtp':
+    case 'tb':
+    case 'v':
+      return 1;
+    case 'pr':
+      return 2;
+    case 'bs':
+    case 'su':
+      return 3;
+    case 'cid':
+    case 'nor':
+    case 'nrr':
+    case 'ot':
+    case 'sf':
+    case 'sid':
+    case 'st':
+      return 4;
+    default:
+      return 0;
+  }
+}
+
 /** Sets one key from text or a JSON value; returns whether anything was set. */
 function setKey(out: Cmcd, key: string, value: unknown): boolean {
-  const k = key as keyof Cmcd;
-  if (INT_KEYS.has(key)) {
+  const kind = keyKind(key);
+  if (kind === 0) return false;
+  const target = out as unknown as Record<string, unknown>;
+  if (kind === 1 || kind === 2) {
     const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
-    if (!Number.isInteger(n) || Math.abs(n) > 2_147_483_647) return false;
-    (out as unknown as Record<string, unknown>)[k] = n;
+    if (kind === 1 ? !Number.isInteger(n) || Math.abs(n) > 2_147_483_647 : !Number.isFinite(n)) return false;
+    target[key] = n;
     return true;
   }
-  if (FLOAT_KEYS.has(key)) {
-    const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
-    if (!Number.isFinite(n)) return false;
-    (out as unknown as Record<string, unknown>)[k] = n;
-    return true;
-  }
-  if (BOOL_KEYS.has(key)) {
+  if (kind === 3) {
     const b = value === true || value === 'true' ? true : value === false || value === 'false' ? false : null;
     if (b === null) return false;
-    (out as unknown as Record<string, unknown>)[k] = b;
+    target[key] = b;
     return true;
   }
-  if (STRING_KEYS.has(key)) {
-    if (typeof value !== 'string' || value.length === 0) return false;
-    (out as unknown as Record<string, unknown>)[k] = value.slice(0, CMCD_STRING_CHARS_MAX);
-    return true;
-  }
-  return false;
+  if (typeof value !== 'string' || value.length === 0) return false;
+  target[key] = value.slice(0, CMCD_STRING_CHARS_MAX);
+  return true;
 }
 
 /** Parses CMCD text (`br=3200,bs,cid="abc",sid="6e2f..."`) into `out`. Returns keys set. */
@@ -143,17 +163,11 @@ function hasCmcdHeader(headers: Readonly<Record<string, string>>): boolean {
 export function collectCmcd(
   query: string | null,
   headers: Readonly<Record<string, string>>,
-  fields: Readonly<Record<string, string>> | null,
+  fields: readonly string[] | null,
   json: unknown = null,
 ): Cmcd | null {
   // Fast path: most log lines carry no CMCD at all.
-  let hasFields = false;
-  if (fields !== null) {
-    for (const _k in fields) {
-      hasFields = true;
-      break;
-    }
-  }
+  const hasFields = fields !== null && fields.length > 0;
   if (json === null && !hasFields && (query === null || !/cmcd=/i.test(query)) && !hasCmcdHeader(headers))
     return null;
   const out = emptyCmcd();
@@ -165,8 +179,11 @@ export function collectCmcd(
     if (v) set += parseCmcdText(v, out);
   }
   if (fields)
-    for (const [k, v] of Object.entries(fields))
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const k = fields[i]!;
+      const v = fields[i + 1]!;
       if (v !== '' && setKey(out, k, k === 'bs' || k === 'su' ? v === 'true' || v === '1' : v)) set++;
+    }
   if (typeof json === 'string') set += parseCmcdText(json, out);
   else if (typeof json === 'object' && json !== null && !Array.isArray(json))
     set += parseCmcdObject(json as Record<string, unknown>, out);

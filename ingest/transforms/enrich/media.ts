@@ -77,7 +77,9 @@ export function contentFromPath(path: string): string | null {
 
 /** Media facts of one request path; CMCD ot wins over the extension for the type. */
 export function mediaInfo(path: string, media: CompiledMedia, cmcdOt: string | null = null): MediaInfo {
-  let mediaType = (cmcdOt && OT_TYPES[cmcdOt]) ?? typeFromPath(path);
+  // hasOwn: `ot` is player data, and `toString` is not a media type.
+  let mediaType =
+    (cmcdOt && Object.hasOwn(OT_TYPES, cmcdOt) ? OT_TYPES[cmcdOt] : undefined) ?? typeFromPath(path);
   let segmentNumber: number | null = null;
   let contentId: string | null = null;
   if (mediaType !== 'manifest' && mediaType !== 'init') {

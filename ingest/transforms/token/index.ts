@@ -122,7 +122,7 @@ export function identifyToken(
   raw: { token: string; kind?: TokenLocation['kind'] } | null = null,
 ): TokenIdentity | null {
   let token: string | null = raw?.token ?? null;
-  let loc: TokenLocation | null = raw ? { in: 'query', name: 'token', kind: raw.kind ?? 'auto' } : null;
+  let loc: TokenLocation | null = raw ? rawLocation(raw.kind ?? 'auto') : null;
   if (token === null) {
     for (const l of config.locations) {
       const v = locate(carrier, l);
@@ -137,33 +137,59 @@ export function identifyToken(
   // A CloudFront signed URL's expiry is in other query parameters; every other identity depends
   // on the token and its location alone, so it is computed once per token.
   if (loc.kind === 'cloudfront-signed') return readIdentity(token, loc, carrier, config, hasher);
-  const cache = identityCache(hasher, config);
-  const cacheKey = `${loc.in}\u0000${loc.name}\u0000${loc.kind}\u0000${token}`;
-  let id = cache.get(cacheKey);
+  const cache = identityCache(hasher, config, loc);
+  let id = cache.get(token);
   if (id === undefined) {
     id = Object.freeze(readIdentity(token, loc, carrier, config, hasher));
     if (cache.size >= IDENTITY_CACHE_ENTRIES_MAX) cache.clear();
-    cache.set(cacheKey, id);
+    cache.set(token, id);
   }
   return id;
 }
 
 /** Identities of recent tokens, per hasher and source settings: a viewer's token repeats on every segment. */
 const IDENTITY_CACHE_ENTRIES_MAX = 100_000;
-const identityCaches = new WeakMap<TokenHasher, WeakMap<TokenConfig, Map<string, TokenIdentity>>>();
+/**
+ * hasher -> source settings -> token location -> token -> identity. The location level is keyed by
+ * the configured location object itself, so a lookup builds no composite key string per line.
+ */
+const identityCaches = new WeakMap<
+  TokenHasher,
+  WeakMap<TokenConfig, WeakMap<TokenLocation, Map<string, TokenIdentity>>>
+>();
 
-function identityCache(hasher: TokenHasher, config: TokenConfig): Map<string, TokenIdentity> {
+function identityCache(
+  hasher: TokenHasher,
+  config: TokenConfig,
+  loc: TokenLocation,
+): Map<string, TokenIdentity> {
   let byConfig = identityCaches.get(hasher);
   if (!byConfig) {
     byConfig = new WeakMap();
     identityCaches.set(hasher, byConfig);
   }
-  let cache = byConfig.get(config);
+  let byLocation = byConfig.get(config);
+  if (!byLocation) {
+    byLocation = new WeakMap();
+    byConfig.set(config, byLocation);
+  }
+  let cache = byLocation.get(loc);
   if (!cache) {
     cache = new Map();
-    byConfig.set(config, cache);
+    byLocation.set(loc, cache);
   }
   return cache;
+}
+
+/** The location of a token handed over as such (heartbeats): one constant object per kind, so it caches. */
+const rawLocations = new Map<TokenLocation['kind'], TokenLocation>();
+function rawLocation(kind: TokenLocation['kind']): TokenLocation {
+  let loc = rawLocations.get(kind);
+  if (!loc) {
+    loc = Object.freeze({ in: 'query', name: 'token', kind }) as TokenLocation;
+    rawLocations.set(kind, loc);
+  }
+  return loc;
 }
 
 function readIdentity(

@@ -62,12 +62,32 @@ describe('media facts from the URL', () => {
       contentId: 'title-9',
     });
   });
+  it('answers a path the same whatever CMCD ot earlier requests of it carried', () => {
+    const shared = compileMedia(mediaSection.parse({}));
+    const paths = ['/live/ch1/720p/seg_9.ts', '/vod/m/master.m3u8', '/live/ch1/init.mp4', '/a/b', '/x'];
+    const ots = [null, 'v', 'm', 'i', 'a', 'toString', 'zz'];
+    for (let round = 0; round < 2; round++) {
+      for (const path of paths) {
+        for (const ot of ots) {
+          const fresh = mediaInfo(path, compileMedia(mediaSection.parse({})), ot);
+          assert.deepEqual(mediaInfo(path, shared, ot), fresh, `${path} ot=${ot}`);
+        }
+      }
+    }
+    // A manifest named like a segment has no segment number; `toString` is no media type.
+    assert.deepEqual(mediaInfo('/live/ch1/720p/seg_9.ts', shared, 'm'), {
+      mediaType: 'manifest',
+      segmentNumber: null,
+      contentId: 'ch1',
+    });
+    assert.equal(mediaInfo('/live/ch1/720p/seg_9.ts', shared, 'toString').mediaType, 'video');
+  });
 });
 
 describe('CMCD', () => {
   it('reads the CMCD= query value, CMCD-* headers and separate fields, typed', () => {
     const q = `a=1&CMCD=${encodeURIComponent('bl=21300,br=3200,bs,cid="match-42",d=4004,ot=v,pr=1.5,sf=h,sid="s-1",st=l,v=1')}`;
-    const c = collectCmcd(q, { 'cmcd-request': 'mtp=25400,su' }, { tb: '6000' })!;
+    const c = collectCmcd(q, { 'cmcd-request': 'mtp=25400,su' }, ['tb', '6000'])!;
     assert.equal(c.bl, 21300);
     assert.equal(c.bs, true);
     assert.equal(c.cid, 'match-42');

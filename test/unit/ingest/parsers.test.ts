@@ -90,8 +90,11 @@ describe('CloudFront real-time parser', () => {
     assert.equal(a.country, 'DE');
     assert.equal(a.asn, 3320);
     assert.equal(a.headers.host, 'cdn.example.com');
-    assert.equal(a.cmcdFields.sid, '6e2fb550-c457-11e9-bb97-0800200c9a66');
-    assert.equal(a.cmcdFields.br, '3200');
+    const cmcd = a.cmcdFields ?? [];
+    const cmcdValue = (key: string) => cmcd[cmcd.indexOf(key) + 1];
+    assert.equal(cmcd.length % 2, 0, 'key, value pairs');
+    assert.equal(cmcdValue('sid'), '6e2fb550-c457-11e9-bb97-0800200c9a66');
+    assert.equal(cmcdValue('br'), '3200');
     assert.equal(b.asn, 2856, 'AS-prefixed ASN');
     assert.equal(b.cookie, 'CloudFront-Signature=sigXYZ; other=1');
     assert.equal(b.clientIp, '2001:db8:1:2::9');

@@ -71,6 +71,33 @@ describe('pipeline: parsed lines to records', () => {
     });
     const r = buildCdnRequests(parseBatch('ndjson', line), source, meta, ctx).records[0]!.value;
     assert.deepEqual([r.country, r.asn, r.datacenter], ['DE', 3320, false]);
+    assert.deepEqual([r.latitude, r.longitude], [51.17, 10.45], "the logged country's centroid");
+  });
+
+  it('mixes logged and looked-up geo per line, whatever the same address said before', () => {
+    const lines = [
+      { clientIp: '203.0.113.10' },
+      { clientIp: '203.0.113.10', country: 'DE' },
+      { clientIp: '203.0.113.10', asn: 3320 },
+      { clientIp: '203.0.113.10', country: 'DE', asn: 3320 },
+      { clientIp: '203.0.113.10' },
+    ].map((l) => JSON.stringify({ timestamp: 1763668800, url: '/x.ts', ...l }));
+    const out = buildCdnRequests(parseBatch('ndjson', lines.join('\n')), source, meta, ctx).records.map(
+      (r) => r.value,
+    );
+    const geoOf = (r: (typeof out)[0]) => [
+      r.networkPrefix,
+      r.country,
+      r.asn,
+      r.datacenter,
+      r.latitude,
+      r.longitude,
+    ];
+    assert.deepEqual(geoOf(out[0]!), ['203.0.113.0/24', 'FR', 16509, true, 46.23, 2.21]);
+    assert.deepEqual(geoOf(out[1]!), ['203.0.113.0/24', 'DE', 16509, true, 51.17, 10.45]);
+    assert.deepEqual(geoOf(out[2]!), ['203.0.113.0/24', 'FR', 3320, false, 46.23, 2.21]);
+    assert.deepEqual(geoOf(out[3]!), ['203.0.113.0/24', 'DE', 3320, false, 51.17, 10.45]);
+    assert.deepEqual(geoOf(out[4]!), geoOf(out[0]!));
   });
 
   it('dead-letters with a deterministic id per (source, batch, offset) and the parse error code', () => {

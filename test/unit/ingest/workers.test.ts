@@ -92,8 +92,8 @@ function job(over: Partial<BatchJob> = {}): BatchJob {
 }
 
 function flat(result: ReturnType<typeof runBatchJob>): Array<[string, string, string, number | undefined]> {
-  return result.topics.flatMap((t) =>
-    unpackTopic(t).messages.map((m): [string, string, string, number | undefined] => [
+  return result.batches.flatMap((t) =>
+    t.messages.map((m): [string, string, string, number | undefined] => [
       t.topic,
       String(m.key),
       (m.value as Buffer).toString('hex'),
