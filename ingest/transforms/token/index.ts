@@ -153,7 +153,7 @@ const IDENTITY_CACHE_ENTRIES_MAX = 100_000;
  * hasher -> source settings -> token location -> token -> identity. The location level is keyed by
  * the configured location object itself, so a lookup builds no composite key string per line. The
  * bound applies per location: a source finds its tokens in one or two of them in practice, so
- * 100k identities per source, at most 11x that with every default location in use.
+ * 100k–200k identities per source, at most 11x that with every default location in use.
  */
 const identityCaches = new WeakMap<
   TokenHasher,
