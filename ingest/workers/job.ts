@@ -165,7 +165,7 @@ export function packResult(r: BatchResult): PackedBatchResult {
     batchId: r.batchId,
     accepted: r.accepted,
     deadLetters: r.deadLetters,
-    topics: r.batches.map((b) => packTopic(b)),
+    topics: r.batches.map(packTopic),
   };
 }
 
@@ -186,10 +186,10 @@ function tooMany(lines: number, batchLinesMax: number): void {
 }
 
 /**
- * Flattens one topic's messages (values are never tombstones here); a message's partition is kept,
- * else chosen from `partitionCount` when given, else left to the sink (-1).
+ * Flattens one topic's messages (values are never tombstones here); a message's partition (chosen
+ * by `runBatchJob`) is kept, -1 when it has none (the sink chooses).
  */
-export function packTopic(batch: TopicBatch, partitionCount?: number): PackedTopic {
+export function packTopic(batch: TopicBatch): PackedTopic {
   const n = batch.messages.length;
   const partitions = new Int32Array(n).fill(-1);
   const keyEnds = new Int32Array(n);
@@ -201,7 +201,6 @@ export function packTopic(batch: TopicBatch, partitionCount?: number): PackedTop
   for (let i = 0; i < n; i++) {
     const m = batch.messages[i]!;
     if (m.partition !== undefined) partitions[i] = m.partition;
-    else if (partitionCount !== undefined) partitions[i] = partitionOf(m.key, partitionCount);
     pos += typeof m.key === 'string' ? bytes.write(m.key, pos, 'utf8') : m.key.copy(bytes, pos);
     keyEnds[i] = pos;
     if (m.value) pos += m.value.copy(bytes, pos);

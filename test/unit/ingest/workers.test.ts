@@ -148,22 +148,24 @@ describe('batch job (inline)', () => {
 
   it('packs string and byte keys alike, and unpacks to the same messages', () => {
     const value = Buffer.from([1, 2, 3]);
-    const packed = packTopic(
-      {
-        topic: 't',
-        messages: [
-          { key: 'acct-ü', value },
-          { key: Buffer.from('acct-2'), value: Buffer.alloc(0) },
-        ],
-      },
-      4,
-    );
+    const packed = packTopic({
+      topic: 't',
+      messages: [
+        { key: 'acct-ü', value, partition: 3 },
+        { key: Buffer.from('acct-2'), value: Buffer.alloc(0), partition: 0 },
+      ],
+    });
     const out = unpackTopic(packed).messages;
     assert.equal(String(out[0]!.key), 'acct-ü');
     assert.deepEqual([...(out[0]!.value as Buffer)], [1, 2, 3]);
     assert.equal(String(out[1]!.key), 'acct-2');
     assert.equal((out[1]!.value as Buffer).length, 0);
     assert.ok(out.every((m) => m.partition !== undefined && m.partition >= 0 && m.partition < 4));
+    assert.deepEqual(
+      out.map((m) => m.partition),
+      [3, 0],
+      'partitions kept',
+    );
   });
 });
 
