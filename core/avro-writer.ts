@@ -1,13 +1,13 @@
 /**
  * Compiled Avro writers. For a record schema built from the shapes leechguard's schemas use
- * (null, boolean, int, long, float, double, string, enum, nested records and two-branch unions with
- * null), `compileWriter` generates one function specialised to the schema that writes a value
+ * (null, boolean, int, long, float, double, string, enum, arrays, nested records and two-branch
+ * unions with null), `compileWriter` generates one function specialised to the schema that writes a value
  * straight into a buffer: no per-field virtual dispatch, no union bucket lookup, ASCII strings
  * copied in one loop. It writes exactly the bytes avsc writes (test/unit/core/avro-writer.test.ts
  * compares them on random values), about 3x faster; ingest encodes every CDN log line with it.
  *
  * The writer is at least as strict as avsc: a value avsc would refuse makes it throw, and callers
- * then encode with avsc, which names the bad field. Schemas with other shapes (arrays, maps, bytes,
+ * then encode with avsc, which names the bad field. Schemas with other shapes (maps, bytes, fixed,
  * wider unions) get no compiled writer (`undefined`): callers keep using avsc.
  */
 import type avro from 'avsc';
@@ -208,6 +208,24 @@ function emit(g: Gen, type: avro.Type, x: string, path: string): void {
         emit(g, field.type, f, fieldPath);
         g.lines.push('}');
       }
+      return;
+    }
+    case 'array': {
+      // avsc's layout: one block (item count, items) when not empty, then a zero count.
+      const items = (type as avro.types.ArrayType).itemsType;
+      const n = local(g);
+      const i = local(g);
+      const item = local(g);
+      g.lines.push(
+        `if (!Array.isArray(${x})) invalid(${p});`,
+        `const ${n} = ${x}.length;`,
+        room,
+        `if (${n} > 0) pos = writeLong(buf, pos, ${n});`,
+        `for (let ${i} = 0; ${i} < ${n}; ${i}++) {`,
+        `const ${item} = ${x}[${i}];`,
+      );
+      emit(g, items, item, `${path}[]`);
+      g.lines.push('}', room, 'buf[pos++] = 0;');
       return;
     }
     case 'union:unwrapped': {

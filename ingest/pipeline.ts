@@ -220,6 +220,7 @@ export function toCdnRequest(
     tokenId: token?.tokenId ?? null,
     tokenExpiresAtMs: token?.tokenExpiresAtMs ?? null,
     catReplay: token?.catReplay ?? null,
+    catNip: token?.catNip ?? null,
     clientIp: geo.clientIp,
     networkPrefix: geo.networkPrefix,
     country: geo.country,

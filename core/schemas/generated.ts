@@ -68,6 +68,8 @@ export interface CdnRequest {
   tokenExpiresAtMs: null | number;
   /** Common Access Token catreplay claim: 0 reuse allowed, 1 reuse forbidden, 2 reuse detection. */
   catReplay: null | number;
+  /** Common Access Token catnip claim: the networks the token is bound to, one entry each: AS<number> for an ASN, tag<n>:<value> for an IP address or prefix (CBOR tags 52 IPv4, 54 IPv6; hex when the value is bytes). */
+  catNip: null | Array<string>;
   /** Client IP address as logged. */
   clientIp: null | string;
   /** Client network in CIDR form (IPv4 /24, IPv6 /48 by default). */

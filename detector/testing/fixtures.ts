@@ -20,6 +20,7 @@ export function request(over: Partial<CdnRequest> = {}): CdnRequest {
     tokenId: null,
     tokenExpiresAtMs: null,
     catReplay: null,
+    catNip: null,
     clientIp: '192.0.2.10',
     networkPrefix: '192.0.2.0/24',
     country: 'NL',

@@ -178,18 +178,45 @@ describe('compiled Avro writers', () => {
     }
   });
 
-  it('gives no writer for schemas with shapes it does not compile (callers keep avsc)', () => {
-    const withArray = avro.Type.forSchema({
+  it('writes arrays as avsc does: empty, one block, nested, inside a union; refuses a non-array or a bad item', () => {
+    const type = avro.Type.forSchema({
       type: 'record',
       name: 'A',
-      fields: [{ name: 'xs', type: { type: 'array', items: 'int' } }],
+      fields: [
+        { name: 'xs', type: { type: 'array', items: 'int' } },
+        { name: 'os', type: ['null', { type: 'array', items: 'string' }], default: null },
+        { name: 'nested', type: { type: 'array', items: { type: 'array', items: 'long' } } },
+      ],
+    });
+    const write = compileWriter(type)!;
+    assert.ok(write, 'a record with arrays compiles');
+    const values = [
+      { xs: [], os: null, nested: [] },
+      { xs: [1, -2, 300_000], os: ['AS13335', 'tag54:c0a80100'], nested: [[], [2 ** 40, -1]] },
+      { xs: Array.from({ length: 200 }, (_, i) => i - 100), os: [], nested: [[0]] },
+    ];
+    for (const value of values) {
+      const buf = Buffer.alloc(4096);
+      assert.deepEqual(buf.subarray(0, write(value, buf, 0)), type.toBuffer(value));
+    }
+    const buf = Buffer.alloc(4096);
+    assert.throws(() => write({ xs: 'abc', os: null, nested: [] }, buf, 0), /A\.xs/);
+    assert.throws(() => write({ xs: [1, 'two'], os: null, nested: [] }, buf, 0), /A\.xs\[\]/);
+    assert.throws(() => write({ xs: [], os: null, nested: [[1.5]] }, buf, 0), /A\.nested\[\]\[\]/);
+  });
+
+  it('gives no writer for schemas with shapes it does not compile (callers keep avsc)', () => {
+    const withMap = avro.Type.forSchema({
+      type: 'record',
+      name: 'M',
+      fields: [{ name: 'm', type: { type: 'map', values: 'int' } }],
     });
     const wideUnion = avro.Type.forSchema({
       type: 'record',
       name: 'U',
       fields: [{ name: 'u', type: ['null', 'int', 'string'] }],
     });
-    assert.equal(compileWriter(withArray), undefined);
+    assert.equal(compileWriter(withMap), undefined);
     assert.equal(compileWriter(wideUnion), undefined);
     assert.equal(compileWriter(avro.Type.forSchema('string')), undefined);
   });

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { CAT } from '@eyevinn/cat';
+import { compileWriter } from '../../../core/avro-writer.ts';
+import { topicSchemas } from '../../../core/schemas/index.ts';
 import { TokenHasher } from '../../../core/token-hash.ts';
+import { TOPICS } from '../../../core/topics.ts';
 import { enrichSection } from '../../../ingest/config.ts';
 import { buildCdnRequests, buildHeartbeats, createPipelineContext } from '../../../ingest/pipeline.ts';
 import { parseBatch, parseHeartbeats } from '../../../ingest/sources/index.ts';
@@ -44,6 +48,30 @@ describe('pipeline: parsed lines to records', () => {
     assert.equal(value.segmentNumber, 5);
     assert.equal(value.contentId, 'ch1');
     assert.ok(!JSON.stringify(value).includes('jwt='), 'the path carries no query, the record no raw token');
+  });
+
+  it("carries a Common Access Token's claims: account, cti, catreplay and the catnip networks, and encodes them", async () => {
+    const gen = new CAT({ keys: { k: Buffer.alloc(32, 7) } });
+    const token = (await gen.generateFromJson(
+      { sub: 'acct-cat', exp: 1900000000, cti: '0a0b', catreplay: 1, catnip: [13335, 16509] } as never,
+      { type: 'mac', alg: 'HS256', kid: 'k', generateCwtId: false },
+    ))!;
+    const line = JSON.stringify({
+      timestamp: 1763668800,
+      url: `/v/seg_2.m4s?cat=${token}`,
+      clientIp: '10.1.2.3',
+    });
+    const { value } = buildCdnRequests(parseBatch('ndjson', line), source, meta, ctx).records[0]!;
+    assert.equal(value.tokenKind, 'cat');
+    assert.deepEqual(
+      [value.accountId, value.tokenId, value.catReplay, value.catNip],
+      ['acct-cat', '0a0b', 1, ['AS13335', 'AS16509']],
+    );
+    const type = topicSchemas().get(TOPICS.requests.name)!.type;
+    const buf = Buffer.alloc(8192);
+    const bytes = buf.subarray(0, compileWriter(type)!(value, buf, 0));
+    assert.deepEqual(bytes, type.toBuffer(value), 'the compiled writer writes the array as avsc does');
+    assert.deepEqual((type.fromBuffer(bytes) as typeof value).catNip, ['AS13335', 'AS16509']);
   });
 
   it('keys by the token hash when the account is unknown, and gives the same id for the same line', () => {
