@@ -1,9 +1,9 @@
 /**
  * Compiled Avro writers. For a record schema built from the shapes leechguard's schemas use
  * (null, boolean, int, long, float, double, string, enum, arrays, nested records and two-branch
- * unions with null), `compileWriter` generates one function specialised to the schema that writes a value
- * straight into a buffer: no per-field virtual dispatch, no union bucket lookup, ASCII strings
- * copied in one loop. It writes exactly the bytes avsc writes (test/unit/core/avro-writer.test.ts
+ * unions with null), `compileWriter` generates one function specialised to the schema that writes
+ * a value straight into a buffer: no per-field virtual dispatch, no union bucket lookup, ASCII
+ * strings copied in one loop. It writes exactly the bytes avsc writes (test/unit/core/avro-writer.test.ts
  * compares them on random values), about 3x faster; ingest encodes every CDN log line with it.
  *
  * The writer is at least as strict as avsc: a value avsc would refuse makes it throw, and callers

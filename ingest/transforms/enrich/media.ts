@@ -27,17 +27,18 @@ export interface MediaInfo {
   contentId: string | null;
 }
 
-const OT_TYPES: Record<string, string> = {
-  m: 'manifest',
-  a: 'audio',
-  v: 'video',
-  av: 'video',
-  i: 'init',
-  c: 'subtitle',
-  tt: 'subtitle',
-  k: 'other',
-  o: 'other',
-};
+// A Map, not an object literal: `ot` is player data, and `toString` is not a media type.
+const OT_TYPES = new Map<string, string>([
+  ['m', 'manifest'],
+  ['a', 'audio'],
+  ['v', 'video'],
+  ['av', 'video'],
+  ['i', 'init'],
+  ['c', 'subtitle'],
+  ['tt', 'subtitle'],
+  ['k', 'other'],
+  ['o', 'other'],
+]);
 
 export interface CompiledMedia {
   segment: RegExp[];
@@ -77,9 +78,7 @@ export function contentFromPath(path: string): string | null {
 
 /** Media facts of one request path; CMCD ot wins over the extension for the type. */
 export function mediaInfo(path: string, media: CompiledMedia, cmcdOt: string | null = null): MediaInfo {
-  // hasOwn: `ot` is player data, and `toString` is not a media type.
-  let mediaType =
-    (cmcdOt && Object.hasOwn(OT_TYPES, cmcdOt) ? OT_TYPES[cmcdOt] : undefined) ?? typeFromPath(path);
+  let mediaType = (cmcdOt && OT_TYPES.get(cmcdOt)) || typeFromPath(path);
   let segmentNumber: number | null = null;
   let contentId: string | null = null;
   if (mediaType !== 'manifest' && mediaType !== 'init') {
