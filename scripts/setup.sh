@@ -39,6 +39,26 @@ if [ -z "$found21" ] && command -v apt-get >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-21-jre-headless >/dev/null 2>&1 || true
 fi
 
+# nginx with the Lua module, for the test that runs examples/nginx for real. Installed in CI, or when
+# LEECHGUARD_WITH_NGINX=1; elsewhere that test is skipped and says so. Debian's postinst would start
+# a system nginx on port 80: a policy-rc.d (the Debian way for containers) stops that.
+if { [ "${CI:-}" = "true" ] || [ "${LEECHGUARD_WITH_NGINX:-}" = "1" ]; } && command -v apt-get >/dev/null 2>&1 \
+  && ! { command -v openresty >/dev/null 2>&1 || [ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ]; }; then
+  echo "[setup] installing nginx-light + libnginx-mod-http-lua (examples/nginx test)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  made_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  # apt-get update only when the package lists do not know the module yet.
+  apt-cache show libnginx-mod-http-lua >/dev/null 2>&1 || $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    nginx-light libnginx-mod-http-lua >/dev/null
+  [ -n "$made_policy" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+
 echo "[setup] npm packages (brings Node $(sed -n 's/.*"node": "\([0-9.]*\)".*/\1/p' package.json | tail -1))"
 # A clean clone (CI, a first setup) installs exactly the committed lock, as the Dockerfile does:
 # `npm ci`, which also proves the lock is complete (every platform's optional packages listed, see

@@ -1,6 +1,7 @@
 --[[
-leechguard.lua: an OpenResty (nginx + LuaJIT) edge check that reads leechguard's Redis denylist
-directly, following the key scheme of enforcer/denylist/keys.ts:
+leechguard.lua: an nginx edge check (ngx_http_lua_module: OpenResty, or stock nginx with Debian's
+libnginx-mod-http-lua) that reads leechguard's Redis denylist directly, following the key scheme
+of enforcer/denylist/keys.ts:
 
   lg:deny:token:{<tokenHash>}    HASH  action, reason, rule, revocationId, expiresAtMs, issuedAtMs,
   lg:deny:session:{<sessionId>}        slate, throttleKbps   (TTL = expiry)
@@ -10,19 +11,20 @@ tokenHash = hex HMAC-SHA256(secret of a key id, raw token), tried under every ac
 (core/token-hash.ts) so a key rotation never lets a revoked token through.
 Answers are cached in a lua_shared_dict for CACHE_TTL_S (the staleness bound of this edge).
 
+Needs nothing beyond ngx_http_lua_module itself: Redis is spoken over a cosocket (RESP, a few
+lines below) and HMAC-SHA256 comes from the OpenSSL that nginx is linked with, through LuaJIT's
+FFI. test/integration/edge/nginx-example.test.ts runs this file in a real nginx against Redis.
+
 Usage (nginx.conf):  access_by_lua_block { require("leechguard").check() }
 ]]
-local redis = require "resty.redis"
-local sha256 = require "resty.sha256"
-local str = require "resty.string"
-local cjson = require "cjson.safe"
-local bit = require "bit"
+local ffi = require "ffi"
 
 local _M = {}
 
 -- Configuration: from the environment of the nginx master (declare with `env` in nginx.conf).
 local REDIS_HOST = os.getenv("LEECHGUARD_REDIS_HOST") or "127.0.0.1"
 local REDIS_PORT = tonumber(os.getenv("LEECHGUARD_REDIS_PORT") or "6379")
+local REDIS_PASSWORD = os.getenv("LEECHGUARD_REDIS_PASSWORD") -- AUTH on each new connection
 local FAIL_MODE = os.getenv("LEECHGUARD_FAIL_MODE") or "open" -- "open" allows, "closed" blocks
 local TIMEOUT_MS = 20    -- a Redis read slower than this answers with FAIL_MODE
 local CACHE_TTL_S = 1    -- a revocation or lift reaches this edge within 1 s
@@ -32,23 +34,107 @@ for id, secret in string.gmatch(os.getenv("LEECHGUARD_TOKEN_KEYS") or "", "([^=,
   HASH_KEYS[#HASH_KEYS + 1] = { id = id, secret = secret }
 end
 
--- HMAC-SHA256 (RFC 2104) over resty.sha256, which ships with OpenResty.
+-- HMAC-SHA256 from libcrypto (already in the nginx process; loaded by name where it is not).
+-- pcall: another module may have declared the same C names first.
+pcall(ffi.cdef, [[
+typedef struct evp_md_st EVP_MD;
+const EVP_MD *EVP_sha256(void);
+unsigned char *HMAC(const EVP_MD *evp_md, const void *key, int key_len,
+                    const unsigned char *d, size_t n, unsigned char *md, unsigned int *md_len);
+]])
+local crypto = ffi.C
+if not pcall(function() return crypto.HMAC end) then crypto = ffi.load("crypto") end
+local md_buf = ffi.new("unsigned char[32]")
+local md_len = ffi.new("unsigned int[1]")
+
 local function hmac_sha256_hex(key, msg)
-  if #key > 64 then
-    local h = sha256:new(); h:update(key); key = h:final()
+  if crypto.HMAC(crypto.EVP_sha256(), key, #key, msg, #msg, md_buf, md_len) == nil then
+    error("leechguard: HMAC-SHA256 failed")
   end
-  key = key .. string.rep("\0", 64 - #key)
-  local ipad = key:gsub(".", function(c) return string.char(bit.bxor(c:byte(), 0x36)) end)
-  local opad = key:gsub(".", function(c) return string.char(bit.bxor(c:byte(), 0x5c)) end)
-  local inner = sha256:new(); inner:update(ipad); inner:update(msg)
-  local outer = sha256:new(); outer:update(opad); outer:update(inner:final())
-  return str.to_hex(outer:final())
+  local digest = ffi.string(md_buf, md_len[0])
+  return (digest:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
+
+-- A minimal RESP client over an nginx cosocket: enough for AUTH and pipelined HMGETs.
+local function resp_command(args)
+  local out = { "*" .. #args .. "\r\n" }
+  for _, a in ipairs(args) do out[#out + 1] = "$" .. #a .. "\r\n" .. a .. "\r\n" end
+  return table.concat(out)
+end
+
+-- Reads one reply: a string, integer, ngx.null, or an array of those; nil, err on an error.
+local function read_reply(sock)
+  local line, err = sock:receive("*l")
+  if not line then return nil, err end
+  local kind, rest = line:sub(1, 1), line:sub(2)
+  if kind == "$" then
+    local n = tonumber(rest)
+    if n < 0 then return ngx.null end
+    local data, derr = sock:receive(n + 2)
+    if not data then return nil, derr end
+    return data:sub(1, n)
+  elseif kind == "*" then
+    local n = tonumber(rest)
+    if n < 0 then return ngx.null end
+    local arr = {}
+    for i = 1, n do
+      local v, verr = read_reply(sock)
+      if v == nil then return nil, verr end
+      arr[i] = v
+    end
+    return arr
+  elseif kind == ":" then
+    return tonumber(rest)
+  elseif kind == "+" then
+    return rest
+  end
+  return nil, "redis: " .. rest -- "-ERR …", or a reply this client does not speak
+end
+
+-- Sends every command in one write and reads the replies in order.
+local function redis_pipeline(commands)
+  local sock = ngx.socket.tcp()
+  sock:settimeouts(TIMEOUT_MS, TIMEOUT_MS, TIMEOUT_MS)
+  local ok, err = sock:connect(REDIS_HOST, REDIS_PORT)
+  if not ok then return nil, err end
+  local payload = {}
+  if REDIS_PASSWORD and sock:getreusedtimes() == 0 then
+    payload[1] = resp_command({ "AUTH", REDIS_PASSWORD })
+  end
+  for _, c in ipairs(commands) do payload[#payload + 1] = resp_command(c) end
+  local _, serr = sock:send(table.concat(payload))
+  if serr then sock:close(); return nil, serr end
+  if #payload > #commands then
+    local auth, aerr = read_reply(sock)
+    if auth == nil then sock:close(); return nil, aerr end
+  end
+  local replies = {}
+  for i = 1, #commands do
+    local r, rerr = read_reply(sock)
+    if r == nil then sock:close(); return nil, rerr end
+    replies[i] = r
+  end
+  sock:setkeepalive(10000, 64)
+  return replies
 end
 
 local FIELDS = { "action", "reason", "rule", "revocationId", "expiresAtMs", "slate", "throttleKbps" }
+local SEP = "\31" -- cached entries are the FIELDS values joined by the ASCII unit separator
 local SEVERITY = { throttle = 1, substitute = 2, block_token = 3, evict_session = 3, block_account = 3 }
 -- An action this edge does not know is treated as a block (as the Node client does).
 local function sev(action) return SEVERITY[action] or 3 end
+
+local function decode(cached)
+  local e, i = {}, 1
+  for v in (cached .. SEP):gmatch("(.-)" .. SEP) do e[FIELDS[i]] = v; i = i + 1 end
+  return e
+end
+
+local function encode(e)
+  local vals = {}
+  for j, f in ipairs(FIELDS) do vals[j] = e[f] end
+  return table.concat(vals, SEP)
+end
 
 -- Reads the given denylist keys in one round trip; returns the most severe live entry or nil.
 -- Returns false, err when Redis cannot be read.
@@ -61,31 +147,27 @@ local function lookup(keys)
     if cached == nil then
       missing[#missing + 1] = key
     elseif cached ~= "" then
-      local e = cjson.decode(cached)
-      if e and tonumber(e.expiresAtMs) > now_ms and (not best or sev(e.action) > sev(best.action)) then best = e end
+      local e = decode(cached)
+      if tonumber(e.expiresAtMs) > now_ms and (not best or sev(e.action) > sev(best.action)) then best = e end
     end
   end
   if #missing == 0 then return best end
 
-  local red = redis:new()
-  red:set_timeouts(TIMEOUT_MS, TIMEOUT_MS, TIMEOUT_MS)
-  local ok, err = red:connect(REDIS_HOST, REDIS_PORT)
-  if not ok then return false, err end
-  red:init_pipeline(#missing)
-  for _, key in ipairs(missing) do red:hmget(key, unpack(FIELDS)) end
-  local replies, perr = red:commit_pipeline()
-  if not replies then return false, perr end
-  red:set_keepalive(10000, 64)
+  local commands = {}
+  for i, key in ipairs(missing) do commands[i] = { "HMGET", key, unpack(FIELDS) } end
+  local replies, err = redis_pipeline(commands)
+  if not replies then return false, err end
 
   for i, key in ipairs(missing) do
     local r = replies[i]
     local e = nil
-    if type(r) == "table" and r[1] ~= ngx.null and r[5] ~= ngx.null and tonumber(r[5]) > now_ms then
+    -- An entry needs an action and an expiry still ahead (Redis drops it by TTL as well).
+    if type(r) == "table" and r[1] ~= ngx.null and r[5] ~= ngx.null and (tonumber(r[5]) or 0) > now_ms then
       e = {}
       for j, f in ipairs(FIELDS) do e[f] = r[j] ~= ngx.null and r[j] or "" end
     end
     -- Cache the answer (an empty string means "not denied") for at most CACHE_TTL_S.
-    cache:set(key, e and cjson.encode(e) or "", CACHE_TTL_S)
+    cache:set(key, e and encode(e) or "", CACHE_TTL_S)
     if e and (not best or sev(e.action) > sev(best.action)) then best = e end
   end
   return best
@@ -102,6 +184,7 @@ function _M.check()
   local keys = {}
   local token = ngx.var.arg_token                        -- adapt to where your tokens travel
   if token then
+    token = ngx.unescape_uri(token)
     for _, k in ipairs(HASH_KEYS) do
       keys[#keys + 1] = "lg:deny:token:{" .. hmac_sha256_hex(k.secret, token) .. "}"
     end

@@ -1,0 +1,329 @@
+/**
+ * The non-Node edge example (examples/nginx) run for real: Debian's nginx with
+ * libnginx-mod-http-lua (or OpenResty) loads examples/nginx/nginx.conf and leechguard.lua unchanged
+ * except for ports and paths, proxies /media/ to a local origin and reads the denylist that the
+ * enforcer's writer fills in the stack's Redis.
+ *
+ * scripts/setup.sh installs nginx in CI; elsewhere this suite is skipped (with the reason) when no
+ * nginx with the Lua module is found, and fails in CI rather than skip.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { TokenHasher, tokenHashingSection } from '../../../core/token-hash.ts';
+import { denyKey, entryToFields } from '../../../enforcer/denylist/keys.ts';
+import { testEndpoints, uniqueName } from '../../support/stack.ts';
+import { denyEntry, liftDeny, waitFor, writeDeny } from './support.ts';
+
+const EXAMPLE_DIR = join(import.meta.dirname, '../../../examples/nginx');
+const LUA_MODULE = '/usr/lib/nginx/modules/ngx_http_lua_module.so';
+/** The example caches every answer for 1 s; a lift must show within that (plus a loaded machine). */
+const CACHE_TTL_MS = 1_000;
+const LIFT_VISIBLE_MS = CACHE_TTL_MS + 2_000;
+
+const hashing = tokenHashingSection.parse({
+  currentKeyId: 'k1',
+  keys: {
+    k1: 'nginx-example-current-key-0123456789abcdef',
+    k0: 'nginx-example-retired-key-0123456789abcdef',
+  },
+});
+const hasher = new TokenHasher(hashing);
+const retiredOnly = new TokenHasher({ currentKeyId: 'k0', keys: { k0: hashing.keys.k0! } });
+
+/** nginx on PATH or in the usual places, and whether it can load ngx_http_lua_module. */
+function findNginx(): { bin: string; builtinLua: boolean } | { missing: string } {
+  for (const bin of ['nginx', '/usr/sbin/nginx', 'openresty', '/usr/local/openresty/bin/openresty']) {
+    let version: string;
+    try {
+      version = execFileSync(bin, ['-V'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      const e = err as { stderr?: string; code?: string };
+      if (e.code === 'ENOENT' || e.stderr === undefined) continue;
+      version = e.stderr; // nginx -V writes to stderr
+    }
+    const builtinLua = /lua-nginx-module|ngx_lua/.test(version);
+    if (builtinLua || existsSync(LUA_MODULE)) return { bin, builtinLua };
+    return { missing: `${bin} has no Lua module (apt install libnginx-mod-http-lua, or use OpenResty)` };
+  }
+  return {
+    missing: 'nginx not installed (scripts/setup.sh installs nginx-light + libnginx-mod-http-lua in CI)',
+  };
+}
+
+const found = findNginx();
+const skip = 'missing' in found ? found.missing : false;
+if (skip && process.env.CI === 'true') throw new Error(`CI must run the nginx example: ${skip}`);
+
+/** Replaces `needle` once in `text`; throws when the example no longer has it (the test would drift). */
+function replaceOnce(text: string, needle: string, replacement: string): string {
+  assert.ok(text.includes(needle), `examples/nginx/nginx.conf no longer contains ${JSON.stringify(needle)}`);
+  return text.replace(needle, replacement);
+}
+
+interface NginxEdge {
+  url: string;
+  stop(): Promise<void>;
+  errorLog(): string;
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Starts nginx on the example's config, with its ports and paths pointed at this test's. */
+async function startNginx(
+  nginx: { bin: string; builtinLua: boolean },
+  env: Record<string, string>,
+  originPort: number,
+): Promise<NginxEdge> {
+  const dir = mkdtempSync(join(tmpdir(), 'lg-nginx-'));
+  chmodSync(dir, 0o755); // workers run as an unprivileged user and read the Lua file and slates
+  mkdirSync(join(dir, 'www/slates'), { recursive: true });
+  writeFileSync(join(dir, 'www/slates/upgrade.m3u8'), '#EXTM3U\n# slate: upgrade your plan\n');
+  copyFileSync(join(EXAMPLE_DIR, 'leechguard.lua'), join(dir, 'leechguard.lua'));
+  const port = await freePort();
+  let conf = readFileSync(join(EXAMPLE_DIR, 'nginx.conf'), 'utf8');
+  if (nginx.builtinLua) {
+    conf = replaceOnce(conf, 'load_module /usr/lib/nginx/modules/ndk_http_module.so;', '');
+    conf = replaceOnce(conf, 'load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;', '');
+  }
+  conf = replaceOnce(
+    conf,
+    'worker_processes auto;',
+    `worker_processes 1;\ndaemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;`,
+  );
+  conf = replaceOnce(
+    conf,
+    'http {',
+    `http {\n  access_log ${dir}/access.log;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;`,
+  );
+  conf = replaceOnce(conf, 'listen 8080;', `listen 127.0.0.1:${port};`);
+  conf = replaceOnce(conf, 'root /var/www;', `root ${dir}/www;`);
+  conf = replaceOnce(conf, 'server 127.0.0.1:9000;', `server 127.0.0.1:${originPort};`);
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+
+  const child: ChildProcess = spawn(
+    nginx.bin,
+    ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')],
+    { stdio: 'ignore', env: { PATH: process.env.PATH ?? '', ...env } },
+  );
+  const errorLog = () =>
+    existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : '';
+  const up = await waitFor(() => child.exitCode === null && portOpen(port), 10_000, 50);
+  if (!up) {
+    child.kill('SIGKILL');
+    throw new Error(`nginx did not start (exit ${child.exitCode}): ${errorLog()}`);
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    errorLog,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM'); // fast shutdown of master and workers
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('examples/nginx: an nginx edge reading the denylist in Redis directly', { skip }, () => {
+  let redis: Redis;
+  let origin: Server;
+  let originPort: number;
+  let edge: NginxEdge;
+  let redisHost: string;
+  let redisPort: string;
+
+  before(async () => {
+    const { redisUrl } = await testEndpoints();
+    redis = new Redis(redisUrl);
+    const u = new URL(redisUrl);
+    redisHost = u.hostname;
+    redisPort = u.port || '6379';
+    origin = createServer((req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.end(`origin ${req.url}`);
+    });
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    originPort = (origin.address() as AddressInfo).port;
+    edge = await startNginx(
+      found as { bin: string; builtinLua: boolean },
+      {
+        LEECHGUARD_REDIS_HOST: redisHost,
+        LEECHGUARD_REDIS_PORT: redisPort,
+        LEECHGUARD_TOKEN_KEYS: `k1=${hashing.keys.k1},k0=${hashing.keys.k0}`,
+      },
+      originPort,
+    );
+  });
+  after(async () => {
+    await edge?.stop();
+    origin?.close();
+    redis?.disconnect();
+  });
+
+  const get = async (path: string, headers: Record<string, string> = {}, base = edge.url) => {
+    const res = await fetch(`${base}${path}`, { headers, redirect: 'manual' });
+    return {
+      status: res.status,
+      body: await res.text(),
+      revocation: res.headers.get('x-leechguard-revocation'),
+    };
+  };
+
+  test('a token with no entry is proxied to the origin', async () => {
+    const r = await get(`/media/seg-1.ts?token=${uniqueName('tok')}`);
+    assert.equal(r.status, 200, edge.errorLog());
+    assert.equal(r.body.startsWith('origin /media/seg-1.ts'), true);
+    assert.equal(r.revocation, null);
+  });
+
+  test('a token revoked by its keyed hash is refused with the revocation id', async () => {
+    const token = uniqueName('tok/+=?'); // characters that travel URL-encoded
+    const entry = denyEntry();
+    await writeDeny(redis, 'token', hasher.hash(token).hash, entry);
+    const r = await get(`/media/seg-1.ts?token=${encodeURIComponent(token)}`);
+    assert.equal(r.status, 403, edge.errorLog());
+    assert.equal(r.revocation, entry.revocationId);
+  });
+
+  test('an entry written under a retired hashing key still blocks (key rotation)', async () => {
+    const token = uniqueName('tok');
+    const entry = denyEntry();
+    await writeDeny(redis, 'token', retiredOnly.hash(token).hash, entry);
+    const r = await get(`/media/seg-1.ts?token=${token}`);
+    assert.equal(r.status, 403);
+    assert.equal(r.revocation, entry.revocationId);
+  });
+
+  test('an evicted session (CMCD sid) is refused', async () => {
+    const sid = uniqueName('sess');
+    const entry = denyEntry({ action: 'evict_session', rule: 'account-concurrency' });
+    await writeDeny(redis, 'session', sid, entry);
+    const cmcd = encodeURIComponent(`br=3200,sid="${sid}",su`);
+    const r = await get(`/media/seg-2.ts?CMCD=${cmcd}`);
+    assert.equal(r.status, 403);
+    assert.equal(r.revocation, entry.revocationId);
+  });
+
+  test('a throttled account is served, marked with the revocation', async () => {
+    const accountId = uniqueName('acct');
+    const entry = denyEntry({ action: 'throttle', throttleKbps: 800 });
+    await writeDeny(redis, 'account', accountId, entry);
+    const r = await get('/media/seg-3.ts', { 'x-account-id': accountId });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.startsWith('origin /media/seg-3.ts'), true);
+    assert.equal(r.revocation, entry.revocationId);
+  });
+
+  test('a substitute entry serves the slate instead of the content', async () => {
+    const accountId = uniqueName('acct');
+    const entry = denyEntry({ action: 'substitute', slate: 'upgrade' });
+    await writeDeny(redis, 'account', accountId, entry);
+    const r = await get('/media/master.m3u8', { 'x-account-id': accountId });
+    assert.equal(r.status, 200);
+    assert.match(r.body, /slate: upgrade your plan/);
+    assert.equal(r.revocation, entry.revocationId);
+  });
+
+  test('the most severe entry wins: a throttled account with an evicted session is refused', async () => {
+    const accountId = uniqueName('acct');
+    const sid = uniqueName('sess');
+    await writeDeny(redis, 'account', accountId, denyEntry({ action: 'throttle', throttleKbps: 800 }));
+    const evict = denyEntry({ action: 'evict_session' });
+    await writeDeny(redis, 'session', sid, evict);
+    const r = await get(`/media/seg-4.ts?CMCD=${encodeURIComponent(`sid="${sid}"`)}`, {
+      'x-account-id': accountId,
+    });
+    assert.equal(r.status, 403);
+    assert.equal(r.revocation, evict.revocationId);
+  });
+
+  test('an entry whose expiresAtMs has passed is ignored even while the key lingers', async () => {
+    const accountId = uniqueName('acct');
+    const key = denyKey('account', accountId);
+    const entry = denyEntry({ action: 'block_account', expiresAtMs: Date.now() - 1_000 });
+    await redis.hset(key, ...entryToFields(entry)); // no TTL: only the field says it is over
+    try {
+      const r = await get('/media/seg-5.ts', { 'x-account-id': accountId });
+      assert.equal(r.status, 200);
+      assert.equal(r.revocation, null);
+    } finally {
+      await redis.del(key);
+    }
+  });
+
+  test('a lift reaches the edge once its 1 s cache entry expires', async () => {
+    const token = uniqueName('tok');
+    const hash = hasher.hash(token).hash;
+    await writeDeny(redis, 'token', hash, denyEntry());
+    assert.equal((await get(`/media/seg-6.ts?token=${token}`)).status, 403);
+    await liftDeny(redis, 'token', hash);
+    const lifted = await waitFor(
+      async () => (await get(`/media/seg-6.ts?token=${token}`)).status === 200,
+      LIFT_VISIBLE_MS,
+      50,
+    );
+    assert.ok(lifted, `still refused ${LIFT_VISIBLE_MS} ms after the lift`);
+  });
+
+  test('with Redis unreachable, fail-open serves and fail-closed refuses', async () => {
+    const closedPort = String(await freePort()); // nothing listens there
+    const base = { LEECHGUARD_REDIS_HOST: '127.0.0.1', LEECHGUARD_REDIS_PORT: closedPort };
+    const keys = `k1=${hashing.keys.k1}`;
+    const open = await startNginx(
+      found as { bin: string; builtinLua: boolean },
+      { ...base, LEECHGUARD_TOKEN_KEYS: keys },
+      originPort,
+    );
+    const closed = await startNginx(
+      found as { bin: string; builtinLua: boolean },
+      { ...base, LEECHGUARD_TOKEN_KEYS: keys, LEECHGUARD_FAIL_MODE: 'closed' },
+      originPort,
+    );
+    try {
+      const a = await get(`/media/seg-7.ts?token=${uniqueName('tok')}`, {}, open.url);
+      assert.equal(a.status, 200);
+      assert.match(open.errorLog(), /denylist unreadable .*fail-open/);
+      const b = await get(`/media/seg-7.ts?token=${uniqueName('tok')}`, {}, closed.url);
+      assert.equal(b.status, 403);
+      assert.match(closed.errorLog(), /denylist unreadable .*fail-closed/);
+    } finally {
+      await open.stop();
+      await closed.stop();
+    }
+  });
+});
