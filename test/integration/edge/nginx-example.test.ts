@@ -28,7 +28,7 @@ import { Redis } from 'ioredis';
 import { TokenHasher, tokenHashingSection } from '../../../core/token-hash.ts';
 import { denyKey, entryToFields } from '../../../enforcer/denylist/keys.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
-import { denyEntry, liftDeny, waitFor, writeDeny } from './support.ts';
+import { denyEntry, liftDeny, startPrivateRedis, waitFor, writeDeny } from './support.ts';
 
 const EXAMPLE_DIR = join(import.meta.dirname, '../../../examples/nginx');
 const LUA_MODULE = '/usr/lib/nginx/modules/ngx_http_lua_module.so';
@@ -298,6 +298,46 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
       50,
     );
     assert.ok(lifted, `still refused ${LIFT_VISIBLE_MS} ms after the lift`);
+  });
+
+  test('with LEECHGUARD_REDIS_PASSWORD it authenticates; without it, a Redis that requires AUTH fails open', async () => {
+    const password = 'nginx-example-redis-password';
+    const priv = await startPrivateRedis({ password });
+    const nginx = found as { bin: string; builtinLua: boolean };
+    const env = {
+      LEECHGUARD_REDIS_HOST: '127.0.0.1',
+      LEECHGUARD_REDIS_PORT: String(priv.port),
+      LEECHGUARD_TOKEN_KEYS: `k1=${hashing.keys.k1}`,
+    };
+    const withPassword = await startNginx(nginx, { ...env, LEECHGUARD_REDIS_PASSWORD: password }, originPort);
+    const without = await startNginx(nginx, env, originPort);
+    const own = new Redis(priv.url);
+    try {
+      // Two subjects (each answer is cached 1 s): the second read rides the pooled connection,
+      // already authenticated, so no AUTH is sent on it.
+      let token = '';
+      for (const seg of ['seg-8a', 'seg-8b']) {
+        token = uniqueName('tok');
+        const entry = denyEntry();
+        await writeDeny(own, 'token', hasher.hash(token).hash, entry);
+        const r = await get(`/media/${seg}.ts?token=${token}`, {}, withPassword.url);
+        assert.equal(r.status, 403, withPassword.errorLog());
+        assert.equal(r.revocation, entry.revocationId);
+      }
+      // This test's client and nginx's one pooled connection.
+      const clients = String(await own.call('CLIENT', 'LIST'))
+        .trim()
+        .split('\n');
+      assert.equal(clients.length, 2, clients.join('\n'));
+      const r = await get(`/media/seg-8.ts?token=${token}`, {}, without.url);
+      assert.equal(r.status, 200);
+      assert.match(without.errorLog(), /denylist unreadable \(redis: NOAUTH/);
+    } finally {
+      own.disconnect();
+      await withPassword.stop();
+      await without.stop();
+      await priv.stop();
+    }
   });
 
   test('with Redis unreachable, fail-open serves and fail-closed refuses', async () => {

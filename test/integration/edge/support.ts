@@ -90,16 +90,30 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-/** Starts a throwaway redis-server (no persistence) that a test may FLUSHALL or kill. */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/**
+ * Starts a throwaway redis-server (no persistence) that a test may FLUSHALL or kill; with
+ * `password`, it requires AUTH (the url carries the password).
+ */
+export async function startPrivateRedis(options: { password?: string } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'lg-edge-redis-'));
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: 'ignore' },
-  );
-  const url = `redis://127.0.0.1:${port}`;
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+  ];
+  if (options.password) args.push('--requirepass', options.password);
+  const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
+  const url = options.password
+    ? `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`
+    : `redis://127.0.0.1:${port}`;
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => {});
   const ok = await waitFor(
