@@ -54,9 +54,11 @@ if { [ "${CI:-}" = "true" ] || [ "${LEECHGUARD_WITH_NGINX:-}" = "1" ]; } && comm
   fi
   # apt-get update only when the package lists do not know the module yet.
   apt-cache show libnginx-mod-http-lua >/dev/null 2>&1 || $SUDO apt-get update -qq
+  nginx_ok=1
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    nginx-light libnginx-mod-http-lua >/dev/null
-  [ -n "$made_policy" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+    nginx-light libnginx-mod-http-lua >/dev/null || nginx_ok=""
+  if [ -n "$made_policy" ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
+  [ -n "$nginx_ok" ] || { echo "[setup] installing nginx failed" >&2; exit 1; }
 fi
 
 echo "[setup] npm packages (brings Node $(sed -n 's/.*"node": "\([0-9.]*\)".*/\1/p' package.json | tail -1))"

@@ -47,7 +47,14 @@ const hasher = new TokenHasher(hashing);
 const retiredOnly = new TokenHasher({ currentKeyId: 'k0', keys: { k0: hashing.keys.k0! } });
 
 /** nginx on PATH or in the usual places, and whether it can load ngx_http_lua_module. */
-function findNginx(): { bin: string; builtinLua: boolean } | { missing: string } {
+interface Nginx {
+  bin: string;
+  builtinLua: boolean;
+  /** `nginx -V`: which modules (and so which temp-path directives) this build has. */
+  version: string;
+}
+
+function findNginx(): Nginx | { missing: string } {
   for (const bin of ['nginx', '/usr/sbin/nginx', 'openresty', '/usr/local/openresty/bin/openresty']) {
     let version: string;
     try {
@@ -58,7 +65,7 @@ function findNginx(): { bin: string; builtinLua: boolean } | { missing: string }
       version = e.stderr; // nginx -V writes to stderr
     }
     const builtinLua = /lua-nginx-module|ngx_lua/.test(version);
-    if (builtinLua || existsSync(LUA_MODULE)) return { bin, builtinLua };
+    if (builtinLua || existsSync(LUA_MODULE)) return { bin, builtinLua, version };
     return { missing: `${bin} has no Lua module (apt install libnginx-mod-http-lua, or use OpenResty)` };
   }
   return {
@@ -101,12 +108,21 @@ async function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Temp directories inside the test's dir: nginx creates every one at start, and the compiled-in
+ * /var/lib/nginx/* is writable only by root. Only for modules this build has (else the directive
+ * is unknown).
+ */
+function tempPaths(nginx: Nginx, dir: string): string {
+  const lines = [`  client_body_temp_path ${dir}/body;`, `  proxy_temp_path ${dir}/proxy;`];
+  for (const m of ['fastcgi', 'uwsgi', 'scgi']) {
+    if (!nginx.version.includes(`--without-http_${m}_module`)) lines.push(`  ${m}_temp_path ${dir}/${m};`);
+  }
+  return lines.join('\n');
+}
+
 /** Starts nginx on the example's config, with its ports and paths pointed at this test's. */
-async function startNginx(
-  nginx: { bin: string; builtinLua: boolean },
-  env: Record<string, string>,
-  originPort: number,
-): Promise<NginxEdge> {
+async function startNginx(nginx: Nginx, env: Record<string, string>, originPort: number): Promise<NginxEdge> {
   const dir = mkdtempSync(join(tmpdir(), 'lg-nginx-'));
   chmodSync(dir, 0o755); // workers run as an unprivileged user and read the Lua file and slates
   mkdirSync(join(dir, 'www/slates'), { recursive: true });
@@ -123,11 +139,7 @@ async function startNginx(
     'worker_processes auto;',
     `worker_processes 1;\ndaemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;`,
   );
-  conf = replaceOnce(
-    conf,
-    'http {',
-    `http {\n  access_log ${dir}/access.log;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;`,
-  );
+  conf = replaceOnce(conf, 'http {', `http {\n  access_log ${dir}/access.log;\n${tempPaths(nginx, dir)}`);
   conf = replaceOnce(conf, 'listen 8080;', `listen 127.0.0.1:${port};`);
   conf = replaceOnce(conf, 'root /var/www;', `root ${dir}/www;`);
   conf = replaceOnce(conf, 'server 127.0.0.1:9000;', `server 127.0.0.1:${originPort};`);
@@ -180,7 +192,7 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
     await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
     originPort = (origin.address() as AddressInfo).port;
     edge = await startNginx(
-      found as { bin: string; builtinLua: boolean },
+      found as Nginx,
       {
         LEECHGUARD_REDIS_HOST: redisHost,
         LEECHGUARD_REDIS_PORT: redisPort,
@@ -303,7 +315,7 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
   test('with LEECHGUARD_REDIS_PASSWORD it authenticates; without it, a Redis that requires AUTH fails open', async () => {
     const password = 'nginx-example-redis-password';
     const priv = await startPrivateRedis({ password });
-    const nginx = found as { bin: string; builtinLua: boolean };
+    const nginx = found as Nginx;
     const env = {
       LEECHGUARD_REDIS_HOST: '127.0.0.1',
       LEECHGUARD_REDIS_PORT: String(priv.port),
@@ -344,13 +356,9 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
     const closedPort = String(await freePort()); // nothing listens there
     const base = { LEECHGUARD_REDIS_HOST: '127.0.0.1', LEECHGUARD_REDIS_PORT: closedPort };
     const keys = `k1=${hashing.keys.k1}`;
-    const open = await startNginx(
-      found as { bin: string; builtinLua: boolean },
-      { ...base, LEECHGUARD_TOKEN_KEYS: keys },
-      originPort,
-    );
+    const open = await startNginx(found as Nginx, { ...base, LEECHGUARD_TOKEN_KEYS: keys }, originPort);
     const closed = await startNginx(
-      found as { bin: string; builtinLua: boolean },
+      found as Nginx,
       { ...base, LEECHGUARD_TOKEN_KEYS: keys, LEECHGUARD_FAIL_MODE: 'closed' },
       originPort,
     );
