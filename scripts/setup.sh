@@ -41,24 +41,22 @@ fi
 
 # nginx with the Lua module, for the test that runs examples/nginx for real. Installed in CI, or when
 # LEECHGUARD_WITH_NGINX=1; elsewhere that test is skipped and says so. Debian's postinst would start
-# a system nginx on port 80: a policy-rc.d (the Debian way for containers) stops that.
+# a system nginx on port 80: a policy-rc.d (the Debian way for containers) stops that, and the
+# service is left disabled where systemd runs.
 if { [ "${CI:-}" = "true" ] || [ "${LEECHGUARD_WITH_NGINX:-}" = "1" ]; } && command -v apt-get >/dev/null 2>&1 \
   && ! { command -v openresty >/dev/null 2>&1 || [ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ]; }; then
-  echo "[setup] installing nginx-light + libnginx-mod-http-lua (examples/nginx test)"
+  echo "[setup] installing nginx + libnginx-mod-http-lua (examples/nginx test)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  made_policy=""
   if [ ! -e /usr/sbin/policy-rc.d ]; then
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
     $SUDO chmod +x /usr/sbin/policy-rc.d
-    made_policy=1
   fi
-  # apt-get update only when the package lists do not know the module yet.
-  apt-cache show libnginx-mod-http-lua >/dev/null 2>&1 || $SUDO apt-get update -qq
-  nginx_ok=1
+  # Fresh lists: the mirror replaces point releases of nginx, so old lists can name a gone file.
+  $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    nginx-light libnginx-mod-http-lua >/dev/null || nginx_ok=""
-  if [ -n "$made_policy" ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
-  [ -n "$nginx_ok" ] || { echo "[setup] installing nginx failed" >&2; exit 1; }
+    nginx libnginx-mod-http-lua >/dev/null
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true; fi
 fi
 
 echo "[setup] npm packages (brings Node $(sed -n 's/.*"node": "\([0-9.]*\)".*/\1/p' package.json | tail -1))"

@@ -26,7 +26,8 @@ local REDIS_HOST = os.getenv("LEECHGUARD_REDIS_HOST") or "127.0.0.1"
 local REDIS_PORT = tonumber(os.getenv("LEECHGUARD_REDIS_PORT") or "6379")
 local REDIS_PASSWORD = os.getenv("LEECHGUARD_REDIS_PASSWORD") -- AUTH on each new connection
 local FAIL_MODE = os.getenv("LEECHGUARD_FAIL_MODE") or "open" -- "open" allows, "closed" blocks
-local TIMEOUT_MS = 20    -- a Redis read slower than this answers with FAIL_MODE
+-- A Redis read slower than this answers with FAIL_MODE.
+local TIMEOUT_MS = tonumber(os.getenv("LEECHGUARD_REDIS_TIMEOUT_MS") or "20")
 local CACHE_TTL_S = 1    -- a revocation or lift reaches this edge within 1 s
 -- Token hashing keys, "keyId=secret,keyId=secret" (current first); keep retired keys until expiry.
 local HASH_KEYS = {}
@@ -35,15 +36,16 @@ for id, secret in string.gmatch(os.getenv("LEECHGUARD_TOKEN_KEYS") or "", "([^=,
 end
 
 -- HMAC-SHA256 from libcrypto (already in the nginx process; loaded by name where it is not).
--- pcall: another module may have declared the same C names first.
-pcall(ffi.cdef, [[
-typedef struct evp_md_st EVP_MD;
-const EVP_MD *EVP_sha256(void);
-unsigned char *HMAC(const EVP_MD *evp_md, const void *key, int key_len,
-                    const unsigned char *d, size_t n, unsigned char *md, unsigned int *md_len);
-]])
+-- One pcall per declaration: another module may have declared some of these C names first.
+pcall(ffi.cdef, "typedef struct evp_md_st EVP_MD;")
+pcall(ffi.cdef, "const EVP_MD *EVP_sha256(void);")
+pcall(ffi.cdef, [[unsigned char *HMAC(const EVP_MD *evp_md, const void *key, int key_len,
+  const unsigned char *d, size_t n, unsigned char *md, unsigned int *md_len);]])
 local crypto = ffi.C
-if not pcall(function() return crypto.HMAC end) then crypto = ffi.load("crypto") end
+if not pcall(function() return crypto.HMAC end) then
+  local ok, lib = pcall(ffi.load, "libcrypto.so.3")
+  crypto = ok and lib or ffi.load("crypto")
+end
 local md_buf = ffi.new("unsigned char[32]")
 local md_len = ffi.new("unsigned int[1]")
 
@@ -67,14 +69,15 @@ local function read_reply(sock)
   local line, err = sock:receive("*l")
   if not line then return nil, err end
   local kind, rest = line:sub(1, 1), line:sub(2)
+  local n = tonumber(rest)
   if kind == "$" then
-    local n = tonumber(rest)
+    if not n then return nil, "redis: bad bulk length" end
     if n < 0 then return ngx.null end
     local data, derr = sock:receive(n + 2)
     if not data then return nil, derr end
     return data:sub(1, n)
   elseif kind == "*" then
-    local n = tonumber(rest)
+    if not n then return nil, "redis: bad array length" end
     if n < 0 then return ngx.null end
     local arr = {}
     for i = 1, n do
@@ -83,8 +86,8 @@ local function read_reply(sock)
       arr[i] = v
     end
     return arr
-  elseif kind == ":" then
-    return tonumber(rest)
+  elseif kind == ":" and n then
+    return n
   elseif kind == "+" then
     return rest
   end
@@ -95,7 +98,8 @@ end
 local function redis_pipeline(commands)
   local sock = ngx.socket.tcp()
   sock:settimeouts(TIMEOUT_MS, TIMEOUT_MS, TIMEOUT_MS)
-  local ok, err = sock:connect(REDIS_HOST, REDIS_PORT)
+  -- A pool of its own: a connection another module authenticated differently is never reused here.
+  local ok, err = sock:connect(REDIS_HOST, REDIS_PORT, { pool = "leechguard:" .. REDIS_HOST .. ":" .. REDIS_PORT })
   if not ok then return nil, err end
   local payload = {}
   if REDIS_PASSWORD and sock:getreusedtimes() == 0 then
@@ -118,7 +122,9 @@ local function redis_pipeline(commands)
   return replies
 end
 
-local FIELDS = { "action", "reason", "rule", "revocationId", "expiresAtMs", "slate", "throttleKbps" }
+-- What the edge acts on (reason and rule stay in Redis). Index 3 is the expiry.
+local FIELDS = { "action", "revocationId", "expiresAtMs", "slate", "throttleKbps" }
+local EXPIRES = 3
 local SEP = "\31" -- cached entries are the FIELDS values joined by the ASCII unit separator
 local SEVERITY = { throttle = 1, substitute = 2, block_token = 3, evict_session = 3, block_account = 3 }
 -- An action this edge does not know is treated as a block (as the Node client does).
@@ -130,14 +136,18 @@ local function decode(cached)
   return e
 end
 
+-- nil when a value holds the separator: such an entry is acted on but not cached.
 local function encode(e)
   local vals = {}
-  for j, f in ipairs(FIELDS) do vals[j] = e[f] end
+  for j, f in ipairs(FIELDS) do
+    if e[f]:find(SEP, 1, true) then return nil end
+    vals[j] = e[f]
+  end
   return table.concat(vals, SEP)
 end
 
--- Reads the given denylist keys in one round trip; returns the most severe live entry or nil.
--- Returns false, err when Redis cannot be read.
+-- Reads the given denylist keys (those not cached) in one round trip; returns the most severe live
+-- entry or nil, and an error when Redis cannot be read (with what the cache already knew).
 local function lookup(keys)
   local cache = ngx.shared.leechguard
   local now_ms = ngx.now() * 1000
@@ -148,7 +158,7 @@ local function lookup(keys)
       missing[#missing + 1] = key
     elseif cached ~= "" then
       local e = decode(cached)
-      if tonumber(e.expiresAtMs) > now_ms and (not best or sev(e.action) > sev(best.action)) then best = e end
+      if (tonumber(e.expiresAtMs) or 0) > now_ms and (not best or sev(e.action) > sev(best.action)) then best = e end
     end
   end
   if #missing == 0 then return best end
@@ -156,33 +166,41 @@ local function lookup(keys)
   local commands = {}
   for i, key in ipairs(missing) do commands[i] = { "HMGET", key, unpack(FIELDS) } end
   local replies, err = redis_pipeline(commands)
-  if not replies then return false, err end
+  if not replies then return best, err end
 
   for i, key in ipairs(missing) do
     local r = replies[i]
     local e = nil
     -- An entry needs an action and an expiry still ahead (Redis drops it by TTL as well).
-    if type(r) == "table" and r[1] ~= ngx.null and r[5] ~= ngx.null and (tonumber(r[5]) or 0) > now_ms then
+    if type(r) == "table" and r[1] ~= ngx.null and (tonumber(r[EXPIRES]) or 0) > now_ms then
       e = {}
       for j, f in ipairs(FIELDS) do e[f] = r[j] ~= ngx.null and r[j] or "" end
     end
     -- Cache the answer (an empty string means "not denied") for at most CACHE_TTL_S.
-    cache:set(key, e and encode(e) or "", CACHE_TTL_S)
+    local cached = e and encode(e) or ""
+    if cached then cache:set(key, cached, CACHE_TTL_S) end
     if e and (not best or sev(e.action) > sev(best.action)) then best = e end
   end
   return best
 end
 
--- The CMCD session id (sid) from the CMCD query parameter, when the player sends one.
+-- The CMCD session id (sid), from the CMCD query parameter or the CMCD-Session header.
 local function cmcd_sid()
   local cmcd = ngx.var.arg_CMCD
+  cmcd = cmcd and ngx.unescape_uri(cmcd) or ngx.var.http_cmcd_session
   if not cmcd then return nil end
-  return ngx.unescape_uri(cmcd):match('sid="([^"]+)"')
+  return ("," .. cmcd):match(',%s*sid="([^"]+)"')
 end
+
+local warned_no_keys = false
 
 function _M.check()
   local keys = {}
   local token = ngx.var.arg_token                        -- adapt to where your tokens travel
+  if token and #HASH_KEYS == 0 and not warned_no_keys then
+    warned_no_keys = true -- once per worker: tokens are not checked at all
+    ngx.log(ngx.WARN, "leechguard: LEECHGUARD_TOKEN_KEYS is empty; tokens are not checked")
+  end
   if token then
     token = ngx.unescape_uri(token)
     for _, k in ipairs(HASH_KEYS) do
@@ -196,10 +214,10 @@ function _M.check()
   if #keys == 0 then return end
 
   local e, err = lookup(keys)
-  if e == false then
+  if err then
     ngx.log(ngx.WARN, "leechguard: denylist unreadable (", err, "); fail-", FAIL_MODE)
     if FAIL_MODE == "closed" then return ngx.exit(ngx.HTTP_FORBIDDEN) end
-    return
+    -- fail-open still applies what this edge already knew (a cached entry of another subject).
   end
   if not e then return end
   ngx.header["X-Leechguard-Revocation"] = e.revocationId

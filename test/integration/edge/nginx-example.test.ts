@@ -8,7 +8,7 @@
  * nginx with the Lua module is found, and fails in CI rather than skip.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
@@ -55,21 +55,19 @@ interface Nginx {
 }
 
 function findNginx(): Nginx | { missing: string } {
+  let withoutLua: string | undefined;
   for (const bin of ['nginx', '/usr/sbin/nginx', 'openresty', '/usr/local/openresty/bin/openresty']) {
-    let version: string;
-    try {
-      version = execFileSync(bin, ['-V'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (err) {
-      const e = err as { stderr?: string; code?: string };
-      if (e.code === 'ENOENT' || e.stderr === undefined) continue;
-      version = e.stderr; // nginx -V writes to stderr
-    }
+    const v = spawnSync(bin, ['-V'], { encoding: 'utf8' });
+    if (v.error || v.status !== 0) continue;
+    const version = `${v.stdout}${v.stderr}`; // nginx -V writes to stderr
     const builtinLua = /lua-nginx-module|ngx_lua/.test(version);
     if (builtinLua || existsSync(LUA_MODULE)) return { bin, builtinLua, version };
-    return { missing: `${bin} has no Lua module (apt install libnginx-mod-http-lua, or use OpenResty)` };
+    withoutLua ??= bin;
   }
   return {
-    missing: 'nginx not installed (scripts/setup.sh installs nginx-light + libnginx-mod-http-lua in CI)',
+    missing: withoutLua
+      ? `${withoutLua} has no Lua module (apt install libnginx-mod-http-lua, or use OpenResty)`
+      : 'nginx not installed (scripts/setup.sh installs nginx + libnginx-mod-http-lua in CI)',
   };
 }
 
@@ -152,7 +150,11 @@ async function startNginx(nginx: Nginx, env: Record<string, string>, originPort:
   );
   const errorLog = () =>
     existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : '';
-  const up = await waitFor(() => child.exitCode === null && portOpen(port), 10_000, 50);
+  const up = await waitFor(
+    () => child.exitCode === null && child.signalCode === null && portOpen(port),
+    10_000,
+    50,
+  );
   if (!up) {
     child.kill('SIGKILL');
     throw new Error(`nginx did not start (exit ${child.exitCode}): ${errorLog()}`);
@@ -161,7 +163,7 @@ async function startNginx(nginx: Nginx, env: Record<string, string>, originPort:
     url: `http://127.0.0.1:${port}`,
     errorLog,
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM'); // fast shutdown of master and workers
         await exited;
@@ -197,6 +199,8 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
         LEECHGUARD_REDIS_HOST: redisHost,
         LEECHGUARD_REDIS_PORT: redisPort,
         LEECHGUARD_TOKEN_KEYS: `k1=${hashing.keys.k1},k0=${hashing.keys.k0}`,
+        // A loaded CI machine may take longer than the example's 20 ms; fail-open would hide a 403.
+        LEECHGUARD_REDIS_TIMEOUT_MS: '1000',
       },
       originPort,
     );
@@ -230,6 +234,10 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
     const r = await get(`/media/seg-1.ts?token=${encodeURIComponent(token)}`);
     assert.equal(r.status, 403, edge.errorLog());
     assert.equal(r.revocation, entry.revocationId);
+    // The next request is answered from the edge's 1 s cache: the same refusal.
+    const cached = await get(`/media/seg-2.ts?token=${encodeURIComponent(token)}`);
+    assert.equal(cached.status, 403, edge.errorLog());
+    assert.equal(cached.revocation, entry.revocationId);
   });
 
   test('an entry written under a retired hashing key still blocks (key rotation)', async () => {
@@ -249,6 +257,10 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
     const r = await get(`/media/seg-2.ts?CMCD=${cmcd}`);
     assert.equal(r.status, 403);
     assert.equal(r.revocation, entry.revocationId);
+    // Players may send CMCD as headers instead; a key merely ending in "sid" is not the sid.
+    const byHeader = await get('/media/seg-3.ts', { 'cmcd-session': `cid="match",sid="${sid}"` });
+    assert.equal(byHeader.status, 403);
+    assert.equal((await get('/media/seg-3.ts', { 'cmcd-session': `xsid="${sid}"` })).status, 200);
   });
 
   test('a throttled account is served, marked with the revocation', async () => {
@@ -284,6 +296,46 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
     assert.equal(r.revocation, evict.revocationId);
   });
 
+  test('the most severe entry wins whichever key is read first: a throttled token with a blocked account is refused', async () => {
+    const token = uniqueName('tok');
+    const accountId = uniqueName('acct');
+    await writeDeny(
+      redis,
+      'token',
+      hasher.hash(token).hash,
+      denyEntry({ action: 'throttle', throttleKbps: 800 }),
+    );
+    const block = denyEntry({ action: 'block_account' });
+    await writeDeny(redis, 'account', accountId, block);
+    const r = await get(`/media/seg-4.ts?token=${token}`, { 'x-account-id': accountId });
+    assert.equal(r.status, 403);
+    assert.equal(r.revocation, block.revocationId);
+  });
+
+  test('with Redis gone, fail-open still applies an entry this edge has cached', async (t) => {
+    const priv = await startPrivateRedis();
+    t.after(() => priv.stop());
+    const own = new Redis(priv.url);
+    const token = uniqueName('tok');
+    const entry = denyEntry();
+    await writeDeny(own, 'token', hasher.hash(token).hash, entry);
+    own.disconnect();
+    const env = {
+      LEECHGUARD_REDIS_HOST: '127.0.0.1',
+      LEECHGUARD_REDIS_PORT: String(priv.port),
+      LEECHGUARD_TOKEN_KEYS: `k1=${hashing.keys.k1}`,
+    };
+    const nginx = await startNginx(found as Nginx, env, originPort);
+    t.after(() => nginx.stop());
+    assert.equal((await get(`/media/a.ts?token=${token}`, {}, nginx.url)).status, 403); // now cached
+    await priv.stop();
+    // A new subject forces a Redis read, which fails: the cached refusal still holds.
+    const r = await get(`/media/b.ts?token=${token}`, { 'x-account-id': uniqueName('acct') }, nginx.url);
+    assert.equal(r.status, 403, nginx.errorLog());
+    assert.equal(r.revocation, entry.revocationId);
+    assert.match(nginx.errorLog(), /denylist unreadable .*fail-open/);
+  });
+
   test('an entry whose expiresAtMs has passed is ignored even while the key lingers', async () => {
     const accountId = uniqueName('acct');
     const key = denyKey('account', accountId);
@@ -312,9 +364,10 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
     assert.ok(lifted, `still refused ${LIFT_VISIBLE_MS} ms after the lift`);
   });
 
-  test('with LEECHGUARD_REDIS_PASSWORD it authenticates; without it, a Redis that requires AUTH fails open', async () => {
+  test('with LEECHGUARD_REDIS_PASSWORD it authenticates; without it, a Redis that requires AUTH fails open', async (t) => {
     const password = 'nginx-example-redis-password';
     const priv = await startPrivateRedis({ password });
+    t.after(() => priv.stop());
     const nginx = found as Nginx;
     const env = {
       LEECHGUARD_REDIS_HOST: '127.0.0.1',
@@ -322,56 +375,54 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
       LEECHGUARD_TOKEN_KEYS: `k1=${hashing.keys.k1}`,
     };
     const withPassword = await startNginx(nginx, { ...env, LEECHGUARD_REDIS_PASSWORD: password }, originPort);
+    t.after(() => withPassword.stop());
     const without = await startNginx(nginx, env, originPort);
+    t.after(() => without.stop());
     const own = new Redis(priv.url);
-    try {
-      // Two subjects (each answer is cached 1 s): the second read rides the pooled connection,
-      // already authenticated, so no AUTH is sent on it.
-      let token = '';
-      for (const seg of ['seg-8a', 'seg-8b']) {
-        token = uniqueName('tok');
-        const entry = denyEntry();
-        await writeDeny(own, 'token', hasher.hash(token).hash, entry);
-        const r = await get(`/media/${seg}.ts?token=${token}`, {}, withPassword.url);
-        assert.equal(r.status, 403, withPassword.errorLog());
-        assert.equal(r.revocation, entry.revocationId);
-      }
-      // This test's client and nginx's one pooled connection.
-      const clients = String(await own.call('CLIENT', 'LIST'))
-        .trim()
-        .split('\n');
-      assert.equal(clients.length, 2, clients.join('\n'));
-      const r = await get(`/media/seg-8.ts?token=${token}`, {}, without.url);
-      assert.equal(r.status, 200);
-      assert.match(without.errorLog(), /denylist unreadable \(redis: NOAUTH/);
-    } finally {
-      own.disconnect();
-      await withPassword.stop();
-      await without.stop();
-      await priv.stop();
+    t.after(() => own.disconnect());
+    // Two subjects (each answer is cached 1 s): the second read rides the pooled connection,
+    // already authenticated, so no AUTH is sent on it.
+    const authCalls = async () =>
+      Number(/cmdstat_auth:calls=(\d+)/.exec(String(await own.info('commandstats')))?.[1] ?? 0);
+    const authBefore = await authCalls();
+    let token = '';
+    for (const seg of ['seg-8a', 'seg-8b']) {
+      token = uniqueName('tok');
+      const entry = denyEntry();
+      await writeDeny(own, 'token', hasher.hash(token).hash, entry);
+      const r = await get(`/media/${seg}.ts?token=${token}`, {}, withPassword.url);
+      assert.equal(r.status, 403, withPassword.errorLog());
+      assert.equal(r.revocation, entry.revocationId);
     }
+    // This test's client and nginx's one pooled connection.
+    const clients = String(await own.call('CLIENT', 'LIST'))
+      .trim()
+      .split('\n');
+    assert.equal(clients.length, 2, clients.join('\n'));
+    // nginx sent AUTH once, on its new connection, not once per request.
+    assert.equal((await authCalls()) - authBefore, 1);
+    const r = await get(`/media/seg-8.ts?token=${token}`, {}, without.url);
+    assert.equal(r.status, 200);
+    assert.match(without.errorLog(), /denylist unreadable \(redis: NOAUTH/);
   });
 
-  test('with Redis unreachable, fail-open serves and fail-closed refuses', async () => {
+  test('with Redis unreachable, fail-open serves and fail-closed refuses', async (t) => {
     const closedPort = String(await freePort()); // nothing listens there
     const base = { LEECHGUARD_REDIS_HOST: '127.0.0.1', LEECHGUARD_REDIS_PORT: closedPort };
     const keys = `k1=${hashing.keys.k1}`;
     const open = await startNginx(found as Nginx, { ...base, LEECHGUARD_TOKEN_KEYS: keys }, originPort);
+    t.after(() => open.stop());
     const closed = await startNginx(
       found as Nginx,
       { ...base, LEECHGUARD_TOKEN_KEYS: keys, LEECHGUARD_FAIL_MODE: 'closed' },
       originPort,
     );
-    try {
-      const a = await get(`/media/seg-7.ts?token=${uniqueName('tok')}`, {}, open.url);
-      assert.equal(a.status, 200);
-      assert.match(open.errorLog(), /denylist unreadable .*fail-open/);
-      const b = await get(`/media/seg-7.ts?token=${uniqueName('tok')}`, {}, closed.url);
-      assert.equal(b.status, 403);
-      assert.match(closed.errorLog(), /denylist unreadable .*fail-closed/);
-    } finally {
-      await open.stop();
-      await closed.stop();
-    }
+    t.after(() => closed.stop());
+    const a = await get(`/media/seg-7.ts?token=${uniqueName('tok')}`, {}, open.url);
+    assert.equal(a.status, 200);
+    assert.match(open.errorLog(), /denylist unreadable .*fail-open/);
+    const b = await get(`/media/seg-7.ts?token=${uniqueName('tok')}`, {}, closed.url);
+    assert.equal(b.status, 403);
+    assert.match(closed.errorLog(), /denylist unreadable .*fail-closed/);
   });
 });

@@ -135,7 +135,8 @@ export async function startPrivateRedis(options: { password?: string } = {}): Pr
     url,
     port,
     async stop() {
-      if (child.exitCode === null) {
+      // Safe to call twice: a child killed by a signal keeps exitCode null, so check both.
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGKILL');
         await exited;
