@@ -85,6 +85,7 @@ interface NginxEdge {
   url: string;
   stop(): Promise<void>;
   errorLog(): string;
+  accessLog(): string;
 }
 
 async function freePort(): Promise<number> {
@@ -137,7 +138,12 @@ async function startNginx(nginx: Nginx, env: Record<string, string>, originPort:
     'worker_processes auto;',
     `worker_processes 1;\ndaemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;`,
   );
-  conf = replaceOnce(conf, 'http {', `http {\n  access_log ${dir}/access.log;\n${tempPaths(nginx, dir)}`);
+  // The access log records the rate limit each request was served at (bytes/s, 0 = none).
+  conf = replaceOnce(
+    conf,
+    'http {',
+    `http {\n  log_format lg '$request_uri $limit_rate';\n  access_log ${dir}/access.log lg;\n${tempPaths(nginx, dir)}`,
+  );
   conf = replaceOnce(conf, 'listen 8080;', `listen 127.0.0.1:${port};`);
   conf = replaceOnce(conf, 'root /var/www;', `root ${dir}/www;`);
   conf = replaceOnce(conf, 'server 127.0.0.1:9000;', `server 127.0.0.1:${originPort};`);
@@ -148,6 +154,8 @@ async function startNginx(nginx: Nginx, env: Record<string, string>, originPort:
     ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')],
     { stdio: 'ignore', env: { PATH: process.env.PATH ?? '', ...env } },
   );
+  const accessLog = () =>
+    existsSync(join(dir, 'access.log')) ? readFileSync(join(dir, 'access.log'), 'utf8') : '';
   const errorLog = () =>
     existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : '';
   const up = await waitFor(
@@ -162,6 +170,7 @@ async function startNginx(nginx: Nginx, env: Record<string, string>, originPort:
   return {
     url: `http://127.0.0.1:${port}`,
     errorLog,
+    accessLog,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
@@ -263,14 +272,28 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
     assert.equal((await get('/media/seg-3.ts', { 'cmcd-session': `xsid="${sid}"` })).status, 200);
   });
 
-  test('a throttled account is served, marked with the revocation', async () => {
+  test('a throttled account is served at its rate, marked with the revocation', async () => {
     const accountId = uniqueName('acct');
     const entry = denyEntry({ action: 'throttle', throttleKbps: 800 });
     await writeDeny(redis, 'account', accountId, entry);
-    const r = await get('/media/seg-3.ts', { 'x-account-id': accountId });
+    const r = await get(`/media/seg-3.ts?a=${accountId}`, { 'x-account-id': accountId });
     assert.equal(r.status, 200);
     assert.equal(r.body.startsWith('origin /media/seg-3.ts'), true);
     assert.equal(r.revocation, entry.revocationId);
+    // 800 kbps = 100,000 bytes/s, as nginx's $limit_rate for this request (logged when it ends).
+    const logged = await waitFor(
+      () => edge.accessLog().includes(`/media/seg-3.ts?a=${accountId} 100000`),
+      2_000,
+      20,
+    );
+    assert.ok(
+      logged,
+      edge
+        .accessLog()
+        .split('\n')
+        .filter((l) => l.includes(accountId))
+        .join('\n'),
+    );
   });
 
   test('a substitute entry serves the slate instead of the content', async () => {
