@@ -42,6 +42,8 @@ interface LoadResult {
   byKind: Record<string, number>;
   /** CPU time of the load-generator thread itself, ms (subtracted from the process's CPU). */
   loaderCpuMs: number;
+  /** The same during the timed loop only (no thread start-up): its share of the machine per op. */
+  loaderLoopCpuMs: number;
 }
 
 /** Unmeasured load before each HTTP figure, ms (see main). */
@@ -121,6 +123,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   const latencies: number[] = [];
   const byKind: Record<string, number> = {};
   let errors = 0;
+  const loopCpu0 = threadCpuMs();
   const started = performance.now();
   const deadline = started + job.durationMs;
   const timed = async (kind: string, fn: () => Promise<number>): Promise<unknown> => {
@@ -186,6 +189,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   const elapsedMs = performance.now() - started;
   // The whole thread, boot included: all of it is load generator, none of it server.
   const loaderCpuMs = threadCpuMs();
+  const loaderLoopCpuMs = loaderCpuMs - loopCpu0;
   for (const c of conns) c.close();
   const sorted = Float64Array.from(latencies).sort();
   return {
@@ -196,6 +200,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
     p99Ms: percentile(sorted, 99),
     byKind,
     loaderCpuMs,
+    loaderLoopCpuMs,
   };
 }
 
@@ -378,6 +383,7 @@ async function main(): Promise<void> {
 
     const server = await startEdgeServer(config);
     const redisStats = redisSideStats(priv.url);
+    const brokerStats = brokerSideStats();
     try {
       if (parts.has('decision')) {
         await inWorker({
@@ -409,8 +415,16 @@ async function main(): Promise<void> {
         }); // warm up
         for (const connections of connectionCounts) {
           await redisStats.reset();
+          brokerStats.reset();
           const ss = await measure('sessions', server.url, connections, connections === 32 ? 4_000 : 3_000);
           const rs = await redisStats.read(ss.r.ops);
+          const kafkaUs = brokerStats.read(ss.r.ops);
+          const budget = machineBudget([
+            ['server threads', ss.serverUs],
+            ['load generator', (ss.r.loaderLoopCpuMs * 1000) / ss.r.ops],
+            ['redis-server', rs.cpuUsPerOp],
+            ['kafka broker', kafkaUs],
+          ]);
           line(
             `session admission ${fmt(ss.rate)} ops/s (${Object.entries(ss.r.byKind)
               .map(([k, v]) => `${k} ${fmt(v)}`)
@@ -418,9 +432,10 @@ async function main(): Promise<void> {
                 ', ',
               )}), p50 ${ss.r.p50Ms.toFixed(2)} ms, p99 ${ss.r.p99Ms.toFixed(2)} ms, errors ${ss.r.errors} ` +
               `(${connections} keep-alive connections) — ${(ss.rate / setRps).toFixed(2)}x redis SET/s, ` +
-              `${vsBare(ss.rate, connections)}x bare fastify; ${cpuText(ss, 'op')}; ${rs}; ` +
+              `${vsBare(ss.rate, connections)}x bare fastify; ${cpuText(ss, 'op')}; ${rs.text}; ` +
               `target >= 20,000/s with p99 < 5 ms: ${verdict(ss, 20_000, 5)}; ${mem()}`,
           );
+          line(`  machine CPU per op ${budget}`);
         }
         // The same player loop calling SessionService directly: the Redis + Lua + Kafka path without HTTP.
         const svc = server.sessions;
@@ -458,7 +473,7 @@ async function main(): Promise<void> {
           `session service   ${fmt((lat.length / svcMs) * 1000)} ops/s in process (no HTTP, same player loop, 32 concurrent), ` +
             `p50 ${percentile(svcSorted, 50).toFixed(2)} ms, p99 ${percentile(svcSorted, 99).toFixed(2)} ms, ` +
             `${svcThreadUs.toFixed(0)} µs CPU/op on the request thread ` +
-            `(all threads ${((svcP.user + svcP.system) / lat.length).toFixed(0)} µs/op); ${await redisStats.read(lat.length)}`,
+            `(all threads ${((svcP.user + svcP.system) / lat.length).toFixed(0)} µs/op); ${(await redisStats.read(lat.length)).text}`,
         );
         line(
           `heartbeat records produced to Kafka: ${fmt(server.sink.sent)} sent, ${server.sink.dropped} dropped`,
@@ -479,32 +494,78 @@ async function main(): Promise<void> {
  * call (`INFO commandstats`, evalsha usec_per_call) and the server process's CPU per operation
  * (/proc, Linux only) — the share of the two cores that Redis takes per admission op.
  */
+/** CPU time of another process from /proc, ms; undefined off Linux or when it is gone. */
+function procCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined || !Number.isFinite(pid)) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The local stack's Kafka broker CPU per op (it stores every admission's heartbeat record), from
+ * the pid in the stack's state file; undefined when the broker is not the local stack's.
+ */
+function brokerSideStats() {
+  let pid: number | undefined;
+  try {
+    const dir = process.env.LEECHGUARD_STACK_DIR ?? '.stack';
+    pid = (JSON.parse(readFileSync(`${dir}/state.json`, 'utf8')) as { kafka?: { pid?: number } }).kafka?.pid;
+  } catch {
+    pid = undefined;
+  }
+  let cpu0Ms = 0;
+  return {
+    reset(): void {
+      cpu0Ms = procCpuMs(pid) ?? 0;
+    },
+    read(ops: number): number | undefined {
+      const cpuMs = procCpuMs(pid);
+      return cpuMs === undefined ? undefined : ((cpuMs - cpu0Ms) * 1000) / ops;
+    },
+  };
+}
+
+/**
+ * Adds up what one op costs every process on this machine and the rate that sum allows with
+ * every core busy: the ceiling of this machine for this op mix, whatever the code's latency.
+ */
+function machineBudget(parts: Array<[string, number | undefined]>): string {
+  const known = parts.filter((p): p is [string, number] => p[1] !== undefined);
+  const totalUs = known.reduce((a, [, us]) => a + us, 0);
+  const missing = parts.filter(([, us]) => us === undefined).map(([name]) => name);
+  return (
+    `${known.map(([name, us]) => `${name} ${us.toFixed(0)}`).join(' + ')} = ${totalUs.toFixed(0)} µs` +
+    `${missing.length ? ` (not measured: ${missing.join(', ')})` : ''} → at most ` +
+    `${fmt((cpus().length * 1e6) / totalUs)} ops/s with all ${cpus().length} cores busy`
+  );
+}
+
 function redisSideStats(url: string) {
   const redis = new Redis(url);
   let pid: number | undefined;
   let cpu0Ms = 0;
-  const processCpuMs = (): number | undefined => {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks (USER_HZ 100)
-    } catch {
-      return undefined;
-    }
-  };
+  const processCpuMs = () => procCpuMs(pid);
   return {
     async reset(): Promise<void> {
       pid ??= Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
       await redis.config('RESETSTAT');
       cpu0Ms = processCpuMs() ?? 0;
     },
-    async read(ops: number): Promise<string> {
+    async read(ops: number): Promise<{ text: string; cpuUsPerOp: number | undefined }> {
       const stats = await redis.info('commandstats');
       const m = /cmdstat_evalsha:calls=(\d+),usec=\d+,usec_per_call=([\d.]+)/.exec(stats);
       const cpuMs = processCpuMs();
-      return (
-        `redis evalsha ${m ? `${Number(m[2]).toFixed(1)} µs/call (${fmt(Number(m[1]))} calls)` : 'n/a'}, ` +
-        `redis-server CPU ${cpuMs === undefined ? 'n/a' : `${(((cpuMs - cpu0Ms) * 1000) / ops).toFixed(0)} µs/op`}`
-      );
+      const cpuUsPerOp = cpuMs === undefined ? undefined : ((cpuMs - cpu0Ms) * 1000) / ops;
+      return {
+        text:
+          `redis evalsha ${m ? `${Number(m[2]).toFixed(1)} µs/call (${fmt(Number(m[1]))} calls)` : 'n/a'}, ` +
+          `redis-server CPU ${cpuUsPerOp === undefined ? 'n/a' : `${cpuUsPerOp.toFixed(0)} µs/op`}`,
+        cpuUsPerOp,
+      };
     },
     close(): void {
       redis.disconnect();
