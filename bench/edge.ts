@@ -23,6 +23,7 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Redis } from 'ioredis';
+import { readState } from '../core/stack/index.ts';
 
 interface LoadJob {
   mode: 'decision' | 'sessions' | 'bare';
@@ -489,11 +490,6 @@ async function main(): Promise<void> {
   }
 }
 
-/**
- * Redis-side cost of session admission, from the private redis-server: the script's own time per
- * call (`INFO commandstats`, evalsha usec_per_call) and the server process's CPU per operation
- * (/proc, Linux only) — the share of the two cores that Redis takes per admission op.
- */
 /** CPU time of another process from /proc, ms; undefined off Linux or when it is gone. */
 function procCpuMs(pid: number | undefined): number | undefined {
   if (pid === undefined || !Number.isFinite(pid)) return undefined;
@@ -510,13 +506,7 @@ function procCpuMs(pid: number | undefined): number | undefined {
  * the pid in the stack's state file; undefined when the broker is not the local stack's.
  */
 function brokerSideStats() {
-  let pid: number | undefined;
-  try {
-    const dir = process.env.LEECHGUARD_STACK_DIR ?? '.stack';
-    pid = (JSON.parse(readFileSync(`${dir}/state.json`, 'utf8')) as { kafka?: { pid?: number } }).kafka?.pid;
-  } catch {
-    pid = undefined;
-  }
+  const pid = readState()?.kafka.pid;
   let cpu0Ms = 0;
   return {
     reset(): void {
@@ -544,6 +534,11 @@ function machineBudget(parts: Array<[string, number | undefined]>): string {
   );
 }
 
+/**
+ * Redis-side cost of session admission, from the private redis-server: the script's own time per
+ * call (`INFO commandstats`, evalsha usec_per_call) and the server process's CPU per operation
+ * (/proc, Linux only) — the share of the two cores that Redis takes per admission op.
+ */
 function redisSideStats(url: string) {
   const redis = new Redis(url);
   let pid: number | undefined;

@@ -129,6 +129,11 @@ local SEP = "\31" -- cached entries are the FIELDS values joined by the ASCII un
 local SEVERITY = { throttle = 1, substitute = 2, block_token = 3, evict_session = 3, block_account = 3 }
 -- An action this edge does not know is treated as a block (as the Node client does).
 local function sev(action) return SEVERITY[action] or 3 end
+-- The more severe of two entries (either may be nil); the first wins a tie.
+local function worse(best, e)
+  if e and (not best or sev(e.action) > sev(best.action)) then return e end
+  return best
+end
 
 local function decode(cached)
   local e, i = {}, 1
@@ -158,7 +163,7 @@ local function lookup(keys)
       missing[#missing + 1] = key
     elseif cached ~= "" then
       local e = decode(cached)
-      if (tonumber(e.expiresAtMs) or 0) > now_ms and (not best or sev(e.action) > sev(best.action)) then best = e end
+      if (tonumber(e.expiresAtMs) or 0) > now_ms then best = worse(best, e) end
     end
   end
   if #missing == 0 then return best end
@@ -179,7 +184,7 @@ local function lookup(keys)
     -- Cache the answer (an empty string means "not denied") for at most CACHE_TTL_S.
     local cached = e and encode(e) or ""
     if cached then cache:set(key, cached, CACHE_TTL_S) end
-    if e and (not best or sev(e.action) > sev(best.action)) then best = e end
+    best = worse(best, e)
   end
   return best
 end

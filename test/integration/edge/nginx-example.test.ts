@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { freePort } from '../../../core/stack/processes.ts';
 import { TokenHasher, tokenHashingSection } from '../../../core/token-hash.ts';
 import { denyKey, entryToFields } from '../../../enforcer/denylist/keys.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
@@ -74,6 +75,18 @@ function findNginx(): Nginx | { missing: string } {
 const found = findNginx();
 const skip = 'missing' in found ? found.missing : false;
 if (skip && process.env.CI === 'true') throw new Error(`CI must run the nginx example: ${skip}`);
+/** The nginx the suite runs (read only when it is not skipped). */
+const nginxFound = found as Nginx;
+
+/** The example's environment for a Redis on this machine's `port`, current hashing key only. */
+function envFor(port: number | string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    LEECHGUARD_REDIS_HOST: '127.0.0.1',
+    LEECHGUARD_REDIS_PORT: String(port),
+    LEECHGUARD_TOKEN_KEYS: `k1=${hashing.keys.k1}`,
+    ...extra,
+  };
+}
 
 /** Replaces `needle` once in `text`; throws when the example no longer has it (the test would drift). */
 function replaceOnce(text: string, needle: string, replacement: string): string {
@@ -86,14 +99,6 @@ interface NginxEdge {
   stop(): Promise<void>;
   errorLog(): string;
   accessLog(): string;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 async function portOpen(port: number): Promise<boolean> {
@@ -187,15 +192,11 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
   let origin: Server;
   let originPort: number;
   let edge: NginxEdge;
-  let redisHost: string;
-  let redisPort: string;
 
   before(async () => {
     const { redisUrl } = await testEndpoints();
     redis = new Redis(redisUrl);
-    const u = new URL(redisUrl);
-    redisHost = u.hostname;
-    redisPort = u.port || '6379';
+    const { hostname: redisHost, port: redisPort } = new URL(redisUrl);
     origin = createServer((req, res) => {
       res.setHeader('content-type', 'text/plain');
       res.end(`origin ${req.url}`);
@@ -203,10 +204,10 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
     await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
     originPort = (origin.address() as AddressInfo).port;
     edge = await startNginx(
-      found as Nginx,
+      nginxFound,
       {
         LEECHGUARD_REDIS_HOST: redisHost,
-        LEECHGUARD_REDIS_PORT: redisPort,
+        LEECHGUARD_REDIS_PORT: redisPort || '6379',
         LEECHGUARD_TOKEN_KEYS: `k1=${hashing.keys.k1},k0=${hashing.keys.k0}`,
         // A loaded CI machine may take longer than the example's 20 ms; fail-open would hide a 403.
         LEECHGUARD_REDIS_TIMEOUT_MS: '1000',
@@ -343,12 +344,7 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
     const entry = denyEntry();
     await writeDeny(own, 'token', hasher.hash(token).hash, entry);
     own.disconnect();
-    const env = {
-      LEECHGUARD_REDIS_HOST: '127.0.0.1',
-      LEECHGUARD_REDIS_PORT: String(priv.port),
-      LEECHGUARD_TOKEN_KEYS: `k1=${hashing.keys.k1}`,
-    };
-    const nginx = await startNginx(found as Nginx, env, originPort);
+    const nginx = await startNginx(nginxFound, envFor(priv.port), originPort);
     t.after(() => nginx.stop());
     assert.equal((await get(`/media/a.ts?token=${token}`, {}, nginx.url)).status, 403); // now cached
     await priv.stop();
@@ -391,15 +387,13 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
     const password = 'nginx-example-redis-password';
     const priv = await startPrivateRedis({ password });
     t.after(() => priv.stop());
-    const nginx = found as Nginx;
-    const env = {
-      LEECHGUARD_REDIS_HOST: '127.0.0.1',
-      LEECHGUARD_REDIS_PORT: String(priv.port),
-      LEECHGUARD_TOKEN_KEYS: `k1=${hashing.keys.k1}`,
-    };
-    const withPassword = await startNginx(nginx, { ...env, LEECHGUARD_REDIS_PASSWORD: password }, originPort);
+    const withPassword = await startNginx(
+      nginxFound,
+      envFor(priv.port, { LEECHGUARD_REDIS_PASSWORD: password }),
+      originPort,
+    );
     t.after(() => withPassword.stop());
-    const without = await startNginx(nginx, env, originPort);
+    const without = await startNginx(nginxFound, envFor(priv.port), originPort);
     t.after(() => without.stop());
     const own = new Redis(priv.url);
     t.after(() => own.disconnect());
@@ -430,14 +424,12 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
   });
 
   test('with Redis unreachable, fail-open serves and fail-closed refuses', async (t) => {
-    const closedPort = String(await freePort()); // nothing listens there
-    const base = { LEECHGUARD_REDIS_HOST: '127.0.0.1', LEECHGUARD_REDIS_PORT: closedPort };
-    const keys = `k1=${hashing.keys.k1}`;
-    const open = await startNginx(found as Nginx, { ...base, LEECHGUARD_TOKEN_KEYS: keys }, originPort);
+    const closedPort = await freePort(); // nothing listens there
+    const open = await startNginx(nginxFound, envFor(closedPort), originPort);
     t.after(() => open.stop());
     const closed = await startNginx(
-      found as Nginx,
-      { ...base, LEECHGUARD_TOKEN_KEYS: keys, LEECHGUARD_FAIL_MODE: 'closed' },
+      nginxFound,
+      envFor(closedPort, { LEECHGUARD_FAIL_MODE: 'closed' }),
       originPort,
     );
     t.after(() => closed.stop());

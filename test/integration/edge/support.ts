@@ -5,11 +5,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { RevokedSubjectKind } from '../../../core/schemas/generated.ts';
+import { freePort } from '../../../core/stack/processes.ts';
 import {
   DENY_CHANGES_CHANNEL,
   type DenyEntry,
@@ -71,17 +71,6 @@ export async function waitFor(
     if (performance.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, stepMs));
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface PrivateRedis {
