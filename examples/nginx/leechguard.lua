@@ -189,12 +189,54 @@ local function lookup(keys)
   return best
 end
 
+local CMCD_STRING_BYTES_MAX = 256 -- ingest keeps at most 256 characters of a CMCD string
+
+local function trim(s)
+  return s:match("^%s*(.-)%s*$")
+end
+
+-- The sid of CMCD text, read as ingest reads it (ingest/transforms/enrich/cmcd.ts parseCmcdText),
+-- so the key looked up is the one the enforcer wrote from ingest's sid: keys run to '=' or ',';
+-- a quoted value ends at the first unescaped '"' (a backslash escapes the next character, so a
+-- quoted ',' or 'sid=' inside another key's value is not a key); the last non-empty sid wins.
+local function parse_cmcd_sid(text)
+  local sid
+  local i, n = 1, #text
+  while i <= n do
+    local j = text:find("[=,]", i) or n + 1
+    local key = trim(text:sub(i, j - 1))
+    if j > n or text:byte(j) == 44 then -- ',' : a bare key (boolean)
+      i = j + 1
+    else
+      j = j + 1
+      local value
+      if text:byte(j) == 34 then -- '"'
+        local parts, k = {}, j + 1
+        while k <= n and text:byte(k) ~= 34 do
+          if text:byte(k) == 92 and k < n then k = k + 1 end -- '\\' escapes the next character
+          parts[#parts + 1] = text:sub(k, k)
+          k = k + 1
+        end
+        value = table.concat(parts)
+        j = text:find(",", k + 1, true) or n + 1
+      else
+        local k = text:find(",", j, true) or n + 1
+        value = trim(text:sub(j, k - 1))
+        j = k
+      end
+      if key == "sid" and value ~= "" then sid = value:sub(1, CMCD_STRING_BYTES_MAX) end
+      i = j + 1
+    end
+  end
+  return sid
+end
+
 -- The CMCD session id (sid), from the CMCD query parameter or the CMCD-Session header.
 local function cmcd_sid()
   local cmcd = ngx.var.arg_CMCD
   cmcd = cmcd and ngx.unescape_uri(cmcd) or ngx.var.http_cmcd_session
   if not cmcd then return nil end
-  return ("," .. cmcd):match(',%s*sid="([^"]+)"')
+  return parse_cmcd_sid(cmcd)
 end
 
 local warned_no_keys = false

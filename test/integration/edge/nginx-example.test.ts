@@ -28,6 +28,7 @@ import { Redis } from 'ioredis';
 import { freePort } from '../../../core/stack/processes.ts';
 import { TokenHasher, tokenHashingSection } from '../../../core/token-hash.ts';
 import { denyKey, entryToFields } from '../../../enforcer/denylist/keys.ts';
+import { emptyCmcd, parseCmcdText } from '../../../ingest/transforms/enrich/cmcd.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
 import { denyEntry, liftDeny, startPrivateRedis, waitFor, writeDeny } from './support.ts';
 
@@ -45,6 +46,12 @@ const hashing = tokenHashingSection.parse({
   },
 });
 const hasher = new TokenHasher(hashing);
+/** The sid ingest's CMCD parser reads from `text` (null when none). */
+function ingestSid(text: string): string | null {
+  const cmcd = emptyCmcd();
+  parseCmcdText(text, cmcd);
+  return cmcd.sid;
+}
 const retiredOnly = new TokenHasher({ currentKeyId: 'k0', keys: { k0: hashing.keys.k0! } });
 
 /** nginx on PATH or in the usual places, and whether it can load ngx_http_lua_module. */
@@ -271,6 +278,51 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
     const byHeader = await get('/media/seg-3.ts', { 'cmcd-session': `cid="match",sid="${sid}"` });
     assert.equal(byHeader.status, 403);
     assert.equal((await get('/media/seg-3.ts', { 'cmcd-session': `xsid="${sid}"` })).status, 200);
+  });
+
+  test('the CMCD sid is read as ingest reads it: escapes, quoted commas, bare values, the last sid', async () => {
+    // Each case: CMCD text → the sid ingest's parser finds (what the enforcer would evict), which
+    // the edge must refuse; a "decoy" is a sid-looking text inside another key's quoted value.
+    const u = () => uniqueName('sess');
+    const [escQuote, escSlash, quotedComma, decoy1, bare, first, last, long] = [
+      u(),
+      u(),
+      u(),
+      u(),
+      u(),
+      u(),
+      u(),
+      u(),
+    ];
+    const cases = [
+      `sid="${escQuote}\\"q"`,
+      `sid="${escSlash}\\\\b"`,
+      `cid="a,sid=\\"${decoy1}\\"",sid="${quotedComma}"`,
+      `br=3200,sid=${bare},su`,
+      `sid="${first}",sid="${last}"`,
+      `sid="${long}${'x'.repeat(300)}"`,
+    ];
+    await writeDeny(redis, 'session', decoy1, denyEntry({ action: 'evict_session' }));
+    for (const text of cases) {
+      const sid = ingestSid(text);
+      assert.ok(sid, `ingest reads a sid from ${text}`);
+      const entry = denyEntry({ action: 'evict_session', rule: 'account-concurrency' });
+      await writeDeny(redis, 'session', sid, entry);
+      const r = await get(`/media/seg-5.ts?CMCD=${encodeURIComponent(text)}`);
+      assert.equal(r.status, 403, `${text}: ${edge.errorLog()}`);
+      assert.equal(r.revocation, entry.revocationId, text);
+    }
+    assert.equal(ingestSid(cases[0]!), `${escQuote}"q`);
+    assert.equal(ingestSid(cases[1]!), `${escSlash}\\b`);
+    assert.equal(ingestSid(cases[4]!), last);
+    assert.equal(ingestSid(cases[5]!)?.length, 256);
+    // A sid-looking text inside another key's quoted value is not the sid: nothing is refused.
+    const decoy2 = u();
+    await writeDeny(redis, 'session', decoy2, denyEntry({ action: 'evict_session' }));
+    const onlyDecoy = `cid="x,sid=\\"${decoy2}\\""`;
+    assert.equal(ingestSid(onlyDecoy), null);
+    assert.equal((await get(`/media/seg-5.ts?CMCD=${encodeURIComponent(onlyDecoy)}`)).status, 200);
+    assert.equal((await get('/media/seg-5.ts', { 'cmcd-session': onlyDecoy })).status, 200);
   });
 
   test('a throttled account is served at its rate, marked with the revocation', async () => {
