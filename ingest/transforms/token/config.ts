@@ -44,13 +44,22 @@ export const tokenSection = z
       .object({
         /**
          * EdgeAuth field holding the account id (e.g. `data`, when the token issuer puts it there);
-         * null: EdgeAuth tokens name no account. The hmac is not checked (the edge did), so only
-         * set this when the edge verifies tokens before logging.
+         * null: EdgeAuth tokens name no account. Set `keysHex` too: the edge logs the requests it
+         * refused as well, and an unchecked forged token would name any account it likes.
          */
         accountField: z.enum(['data', 'id']).nullable().default(null),
+        /**
+         * The EdgeAuth keys (hex) by name, current and retired. When any key is set, only claims of
+         * tokens whose hmac verifies are used (URL-bound tokens cannot be checked: unverified).
+         */
+        keysHex: z.record(z.string(), z.string().regex(/^(?:[0-9a-fA-F]{2})+$/)).default({}),
+        /** The token generator's HMAC algorithm. */
+        algorithm: z.enum(['sha256', 'sha1', 'md5']).default('sha256'),
+        /** The token generator's salt, when it uses one. */
+        salt: z.string().min(1).nullable().default(null),
       })
       .strict()
-      .default({ accountField: null }),
+      .default({ accountField: null, keysHex: {}, algorithm: 'sha256', salt: null }),
     cat: z
       .object({
         /** COSE MAC keys (hex) by key id (`*` for any). When any key is set, only verified claims are used. */

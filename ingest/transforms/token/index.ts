@@ -8,7 +8,7 @@
 import type { TokenHasher } from '../../../core/token-hash.ts';
 import { decodeCat } from './cat.ts';
 import type { TokenConfig, TokenLocation } from './config.ts';
-import { parseEdgeAuth } from './edgeauth.ts';
+import { parseEdgeAuth, verifyEdgeAuth } from './edgeauth.ts';
 import { decodeJwt, looksLikeJwt } from './jwt.ts';
 
 export type { TokenConfig } from './config.ts';
@@ -226,6 +226,9 @@ function readIdentity(
       const c = parseEdgeAuth(token);
       if (c) {
         id.tokenKind = 'edgeauth';
+        const verificationRequired = Object.keys(config.edgeauth.keysHex).length > 0;
+        id.verified = verificationRequired ? verifyEdgeAuth(token, config.edgeauth) : null;
+        if (verificationRequired && !id.verified) break;
         id.tokenId = c.id;
         id.tokenExpiresAtMs = c.expiresAtMs;
         const field = config.edgeauth.accountField;

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { CAT } from '@eyevinn/cat';
+// Akamai's token generator for Node: the tokens the checks below must accept are made by it.
+import EdgeAuth from 'akamai-edgeauth';
 import { TokenHasher } from '../../../core/token-hash.ts';
 import { tokenSection } from '../../../ingest/transforms/token/config.ts';
 import { identifyToken, queryParam, redactLine } from '../../../ingest/transforms/token/index.ts';
@@ -83,6 +85,76 @@ describe('token identity', () => {
     const id = identifyToken(carrier(q), withData, hasher)!;
     assert.equal(id.accountId, 'acct-9');
     assert.equal(id.tokenId, 'tok-1');
+  });
+
+  describe('EdgeAuth hmac, with edgeauth.keysHex set (tokens made by akamai-edgeauth)', () => {
+    const current = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+    const retired = '00112233445566778899aabbccddeeff';
+    const checked = tokenSection.parse({
+      edgeauth: { accountField: 'data', keysHex: { current, retired } },
+    });
+    const made = (key: string, opts: Partial<ConstructorParameters<typeof EdgeAuth>[0]> = {}) =>
+      new EdgeAuth({ key, endTime: 1_900_000_000, sessionId: 'tok-7', payload: 'acct-7', ...opts });
+    const query = (token: string) => carrier(`x=1&hdnts=${encodeURIComponent(token)}`);
+
+    it('uses the claims of an ACL token generated under a configured key, current or retired', () => {
+      for (const key of [current, retired]) {
+        const token = made(key, { startTime: 1_800_000_000, ip: '203.0.113.9' }).generateACLToken([
+          '/live/*',
+          '/vod/*',
+        ]);
+        const id = identifyToken(query(token), checked, hasher)!;
+        assert.equal(id.verified, true, token);
+        assert.equal(id.accountId, 'acct-7');
+        assert.equal(id.tokenId, 'tok-7');
+        assert.equal(id.tokenExpiresAtMs, 1_900_000_000_000);
+      }
+    });
+
+    it('drops the claims of a forged token (another key, or a field changed after signing), keeps its hash', () => {
+      const genuine = made(current).generateACLToken('/live/*');
+      const forgedKey = made('ffeeddccbbaa99887766554433221100').generateACLToken('/live/*');
+      const editedAccount = genuine.replace('data=acct-7', 'data=victim-1');
+      for (const token of [forgedKey, editedAccount]) {
+        const id = identifyToken(query(token), checked, hasher)!;
+        assert.equal(id.tokenKind, 'edgeauth');
+        assert.equal(id.verified, false, token);
+        assert.equal(id.accountId, null, 'a forged token names no account');
+        assert.equal(id.tokenId, null);
+        assert.equal(id.tokenHash, hasher.hash(token).hash, 'the token is still identified by its hash');
+      }
+      // Without keys, the same forged token's claims are taken as they are (the documented default).
+      const unchecked = tokenSection.parse({ edgeauth: { accountField: 'data' } });
+      assert.equal(identifyToken(query(editedAccount), unchecked, hasher)!.accountId, 'victim-1');
+      assert.equal(identifyToken(query(editedAccount), unchecked, hasher)!.verified, null);
+    });
+
+    it('follows the configured algorithm and salt', () => {
+      const sha1Salted = tokenSection.parse({
+        edgeauth: { accountField: 'data', keysHex: { current }, algorithm: 'sha1', salt: 'pepper' },
+      });
+      const token = made(current, { algorithm: 'sha1', salt: 'pepper' }).generateACLToken('/live/*');
+      assert.equal(identifyToken(query(token), sha1Salted, hasher)!.accountId, 'acct-7');
+      assert.equal(
+        identifyToken(query(token), checked, hasher)!.verified,
+        false,
+        'sha256, no salt: no match',
+      );
+      const noSalt = made(current, { algorithm: 'sha1' }).generateACLToken('/live/*');
+      assert.equal(identifyToken(query(noSalt), sha1Salted, hasher)!.verified, false, 'the salt is required');
+    });
+
+    it('counts a URL-bound token as unverified: its hmac covers a URL the token does not carry', () => {
+      const token = made(current).generateURLToken('/live/seg-1.ts');
+      const id = identifyToken(query(token), checked, hasher)!;
+      assert.equal(id.verified, false);
+      assert.equal(id.accountId, null);
+    });
+
+    it('rejects keys that are not hex bytes when the config is read', () => {
+      assert.throws(() => tokenSection.parse({ edgeauth: { keysHex: { k: 'abc' } } }), /keysHex/);
+      assert.throws(() => tokenSection.parse({ edgeauth: { keysHex: { k: 'zz' } } }), /keysHex/);
+    });
   });
 
   it('finds an uppercase CAT= query parameter when a location names it (names are case-sensitive)', () => {
