@@ -68,7 +68,7 @@ export interface CdnRequest {
   tokenExpiresAtMs: null | number;
   /** Common Access Token catreplay claim: 0 reuse allowed, 1 reuse forbidden, 2 reuse detection. */
   catReplay: null | number;
-  /** Common Access Token catnip claim: the networks the token is bound to, one entry each: AS<number> for an ASN, tag<n>:<value> for an IP address or prefix (CBOR tags 52 IPv4, 54 IPv6; hex when the value is bytes). */
+  /** Common Access Token catnip claim: the networks the token is bound to, one entry each: AS<number> for an ASN, ip:<address> for an IP address, cidr:<address>/<bits> for a prefix (RFC 9164 tags 52 IPv4, 54 IPv6), tag<n>:<value> for anything else as given. */
   catNip: null | Array<string>;
   /** Client IP address as logged. */
   clientIp: null | string;

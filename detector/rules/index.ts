@@ -1,5 +1,6 @@
 /** Every rule of the detector, in the order they run on each event (sessions first: others read it). */
 import { accountConcurrency } from './account-concurrency/index.ts';
+import { catNetworkBinding } from './cat-network-binding/index.ts';
 import { catReplay } from './cat-replay/index.ts';
 import { datacenterSource } from './datacenter-source/index.ts';
 import { geoSpread } from './geo-spread/index.ts';
@@ -29,6 +30,7 @@ export const RULES: readonly AnyRule[] = [
   segmentWithoutSession,
   datacenterSource,
   catReplay,
+  catNetworkBinding,
 ];
 
 /** Names of the rules that raise flags (sessions only keeps the table). */

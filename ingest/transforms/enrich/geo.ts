@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Reader } from 'maxmind';
 import { z } from 'zod';
-import { ipv4Number, ipv6Groups } from './network.ts';
+import { ipv4Number, ipv6Groups } from '../../../core/ip.ts';
 
 export const geoSection = z
   .object({

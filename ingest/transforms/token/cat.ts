@@ -31,7 +31,7 @@ export interface CatClaims {
   /** cti as hex. */
   cti: string | null;
   catreplay: number | null;
-  /** catnip entries as text (ASN numbers, or IP / CIDR hex as given). */
+  /** catnip entries as text: AS<n>, ip:<address>, cidr:<network>/<bits> (see catnipText). */
   catnip: string[] | null;
 }
 
@@ -53,17 +53,68 @@ function bytes(v: unknown): Buffer | null {
   return v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : null;
 }
 
-function catnipText(v: unknown): string[] | null {
-  if (!Array.isArray(v)) return null;
-  return v.map((e) => {
-    if (typeof e === 'number') return `AS${e}`;
-    if (e instanceof Tag) {
-      const b = bytes(e.value);
-      if (b) return `tag${e.tag}:${b.toString('hex')}`;
-      return `tag${e.tag}:${JSON.stringify(e.value)}`;
+/** CBOR tags of RFC 9164: an IPv4 / IPv6 address or prefix. */
+const TAG_IPV4 = 52;
+const TAG_IPV6 = 54;
+
+/** Address bytes (trailing zero bytes of a prefix may be left out) as text; null when malformed. */
+function ipText(b: Buffer, v6: boolean): string | null {
+  const size = v6 ? 16 : 4;
+  if (b.length > size) return null;
+  const full = Buffer.alloc(size);
+  b.copy(full);
+  if (!v6) return [...full].join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(full.readUInt16BE(i).toString(16));
+  return groups.join(':');
+}
+
+/**
+ * One catnip entry as text: `AS<n>` for an ASN; `ip:<address>` or `cidr:<network>/<bits>` for
+ * an RFC 9164 address (tag 52 / 54 on bytes), prefix ([bits, bytes]) or interface ([bytes, bits]:
+ * the address with its prefix length); anything else `tag<n>:<hex or JSON>` as given (no rule can match it).
+ */
+function catnipEntry(e: unknown): string {
+  if (typeof e === 'number') return `AS${e}`;
+  if (!(e instanceof Tag)) return String(e);
+  const v6 = e.tag === TAG_IPV6;
+  if (v6 || e.tag === TAG_IPV4) {
+    const address = bytes(e.value);
+    if (address) {
+      const text = address.length === (v6 ? 16 : 4) ? ipText(address, v6) : null;
+      if (text) return `ip:${text}`;
+    } else if (Array.isArray(e.value) && e.value.length === 2) {
+      const [a, b] = e.value as [unknown, unknown];
+      const bits = typeof a === 'number' ? a : b;
+      const net = bytes(typeof a === 'number' ? b : a);
+      const text = net ? ipText(net, v6) : null;
+      if (
+        typeof bits === 'number' &&
+        Number.isInteger(bits) &&
+        bits >= 0 &&
+        bits <= (v6 ? 128 : 32) &&
+        text
+      ) {
+        return `cidr:${text}/${bits}`;
+      }
     }
-    return String(e);
-  });
+  }
+  return `tag${e.tag}:${asGiven(e.value)}`;
+}
+
+/** A CBOR value as text: byte strings as hex (bare, or as JSON strings inside arrays / maps). */
+function asGiven(v: unknown): string {
+  const b = bytes(v);
+  if (b) return b.toString('hex');
+  const plain = (x: unknown): unknown =>
+    x instanceof Uint8Array ? Buffer.from(x).toString('hex') : Array.isArray(x) ? x.map(plain) : x;
+  return JSON.stringify(plain(v)) ?? String(v);
+}
+
+/** The catnip claim's entries as text (see catnipEntry); null when absent or not an array. */
+export function catnipText(v: unknown): string[] | null {
+  if (!Array.isArray(v)) return null;
+  return v.map(catnipEntry);
 }
 
 /** Decodes a base64url CAT; verifies a MAC0 tag when keys are configured. null when not a CAT. */

@@ -4,7 +4,9 @@ import { describe, it } from 'node:test';
 import { CAT } from '@eyevinn/cat';
 // Akamai's token generator for Node: the tokens the checks below must accept are made by it.
 import EdgeAuth from 'akamai-edgeauth';
+import { encode as cborEncode, Tag } from 'cbor-x';
 import { TokenHasher } from '../../../core/token-hash.ts';
+import { catnipText } from '../../../ingest/transforms/token/cat.ts';
 import { tokenSection } from '../../../ingest/transforms/token/config.ts';
 import { identifyToken, queryParam, redactLine } from '../../../ingest/transforms/token/index.ts';
 
@@ -245,6 +247,45 @@ describe('token identity', () => {
     const bad = identifyToken(carrier(`cat=${token}`), wrongKey, hasher)!;
     assert.equal(bad.verified, false);
     assert.equal(bad.accountId, null);
+  });
+
+  it('writes catnip entries as AS<n>, ip:<address> and cidr:<address>/<bits> (RFC 9164 tags 52 / 54)', () => {
+    const v6 = Buffer.from('20010db8000000000000000000000001', 'hex');
+    assert.deepEqual(
+      catnipText([
+        13335,
+        new Tag(Buffer.from([192, 0, 2, 1]), 52),
+        new Tag([24, Buffer.from([198, 51, 100])], 52), // prefix: trailing zero bytes left out
+        new Tag([Buffer.from([192, 0, 2, 77]), 24], 52), // interface: address and prefix length
+        new Tag(v6, 54),
+        new Tag([48, Buffer.from('20010db81234', 'hex')], 54),
+        new Tag([33, Buffer.from([10])], 52), // 33 bits: not an IPv4 prefix, kept as given
+        new Tag(Buffer.from([1, 2, 3]), 52), // a 3-byte address: kept as given
+      ]),
+      [
+        'AS13335',
+        'ip:192.0.2.1',
+        'cidr:198.51.100.0/24',
+        'cidr:192.0.2.77/24',
+        'ip:2001:db8:0:0:0:0:0:1',
+        'cidr:2001:db8:1234:0:0:0:0:0/48',
+        'tag52:[33,"0a"]',
+        'tag52:010203',
+      ],
+    );
+    assert.equal(catnipText(13335), null, 'not an array');
+    // Through a whole (unsigned) CAT: the claims ingest puts on the record.
+    const claims = new Map<number, unknown>([
+      [2, 'acct-nip'],
+      [311, [64500, new Tag([22, Buffer.from([198, 51, 100])], 52)]],
+    ]);
+    const mac0 = new Tag(
+      [cborEncode(new Map([[1, 5]])), new Map(), cborEncode(claims), Buffer.alloc(32)],
+      17,
+    );
+    const token = Buffer.from(cborEncode(mac0)).toString('base64url');
+    const id = identifyToken(carrier(`cat=${token}`), defaults, hasher)!;
+    assert.deepEqual([id.accountId, id.catNip], ['acct-nip', ['AS64500', 'cidr:198.51.100.0/22']]);
   });
 
   it('follows the configured location order: a cookie token when the query has none', () => {
