@@ -100,6 +100,7 @@ export const RULES = [
   'segment-without-session',
   'datacenter-source',
   'cat-replay',
+  'cat-network-binding',
 ] as const;
 
 /** Ground truth of one account. */

@@ -304,7 +304,7 @@ export interface Anomaly {
   id: string;
   /** 1 for the first flag of this id, incremented each time the flag escalates within its window. */
   version: number;
-  /** Rule that raised it: token-network-spread, geo-spread, impossible-travel, account-concurrency, title-concurrency, group-concurrency, segment-fanout, request-rate, segment-without-session, datacenter-source, cat-replay. */
+  /** Rule that raised it: token-network-spread, geo-spread, impossible-travel, account-concurrency, title-concurrency, group-concurrency, segment-fanout, request-rate, segment-without-session, datacenter-source, cat-replay, cat-network-binding. */
   rule: string;
   /** Kind of subject: token (hash), account, session, or segment (account + content + segment number). */
   subjectKind: SubjectKind;

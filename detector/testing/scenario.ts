@@ -1,8 +1,9 @@
 /**
  * A deterministic mixed stream of plans, heartbeats and CDN requests: mostly legitimate
- * households (wifi + 4G, a commuter, CGNAT) with a share of abusive accounts (shared token,
- * too many streams, datacenter restreamer, segments without a session, live fan-out). Records
- * are in event-time order with distinct timestamps, so file order and Kafka's merge order agree.
+ * households (wifi + 4G, a commuter, CGNAT) with a share of abusive accounts (shared token, its
+ * CAT used outside its network binding, too many streams, datacenter restreamer, segments without
+ * a session, live fan-out). Records are in event-time order with distinct timestamps, so file
+ * order and Kafka's merge order agree.
  * Used by the integration tests (kill / rebuild / backtest-vs-Kafka) and the benchmark.
  */
 
@@ -100,7 +101,12 @@ export function scenario(options: ScenarioOptions): TopicRecord[] {
             clientIp: net.replace('.0/24', '.9'),
             country: shared && i % 2 === 0 ? ['US', 'BR', 'SG', 'IN'][i % 4]! : 'NL',
             datacenter: kind === 2,
-            asn: kind === 2 ? 16509 : 64500 + (a % 50),
+            // The shared token travels to other providers' networks.
+            asn: kind === 2 ? 16509 : shared ? 64600 + ((i * 7) % 200) : 64500 + (a % 50),
+            // Common Access Tokens bound to the home network (catnip): the shared one (kind 0) by
+            // ASN, so its travels are outside the binding; a household at home (kind 6) by prefix.
+            ...(kind === 0 ? { tokenKind: 'cat', catNip: [`AS${64500 + (a % 50)}`] } : {}),
+            ...(kind === 6 ? { tokenKind: 'cat', catNip: [`cidr:${homeNet}`] } : {}),
           }),
         });
         if (kind === 4 && i % 2 === 0) {
