@@ -59,6 +59,11 @@ export interface EdgeClientOptions {
   resyncRetryMs?: number;
   /** Time a fallback Redis read may take before the fail mode answers, ms. Default 250. */
   readTimeoutMs?: number;
+  /**
+   * First wait before a resync after the mirror overflowed maxEntries, ms (doubles while the
+   * denylist still does not fit, up to 10x). Default 30,000: a full SCAN is not free.
+   */
+  overflowResyncMs?: number;
   /** Clock for expiry checks; injected in tests. Default Date.now. */
   nowMs?: () => number;
   logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void } | undefined;
@@ -101,6 +106,13 @@ export class EdgeClient {
   private buffered: DenyChange[] | null = null;
   private resyncGeneration = 0;
   private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly overflowResyncBaseMs: number;
+  private overflowResyncMs: number;
+  /**
+   * Subjects with a read in flight for an entry-less change message, by a counter every later
+   * message for the subject bumps: the read applies only if no newer change came meanwhile.
+   */
+  private readonly rereads = new Map<string, number>();
   private readonly sweepTimer: NodeJS.Timeout;
   private unsyncedSinceMs: number;
   private closed = false;
@@ -119,6 +131,8 @@ export class EdgeClient {
     this.resyncBatch = options.resyncBatch ?? 1_000;
     this.resyncRetryMs = options.resyncRetryMs ?? 500;
     this.readTimeoutMs = options.readTimeoutMs ?? 250;
+    this.overflowResyncBaseMs = options.overflowResyncMs ?? 30_000;
+    this.overflowResyncMs = this.overflowResyncBaseMs;
     this.logger = options.logger;
     this.unsyncedSinceMs = this.nowMs();
     let resolve!: () => void;
@@ -211,8 +225,11 @@ export class EdgeClient {
     }
     if (result !== undefined && result.decision === 'block') return result;
     if (unknown && this.redis.status !== 'ready') {
-      this.counters.failModeAnswers++;
-      return result ?? failModeDecision(this.failMode);
+      // As decide(): a known throttle / substitute still applies, but never instead of fail-closed.
+      const fail = failModeDecision(this.failMode);
+      const d = result === undefined ? fail : moreSevere(result, fail);
+      if (d === fail) this.counters.failModeAnswers++;
+      return d;
     }
     return result ?? ALLOW_FROM_CACHE;
   }
@@ -354,29 +371,86 @@ export class EdgeClient {
       return;
     }
     if (!KINDS.includes(change.kind) || typeof change.subject !== 'string') return;
+    const id = `${change.kind}\u0000${change.subject}`;
+    const pending = this.rereads.get(id);
     if (change.op === 'set' && change.entry === undefined) {
-      // A writer may announce a set without its entry: read it, treating the read as the change.
-      this.cache.changeSeq++;
-      this.readThrough([[change.kind, change.subject]]).catch(() => this.cache.markUnsynced());
+      this.reread(change.kind, change.subject, id, (pending ?? 0) + 1);
       return;
     }
+    if (pending !== undefined) this.rereads.set(id, pending + 1); // an older read no longer applies
     if (change.entry) change = { ...change, entry: normaliseEntry(change.entry) };
+    this.apply(change);
+  }
+
+  /** Applies one change to the mirror (and to a resync in progress); notices an overflow. */
+  private apply(change: DenyChange): void {
+    const wasComplete = this.cache.complete;
     this.cache.applyChange(change);
     this.counters.changesApplied++;
     this.buffered?.push(change);
+    if (wasComplete && !this.cache.complete) {
+      this.unsyncedSinceMs = this.nowMs();
+      this.logger?.warn(
+        { maxEntries: this.cache.options.maxEntries },
+        'denylist mirror overflowed: misses read Redis until a resync fits',
+      );
+      this.scheduleOverflowResync();
+    }
+  }
+
+  /**
+   * A writer may announce a set without its entry: read the key, and apply what it holds as the
+   * change (set, or del when gone), unless another change for the subject came meanwhile (then
+   * that one, or its own read, is newer). Until the read is back (one round trip) the subject
+   * keeps the answer it had.
+   */
+  private reread(kind: RevokedSubjectKind, subject: string, id: string, generation: number): void {
+    this.rereads.set(id, generation);
+    this.cache.forgetNegative(kind, subject);
+    this.counters.redisReads++;
+    withTimeout(this.redis.hgetall(denyKey(kind, subject)), this.readTimeoutMs).then(
+      (fields) => {
+        if (this.rereads.get(id) !== generation) return;
+        this.rereads.delete(id);
+        const entry = entryFromFields(fields);
+        this.apply(
+          entry && entry.expiresAtMs > this.nowMs()
+            ? { op: 'set', kind, subject, entry }
+            : { op: 'del', kind, subject },
+        );
+      },
+      (err: Error) => {
+        if (this.rereads.get(id) === generation) this.rereads.delete(id);
+        // The change is known only to Redis now: the mirror cannot vouch for it until a resync.
+        this.logger?.warn({ err: err.message, kind }, 'denylist entry read failed; resyncing');
+        this.markIncomplete();
+        if (this.sub.status === 'ready') this.scheduleResync(this.resyncRetryMs);
+      },
+    );
+  }
+
+  private markIncomplete(): void {
+    if (this.cache.complete) this.unsyncedSinceMs = this.nowMs();
+    this.cache.markUnsynced();
   }
 
   private onSubscriptionLost(): void {
-    if (this.cache.complete) this.unsyncedSinceMs = this.nowMs();
-    this.cache.markUnsynced();
+    this.markIncomplete();
     this.resyncGeneration++; // abandons a resync in progress
     this.buffered = null;
+  }
+
+  /** After an overflow: resync later (the denylist may shrink back), backing off while it does not fit. */
+  private scheduleOverflowResync(): void {
+    if (this.resyncTimer === undefined) this.scheduleResync(this.overflowResyncMs);
+    this.overflowResyncMs = Math.min(this.overflowResyncMs * 2, this.overflowResyncBaseMs * 10);
   }
 
   private scheduleResync(delayMs: number): void {
     if (this.closed) return;
     clearTimeout(this.resyncTimer);
     this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = undefined;
       this.resync().catch((err: Error) => {
         this.logger?.warn({ err: err.message }, 'denylist resync failed; retrying');
         if (this.sub.status === 'ready') this.scheduleResync(this.resyncRetryMs);
@@ -424,7 +498,17 @@ export class EdgeClient {
     this.buffered = null;
     this.cache.replaceAll(entries.values());
     this.counters.resyncs++;
-    this.logger?.info({ entries: this.cache.size }, 'denylist mirror synced');
+    if (this.cache.complete) {
+      this.overflowResyncMs = this.overflowResyncBaseMs;
+      this.logger?.info({ entries: this.cache.size }, 'denylist mirror synced');
+    } else {
+      this.unsyncedSinceMs = this.nowMs();
+      this.logger?.warn(
+        { entries: entries.size, maxEntries: this.cache.options.maxEntries },
+        'denylist larger than the mirror: misses read Redis',
+      );
+      this.scheduleOverflowResync();
+    }
     this.firstSync.resolve();
   }
 }

@@ -66,6 +66,16 @@ export class DenyCache {
     return this.synced && !this.overflowed;
   }
 
+  /**
+   * A change is announced for a subject but not yet read: a cached "not denied" no longer holds,
+   * and a read in flight must not record one. (An entry it holds stays until the change is
+   * applied: the safe side.)
+   */
+  forgetNegative(kind: RevokedSubjectKind, subject: string): void {
+    this.changeSeq++;
+    this.dropNegative(kind, subject);
+  }
+
   /** The subscription went down or came back before its resync finished. */
   markUnsynced(): void {
     this.synced = false;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { TokenHasher, tokenHashingSection } from '../../../core/token-hash.ts';
+import { DENY_CHANGES_CHANNEL, denyKey } from '../../../enforcer/denylist/keys.ts';
 import { EdgeClient } from '../../../enforcer/edge-client/client.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
 import { denyEntry, liftDeny, type PrivateRedis, startPrivateRedis, waitFor, writeDeny } from './support.ts';
@@ -130,6 +131,84 @@ describe('edge client on a private Redis', () => {
       assert.ok(edge.stats().redisReads >= 1);
     } finally {
       await edge.close();
+    }
+  });
+
+  test('change messages without their entry: each subject is read and applied, however close together', async () => {
+    const edge = new EdgeClient({ redisUrl: priv.url });
+    await edge.start();
+    try {
+      const hashes = ['bare-1', 'bare-2', 'bare-3'].map((h) => uniqueName(h));
+      // A "not denied" answer cached before the change must not outlive it.
+      await edge.decide({ tokenHash: hashes[0]! });
+      for (const h of hashes) await writeDeny(redis, 'token', h, denyEntry(), false);
+      const announce = (op: 'set' | 'del', subject: string) =>
+        redis.publish(DENY_CHANGES_CHANNEL, JSON.stringify({ op, kind: 'token', subject }));
+      await Promise.all(hashes.map((h) => announce('set', h))); // back to back: reads overlap
+      for (const h of hashes) {
+        assert.ok(
+          await waitFor(() => edge.check({ tokenHash: h }).decision === 'block', CHANGE_VISIBLE_MS),
+          `${h} blocked after its entry-less set`,
+        );
+      }
+      // An entry-less set for a key that is gone by the time it is read: nothing is denied.
+      await redis.del(denyKey('token', hashes[1]!));
+      await announce('set', hashes[1]!);
+      assert.ok(
+        await waitFor(() => edge.check({ tokenHash: hashes[1]! }).decision === 'allow', CHANGE_VISIBLE_MS),
+      );
+      assert.equal(edge.cache.complete, true, 'the mirror still vouches for every subject');
+    } finally {
+      await edge.close();
+    }
+  });
+
+  test('a mirror that overflowed resyncs once the denylist fits again, and reports staleness from the overflow', async () => {
+    const own = await startPrivateRedis();
+    const writer = new Redis(own.url);
+    const edge = new EdgeClient({ redisUrl: own.url, maxEntries: 2, overflowResyncMs: 200 });
+    await edge.start();
+    try {
+      await new Promise((r) => setTimeout(r, 1_200)); // staleness must not count from start
+      for (const h of ['o-1', 'o-2', 'o-3']) await writeDeny(writer, 'token', h, denyEntry());
+      assert.ok(await waitFor(() => !edge.cache.complete, PRECONDITION_MS), 'overflowed');
+      const staleness = edge.stats().stalenessMs;
+      assert.ok(staleness < 1_000, `staleness ${staleness} ms counts from the overflow`);
+      // Still too many at the first retry: it stays incomplete and tries again later.
+      const resyncs = edge.stats().resyncs;
+      assert.ok(await waitFor(() => edge.stats().resyncs > resyncs, 2_000));
+      assert.equal(edge.cache.complete, false);
+      await liftDeny(writer, 'token', 'o-2');
+      await liftDeny(writer, 'token', 'o-3');
+      assert.ok(await waitFor(() => edge.cache.complete, 5_000), 'complete again once it fits');
+      assert.equal(edge.stats().stalenessMs, 0);
+      assert.equal(edge.check({ tokenHash: 'o-1' }).decision, 'block');
+      assert.equal(edge.check({ tokenHash: 'o-3' }).decision, 'allow');
+    } finally {
+      await edge.close();
+      writer.disconnect();
+      await own.stop();
+    }
+  });
+
+  test('check() with Redis down and fail-closed: a throttled account does not let an unknown token through', async () => {
+    const own = await startPrivateRedis();
+    const writer = new Redis(own.url);
+    await writeDeny(writer, 'account', 'acct-thr', denyEntry({ action: 'throttle', throttleKbps: 800 }));
+    writer.disconnect();
+    const closed = new EdgeClient({ redisUrl: own.url, failMode: 'closed', readTimeoutMs: 100 });
+    const open = new EdgeClient({ redisUrl: own.url, failMode: 'open', readTimeoutMs: 100 });
+    await Promise.all([closed.start(), open.start()]);
+    try {
+      await own.stop();
+      assert.ok(await waitFor(() => !closed.cache.complete && !open.cache.complete, 2_000));
+      const query = { tokenHash: 'unknown-token', accountId: 'acct-thr' };
+      const c = closed.check(query);
+      assert.deepEqual([c.decision, c.source], ['block', 'fail-closed']);
+      const o = open.check(query);
+      assert.deepEqual([o.decision, o.throttleKbps], ['throttle', 800], 'fail-open keeps the known throttle');
+    } finally {
+      await Promise.all([closed.close(), open.close()]);
     }
   });
 
