@@ -8,7 +8,8 @@
  * produced once (a revocation already in the table is never produced again).
  *
  * Lift order: the lifted state on the topic first, then the Redis removal; a crash between the
- * two is healed at the next boot, when restore() removes entries whose revocation is lifted.
+ * two is healed at the next boot, when restore() removes entries whose revocation is lifted. When
+ * another revocation of the same subject is still active, it is written back in the same lift.
  */
 import type { Clock } from '../../core/clock.ts';
 import { LeechguardError } from '../../core/errors.ts';
@@ -106,6 +107,22 @@ export class Revocations {
     }
     // Always run the removal: a retried lift heals a crash between the topic and Redis.
     await this.options.denylist.lift(lifted);
+    // Redis holds one revocation per subject (the longest-lasting). Another one still active for
+    // the subject takes the key back: the subject stays revoked until every revocation of it ends.
+    // (A scan of the table: lifts are rare, human-made calls.)
+    const nowMs = this.options.clock.nowMs();
+    const others: Revocation[] = [];
+    for (const r of this.table.values()) {
+      if (
+        r.id !== id &&
+        r.subjectKey === lifted.subjectKey &&
+        r.subjectKind === lifted.subjectKind &&
+        revocationStatus(r, nowMs) === 'active'
+      ) {
+        others.push(r);
+      }
+    }
+    if (others.length > 0) await this.options.denylist.setMany(others);
     return this.view(lifted);
   }
 

@@ -300,6 +300,39 @@ describe('enforcer modes on real Kafka + Redis', () => {
     assert.ok(listed.json.items.some((r: { id: string }) => r.id === revocationId));
   });
 
+  it('lifting the revocation that holds a subject hands the key to another one still active for it', async () => {
+    const accountId = `acct-two-${run}`;
+    const [first, second] = [
+      flag({ rule: RULE.moderate, accountId }),
+      flag({ rule: RULE.moderate, accountId }),
+    ];
+    await producer.send([first, second]);
+    await waitFor(
+      'both review entries',
+      () =>
+        enforcer.enforcement.parts.reviews.get(first.id) && enforcer.enforcement.parts.reviews.get(second.id),
+    );
+    const approve = async (id: string) => {
+      const r = await api('POST', `/v1/reviews/${id}/decision`, ANALYST_KEY, { decision: 'approved' });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      return r.json.revocation.id as string;
+    };
+    const firstId = await approve(first.id);
+    await new Promise((r) => setTimeout(r, 5)); // the second lasts longer: it takes the key
+    const secondId = await approve(second.id);
+    const key = denyKey('account', accountId);
+    assert.equal(await redis.hget(key, 'revocationId'), secondId);
+    const lift = (id: string) =>
+      api('POST', `/v1/revocations/${id}/lift`, OPERATOR_KEY, { reason: 'appeal' });
+    assert.equal((await lift(secondId)).status, 200);
+    assert.equal(await redis.hget(key, 'revocationId'), firstId, 'the other active revocation holds the key');
+    await waitFor('the set message handing over', () =>
+      changes.find((c) => c.subject === accountId && c.op === 'set' && c.entry?.revocationId === firstId),
+    );
+    assert.equal((await lift(firstId)).status, 200);
+    assert.equal(await redis.exists(key), 0, 'nothing active is left for the subject');
+  });
+
   it('a policy change through the API is validated, applied at once and audited with who, before and after', async () => {
     const bad = await api('PUT', `/v1/policies/rules/${RULE.monitor}`, OPERATOR_KEY, {
       policy: { mode: 'automate', action: 'substitute' },
