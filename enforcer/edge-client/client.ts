@@ -163,19 +163,24 @@ export class EdgeClient {
     if (!this.cache.sweep(this.nowMs(), 20_000)) setImmediate(() => this.sweepSlice());
   }
 
-  /** Connects, subscribes and waits for the first full sync (or timeoutMs, then keeps trying). */
-  async start(timeoutMs = 5_000): Promise<void> {
+  /**
+   * Connects, subscribes and waits up to timeoutMs for the first full sync. Returns whether it is
+   * done: a denylist too large to mirror in that time keeps syncing in the background (until then
+   * misses read Redis, and `stats().complete` is false), rather than failing the caller's boot.
+   */
+  async start(timeoutMs = 5_000): Promise<boolean> {
     await Promise.all([this.redis.connect(), this.sub.connect()]);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.firstSync.promise,
-      new Promise<void>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`denylist sync not done after ${timeoutMs} ms`)),
-          timeoutMs,
-        );
+    const synced = await Promise.race([
+      this.firstSync.promise.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
       }),
     ]).finally(() => clearTimeout(timer));
+    if (!synced) {
+      this.logger?.warn({ timeoutMs }, 'denylist mirror not synced yet; misses read Redis meanwhile');
+    }
+    return synced;
   }
 
   async close(): Promise<void> {

@@ -134,6 +134,19 @@ describe('edge client on a private Redis', () => {
     }
   });
 
+  test('start() does not fail when the first sync outlasts its wait: the mirror completes in the background', async () => {
+    await writeDeny(redis, 'account', 'acct-late', denyEntry({ action: 'block_account' }), false);
+    const edge = new EdgeClient({ redisUrl: priv.url });
+    try {
+      assert.equal(await edge.start(0), false, 'not synced within 0 ms');
+      assert.equal(edge.stats().complete, false);
+      assert.ok(await waitFor(() => edge.cache.complete, PRECONDITION_MS), 'synced afterwards');
+      assert.equal(edge.check({ accountId: 'acct-late' }).decision, 'block');
+    } finally {
+      await edge.close();
+    }
+  });
+
   test('change messages without their entry: each subject is read and applied, however close together', async () => {
     const edge = new EdgeClient({ redisUrl: priv.url });
     await edge.start();
