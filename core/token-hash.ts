@@ -48,6 +48,29 @@ export class TokenHasher {
     return out;
   }
 
+  /**
+   * Keyed MACs of `text` for another purpose under the same keys (current first). Each key is
+   * first derived for `purpose` (HMAC of the purpose name), so a MAC never equals a token hash.
+   */
+  macAll(purpose: string, text: string): TokenHash[] {
+    const out: TokenHash[] = [];
+    for (const keyId of [
+      this.currentKeyId,
+      ...[...this.keys.keys()].filter((k) => k !== this.currentKeyId),
+    ]) {
+      const id = `${purpose}\u0000${keyId}`;
+      let key = this.derived.get(id);
+      if (key === undefined) {
+        key = createHmac('sha256', this.keys.get(keyId)!).update(`leechguard purpose ${purpose}`).digest();
+        this.derived.set(id, key);
+      }
+      out.push({ keyId, hash: createHmac('sha256', key).update(text).digest('hex') });
+    }
+    return out;
+  }
+
+  private readonly derived = new Map<string, Buffer>();
+
   private hashWith(keyId: string, token: string): string {
     const secret = this.keys.get(keyId);
     if (secret === undefined) throw new Error(`unknown token hashing key id ${keyId}`);

@@ -2,7 +2,6 @@
  * Session admission: start / heartbeat / stop over scripts/session.lua (all state changes atomic,
  * one account per script), the plan view, the denylist mirror and the heartbeat sink.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../core/clock.ts';
@@ -13,6 +12,7 @@ import type { EdgeClient, EdgeQuery } from '../edge-client/client.ts';
 import { allowDecision, type Decision } from '../edge-client/decision.ts';
 import type { PlanLimits, SessionsConfig } from './config.ts';
 import type { HeartbeatSinkLike } from './heartbeat-sink.ts';
+import { makeSessionId, vouchesForStart } from './ids.ts';
 import { sessionKeys } from './keys.ts';
 import { limitsFor, type PlanView, type SessionLimits } from './plans.ts';
 import { ScriptBatch } from './script-batch.ts';
@@ -141,8 +141,8 @@ export class SessionService {
     const { limits, json: limitsArg } = this.limitsOf(plan, input.contentId);
     const token = input.token !== undefined ? hasher.hash(input.token) : undefined;
     const tokenHash = token?.hash ?? input.tokenHash ?? '';
-    const sessionId = randomUUID();
     const nowMs = clock.nowMs();
+    const sessionId = makeSessionId(hasher, input.accountId, nowMs);
     const rec = { d: input.deviceId, c: input.contentId, g: limits.groups, t: tokenHash };
     const out = await this.call(
       'start',
@@ -178,8 +178,23 @@ export class SessionService {
     const { plan, tenant } = plans.get(input.accountId, input.tenant);
     const { limits, json: limitsArg } = this.limitsOf(plan, input.contentId ?? '');
     const nowMs = clock.nowMs();
+    if (input.deviceId && input.contentId) {
+      // This heartbeat may re-register the session (and evict a later one): a revoked token,
+      // session or account is stopped before it can.
+      const pre = await this.judge({
+        token: input.token,
+        tokenHash: input.token === undefined ? input.tokenHash || undefined : undefined,
+        sessionId,
+        accountId: input.accountId,
+      });
+      if (pre.decision === 'block') return this.stopRevoked(sessionId, input.accountId, tenant, nowMs, pre);
+    }
+    // A claimed start counts only when the session id vouches for it (ids.ts); else it is now.
+    const vouched =
+      input.startedAtMs !== undefined &&
+      vouchesForStart(hasher, sessionId, input.accountId, input.startedAtMs);
     const claimed = {
-      s: input.startedAtMs ?? nowMs,
+      s: vouched ? input.startedAtMs : undefined, // omitted: the script counts it from now
       d: input.deviceId ?? '',
       c: input.contentId ?? '',
       g: limits.groups,
@@ -202,12 +217,7 @@ export class SessionService {
       sessionId,
       accountId: input.accountId,
     });
-    if (d.decision === 'block') {
-      const reason = `revoked:${d.rule ?? d.action ?? 'unknown'}`;
-      await this.call('stop', nowMs, input.accountId, tenant, sessionId, reason, '{}');
-      // An eviction of this very session (enforcer evict_session) reads as such to the player.
-      return { action: 'stop', reason: d.subjectKind === 'session' ? 'evicted' : 'revoked', decision: d };
-    }
+    if (d.decision === 'block') return this.stopRevoked(sessionId, input.accountId, tenant, nowMs, d);
     this.emit(out.reregistered ? 'start' : 'heartbeat', nowMs, tenant, input.accountId, sessionId, rec);
     return {
       action: 'continue',
@@ -215,6 +225,23 @@ export class SessionService {
       reregistered: out.reregistered === true,
       ...(d.decision === 'allow' ? {} : { decision: d }),
     };
+  }
+
+  /**
+   * Ends a session the denylist blocks (if it is active) and tells the player why; later heartbeats
+   * get the same reason from the ended record. An eviction of this very session (enforcer
+   * evict_session) reads as such.
+   */
+  private async stopRevoked(
+    sessionId: string,
+    accountId: string,
+    tenant: string,
+    nowMs: number,
+    d: Decision,
+  ): Promise<HeartbeatResult> {
+    const reason = d.subjectKind === 'session' ? 'evicted' : 'revoked';
+    await this.call('stop', nowMs, accountId, tenant, sessionId, reason, '{}');
+    return { action: 'stop', reason, decision: d };
   }
 
   /** Ends a session; throws ENF_ERR_SESSION_NOT_FOUND when it is not active. */

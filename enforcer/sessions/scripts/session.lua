@@ -13,15 +13,18 @@ ARGV[4]  keyTtlMs: PEXPIRE of a key whenever it is written; start and stop renew
          are forgotten; an ended reason, written with its key's renewal, outlives endedRetentionMs)
 ARGV[5]  endedRetentionMs: how long an ended session's reason answers its late heartbeats
 ARGV[6]  sessionId
-ARGV[7]  start / heartbeat: JSON {s,d,c,g,t} of the session (s: claimed start, re-registration only)
+ARGV[7]  start / heartbeat: JSON {s,d,c,g,t} of the session (s: claimed start, re-registration
+         only; the caller omits it unless the session id vouches for it, and then it counts from now)
          stop: the reason recorded ('stopped', 'revoked:<rule>', ...)
 ARGV[8]  start / heartbeat: JSON limits {n = streamLimit, p = perTitleLimit (0 none), g = {groupId: limit}}
 ARGV[9]  start: sessionId to terminate before admitting ('' none)
 
 Semantics: the EARLIEST sessions are honoured. A new start is refused when any limit (stream,
-title, group) is full. A heartbeat of an unknown session (state lost) re-registers it with its
-claimed start; if a limit is full it evicts the newest session of that scope only when that one
-started later than itself, else it is told to stop. So nobody within the limit is ever evicted.
+title, group) is full; with a session to terminate, that one ends only if the new one is admitted.
+A heartbeat of an unknown session (state lost) re-registers it with its claimed start (the caller
+vouches for it; 'now' otherwise): sessions are kept earliest first while they fit every limit, so
+it is told to stop when earlier sessions fill one, and evicts only the later sessions that
+earliest-first order puts over a limit. So nobody within the limit is ever evicted.
 
 Returns one JSON string; every reply also carries "closed": [{id, r = reason, d, c, t}], the
 sessions this call ended (ghosts pruned, terminated, evicted, stopped), so the caller can publish
@@ -78,8 +81,11 @@ local function forgetOldEnded()
   end
 end
 
-local function later(a, b) -- a started after b (ties broken by id, deterministically)
+-- a started after b. At the same millisecond a session counted from now (`late`: no start
+-- vouched for) comes after the others; then ids break ties, deterministically.
+local function later(a, b)
   if a.rec.s ~= b.rec.s then return a.rec.s > b.rec.s end
+  if (a.late == true) ~= (b.late == true) then return a.late == true end
   return a.id > b.id
 end
 
@@ -99,9 +105,8 @@ local function summary()
   return out
 end
 
--- Finds room for candidate cand ({id, rec}) under every limit. Returns nil, evicted ids on
--- success, or the full scope (name, limit) on refusal. Nothing is written here.
-local function findRoom(cand, limits, mayEvict)
+-- The limits a candidate ({id, rec}) counts against: the stream limit, its title's, its groups'.
+local function scopesFor(cand, limits)
   local scopes = { { name = 'stream', limit = limits.n, match = function() return true end } }
   if limits.p and limits.p > 0 then
     scopes[#scopes + 1] = { name = 'title', limit = limits.p, match = function(r) return r.c == cand.rec.c end }
@@ -114,48 +119,87 @@ local function findRoom(cand, limits, mayEvict)
       end
     end
   end
-  local evicted, gone = {}, {}
-  for _, sc in ipairs(scopes) do
-    while true do
-      local count, newest = 0, nil
-      for _, a in ipairs(active) do
-        if not a.gone and sc.match(a.rec) then
-          count = count + 1
-          if newest == nil or later(a, newest) then newest = a end
-        end
-      end
-      if count < sc.limit then break end
-      if mayEvict and newest ~= nil and later(newest, cand) then
-        newest.gone = true
-        gone[#gone + 1] = newest
-        evicted[#evicted + 1] = newest.id
-      else
-        for _, a in ipairs(gone) do a.gone = nil end
-        return { name = sc.name, limit = sc.limit }, nil
-      end
+  return scopes
+end
+
+-- A new start: the first full scope (name, limit), or nil when the candidate fits every limit.
+local function findRoom(cand, limits)
+  for _, sc in ipairs(scopesFor(cand, limits)) do
+    local count = 0
+    for _, a in ipairs(active) do
+      if not a.gone and sc.match(a.rec) then count = count + 1 end
     end
+    if count >= sc.limit then return { name = sc.name, limit = sc.limit } end
+  end
+  return nil
+end
+
+-- A re-registration: the candidate takes its place by start time. Sessions are kept earliest
+-- first while they fit every limit; those that started before the candidate always keep theirs,
+-- so it is refused (the full scope returned) when they leave it no room. Later sessions that no
+-- longer fit are returned to be evicted: only as many, and only those, that earliest-first order
+-- puts over a limit. Nothing is written here.
+local function fitByStart(cand, limits)
+  local scopes = scopesFor(cand, limits)
+  local counts = {}
+  for i = 1, #scopes do counts[i] = 0 end
+  local function fullFor(r)
+    for i, sc in ipairs(scopes) do
+      if sc.match(r) and counts[i] >= sc.limit then return sc end
+    end
+    return nil
+  end
+  local function take(r)
+    for i, sc in ipairs(scopes) do
+      if sc.match(r) then counts[i] = counts[i] + 1 end
+    end
+  end
+  local order = {}
+  for _, a in ipairs(active) do
+    if not a.gone then order[#order + 1] = a end
+  end
+  table.sort(order, function(x, y) return later(y, x) end) -- earliest first
+  local placed, evicted = false, {}
+  for _, a in ipairs(order) do
+    if not placed and later(a, cand) then
+      local full = fullFor(cand.rec)
+      if full then return { name = full.name, limit = full.limit }, nil end
+      take(cand.rec)
+      placed = true
+    end
+    if placed and fullFor(a.rec) then
+      evicted[#evicted + 1] = a.id
+    else
+      take(a.rec)
+    end
+  end
+  if not placed then
+    local full = fullFor(cand.rec)
+    if full then return { name = full.name, limit = full.limit }, nil end
   end
   return nil, evicted
 end
 
 if op == 'start' then
   forgetOldEnded()
-  local terminated = false
-  local term = ARGV[9]
-  if term ~= '' and byId[term] then
-    endSession(term, 'terminated', byId[term].rec)
-    byId[term].gone = true
-    terminated = true
-  end
+  -- Terminate-and-start is one step: the named session ends only if the new one is admitted.
+  local term = ARGV[9] ~= '' and byId[ARGV[9]] or nil
+  if term then term.gone = true end
   local rec = cjson.decode(ARGV[7])
   rec.s = now
   rec.l = now
   local cand = { id = id, rec = rec }
-  local full = findRoom(cand, cjson.decode(ARGV[8]), false)
+  local full = findRoom(cand, cjson.decode(ARGV[8]))
   if full then
+    if term then term.gone = nil end
     touch()
     return cjson.encode({ ok = false, scope = full.name, limit = full.limit, sessions = summary(),
-      pruned = pruned, terminated = terminated, closed = closed })
+      pruned = pruned, terminated = false, closed = closed })
+  end
+  local terminated = false
+  if term then
+    endSession(term.id, 'terminated', term.rec)
+    terminated = true
   end
   redis.call('HSET', KEYS[1], id, cjson.encode(rec))
   touch()
@@ -189,12 +233,14 @@ if op == 'heartbeat' then
   -- Unknown: session state was lost (or never here). Re-register with the claimed start.
   local rec = cjson.decode(ARGV[7])
   if type(rec.d) ~= 'string' or rec.d == '' or type(rec.c) ~= 'string' or rec.c == '' then
+    if #closed > 0 then touch() end -- ghosts pruned above wrote ended reasons: give them their TTL
     return cjson.encode({ status = 'stop', reason = 'unknown_session', pruned = pruned, closed = closed })
   end
-  if type(rec.s) ~= 'number' or rec.s > now then rec.s = now end
+  local late = type(rec.s) ~= 'number' or rec.s > now
+  if late then rec.s = now end
   rec.l = now
-  local cand = { id = id, rec = rec }
-  local full, evicted = findRoom(cand, cjson.decode(ARGV[8]), true)
+  local cand = { id = id, rec = rec, late = late }
+  local full, evicted = fitByStart(cand, cjson.decode(ARGV[8]))
   if full then
     endSession(id, 'limit:' .. full.name)
     touch()
@@ -210,7 +256,10 @@ end
 if op == 'stop' then
   forgetOldEnded()
   local a = byId[id]
-  if not a then return cjson.encode({ stopped = false, closed = closed }) end
+  if not a then
+    if #closed > 0 then touch() end -- ghosts pruned above wrote ended reasons: give them their TTL
+    return cjson.encode({ stopped = false, closed = closed })
+  end
   endSession(id, ARGV[7], a.rec)
   touch()
   return cjson.encode({ stopped = true, rec = a.rec, closed = closed })

@@ -40,6 +40,7 @@ export async function bootEdge(
           default: { streamLimit: 2 },
           one: { streamLimit: 1 },
           three: { streamLimit: 3 },
+          pair: { streamLimit: 2, perTitleLimit: 1 },
           titles: {
             streamLimit: 4,
             perTitleLimit: 1,

@@ -8,6 +8,7 @@ import type { PlayerHeartbeat } from '../../../core/schemas/generated.ts';
 import { AvroSerde } from '../../../core/serde.ts';
 import { TOPICS } from '../../../core/topics.ts';
 import type { EdgeServer } from '../../../enforcer/decision/standalone.ts';
+import { sessionKeys } from '../../../enforcer/sessions/keys.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
 import { asBackend, asEdge, bootEdge, GRACE_MS } from './server.ts';
 import { denyEntry, type PrivateRedis, startPrivateRedis, waitFor, writeDeny } from './support.ts';
@@ -170,6 +171,62 @@ describe('session admission on the shared Redis and Kafka', () => {
     );
   });
 
+  test('terminate-and-start changes nothing when the new session is refused anyway', async () => {
+    const accountId = uniqueName('acct');
+    const t = 'pair'; // 2 streams, 1 per title
+    const a = await api.start({ accountId, tenant: t, deviceId: 'tv', contentId: 'x' });
+    const b = await api.start({ accountId, tenant: t, deviceId: 'phone', contentId: 'y' });
+    assert.deepEqual([a.status, b.status], [201, 201]);
+    // Ending A frees a stream, but B still holds title y: the new session is refused, A kept.
+    const refused = await api.start({
+      accountId,
+      tenant: t,
+      deviceId: 'tablet',
+      contentId: 'y',
+      terminateSessionId: a.body.sessionId,
+    });
+    assert.equal(refused.status, 409);
+    assert.equal((refused.body.details as { scope: string }).scope, 'title');
+    assert.deepEqual(
+      (refused.body.details as { sessions: Array<{ sessionId: string }> }).sessions
+        .map((s) => s.sessionId)
+        .sort(),
+      [a.body.sessionId as string, b.body.sessionId as string].sort(),
+    );
+    assert.equal(
+      (await api.beat(a.body.sessionId as string, { accountId, tenant: t })).body.action,
+      'continue',
+    );
+  });
+
+  test('a heartbeat cannot claim seniority its session id does not vouch for', async () => {
+    const accountId = uniqueName('acct');
+    const a = await api.start({ accountId, tenant: 'one', deviceId: 'tv', contentId: 'c1' });
+    assert.equal(a.status, 201);
+    // A made-up id claiming the earliest start: counted from now, so the full plan refuses it.
+    const forged = await api.beat('00000000-0000-0000-0000-000000000000.0123456789abcdef0123', {
+      accountId,
+      tenant: 'one',
+      deviceId: 'pirate',
+      contentId: 'c1',
+      startedAtMs: 0,
+    });
+    assert.deepEqual(forged.body, { action: 'stop', reason: 'limit:stream' });
+    assert.equal(
+      (await api.beat(a.body.sessionId as string, { accountId, tenant: 'one' })).body.action,
+      'continue',
+    );
+  });
+
+  test('a DELETE that finds its session already pruned leaves the ended reasons with a TTL', async () => {
+    const accountId = uniqueName('acct');
+    const a = await api.start({ accountId, tenant: 'one', deviceId: 'tv', contentId: 'c1' });
+    clock.advance(GRACE_MS + 1_000);
+    assert.equal((await api.stop(a.body.sessionId as string, accountId)).status, 404);
+    const ttlMs = await redis.pttl(sessionKeys(accountId)[1]);
+    assert.ok(ttlMs > 0, `ended key TTL ${ttlMs}`);
+  });
+
   test('DELETE ends a session and frees its slot; a second DELETE is 404', async () => {
     const accountId = uniqueName('acct');
     const a = await api.start({ accountId, tenant: 'one', deviceId: 'tv', contentId: 'c1' });
@@ -200,6 +257,10 @@ describe('session admission on the shared Redis and Kafka', () => {
     assert.equal(hb.body.action, 'stop');
     assert.equal(hb.body.reason, 'revoked');
     assert.equal((hb.body.decision as { rule: string }).rule, 'token-network-spread');
+    assert.deepEqual((await api.beat(a.body.sessionId as string, { accountId })).body, {
+      action: 'stop',
+      reason: 'revoked',
+    });
     const again = await api.start({ accountId, deviceId: 'tv', contentId: 'c1', token });
     assert.equal(again.status, 403);
     assert.equal(again.body.code, 'ENF_ERR_SESSION_REVOKED');
@@ -428,6 +489,96 @@ describe('session admission after losing all session state (private redis-server
         ['tv', aStart],
         ['phone', bStart],
       ],
+    );
+  });
+
+  test('re-registration evicts only the sessions earliest-first order puts over a limit', async () => {
+    const accountId = 'acct-fit';
+    const t = 'pair'; // 2 streams, 1 per title
+    const c = await api.start({ accountId, tenant: t, deviceId: 'tv', contentId: 'x' });
+    const cStart = clock.nowMs();
+    await redis.flushall();
+    clock.advance(1_000);
+    const a = await api.start({ accountId, tenant: t, deviceId: 'phone', contentId: 'x' });
+    clock.advance(1_000);
+    const b = await api.start({ accountId, tenant: t, deviceId: 'tablet', contentId: 'y' });
+    assert.deepEqual([c.status, a.status, b.status], [201, 201, 201]);
+    const back = await api.beat(c.body.sessionId as string, {
+      accountId,
+      tenant: t,
+      deviceId: 'tv',
+      contentId: 'x',
+      startedAtMs: cStart,
+    });
+    assert.equal(back.body.action, 'continue');
+    // Earliest first: C, A (title x is full: out), B (2 streams with C: in).
+    assert.deepEqual((await api.beat(a.body.sessionId as string, { accountId, tenant: t })).body, {
+      action: 'stop',
+      reason: 'evicted',
+    });
+    assert.equal(
+      (await api.beat(b.body.sessionId as string, { accountId, tenant: t })).body.action,
+      'continue',
+    );
+  });
+
+  test('a session re-registering with an earlier start than its own loses its seniority', async () => {
+    const accountId = 'acct-liar';
+    const a = await api.start({ accountId, deviceId: 'tv', contentId: 'c1' });
+    const aStart = clock.nowMs();
+    clock.advance(1_000);
+    const b = await api.start({ accountId, deviceId: 'phone', contentId: 'c2' });
+    await redis.flushall();
+    clock.advance(5_000);
+    const c = await api.start({ accountId, deviceId: 'tablet', contentId: 'c3' });
+    assert.deepEqual([a.status, b.status, c.status], [201, 201, 201]);
+    clock.advance(20_000);
+    // B claims to predate A: its id does not vouch for that start, so B counts from now.
+    const liar = await api.beat(b.body.sessionId as string, {
+      accountId,
+      deviceId: 'phone',
+      contentId: 'c2',
+      startedAtMs: aStart - 5_000,
+    });
+    assert.equal(liar.body.action, 'continue', 'it still fits: C and B make two streams');
+    const honest = await api.beat(a.body.sessionId as string, {
+      accountId,
+      deviceId: 'tv',
+      contentId: 'c1',
+      startedAtMs: aStart,
+    });
+    assert.equal(honest.body.action, 'continue');
+    // Earliest first: A, C, then B (from now): B is the one over the limit.
+    assert.deepEqual((await api.beat(b.body.sessionId as string, { accountId })).body, {
+      action: 'stop',
+      reason: 'evicted',
+    });
+    assert.equal((await api.beat(c.body.sessionId as string, { accountId })).body.action, 'continue');
+  });
+
+  test('a revoked session cannot evict anyone on its way out', async () => {
+    const accountId = 'acct-revoked-rereg';
+    const tokenHash = 'h-revoked-rereg';
+    const r = await api.start({ accountId, tenant: 'one', deviceId: 'tv', contentId: 'c1', tokenHash });
+    const rStart = clock.nowMs();
+    await redis.flushall();
+    clock.advance(1_000);
+    const n = await api.start({ accountId, tenant: 'one', deviceId: 'phone', contentId: 'c1' });
+    assert.deepEqual([r.status, n.status], [201, 201]);
+    await writeDeny(redis, 'token', tokenHash, denyEntry());
+    assert.ok(await waitFor(() => server.edge.check({ tokenHash }).decision === 'block', 1_000));
+    const out = await api.beat(r.body.sessionId as string, {
+      accountId,
+      tenant: 'one',
+      deviceId: 'tv',
+      contentId: 'c1',
+      tokenHash,
+      startedAtMs: rStart,
+    });
+    assert.deepEqual([out.body.action, out.body.reason], ['stop', 'revoked']);
+    assert.equal(
+      (await api.beat(n.body.sessionId as string, { accountId, tenant: 'one' })).body.action,
+      'continue',
     );
   });
 
