@@ -113,6 +113,7 @@ export class EdgeClient {
    * message for the subject bumps: the read applies only if no newer change came meanwhile.
    */
   private readonly rereads = new Map<string, number>();
+  private rereadSeq = 0;
   private readonly sweepTimer: NodeJS.Timeout;
   private unsyncedSinceMs: number;
   private closed = false;
@@ -377,12 +378,11 @@ export class EdgeClient {
     }
     if (!KINDS.includes(change.kind) || typeof change.subject !== 'string') return;
     const id = `${change.kind}\u0000${change.subject}`;
-    const pending = this.rereads.get(id);
     if (change.op === 'set' && change.entry === undefined) {
-      this.reread(change.kind, change.subject, id, (pending ?? 0) + 1);
+      this.reread(change.kind, change.subject, id, ++this.rereadSeq);
       return;
     }
-    if (pending !== undefined) this.rereads.set(id, pending + 1); // an older read no longer applies
+    this.rereads.delete(id); // a read in flight for the subject is older than this change: dropped
     if (change.entry) change = { ...change, entry: normaliseEntry(change.entry) };
     this.apply(change);
   }
@@ -501,13 +501,14 @@ export class EdgeClient {
       else entries.set(id, { kind: c.kind, subject: c.subject, entry: c.entry });
     }
     this.buffered = null;
+    const wasComplete = this.cache.complete;
     this.cache.replaceAll(entries.values());
     this.counters.resyncs++;
     if (this.cache.complete) {
       this.overflowResyncMs = this.overflowResyncBaseMs;
       this.logger?.info({ entries: this.cache.size }, 'denylist mirror synced');
     } else {
-      this.unsyncedSinceMs = this.nowMs();
+      if (wasComplete) this.unsyncedSinceMs = this.nowMs(); // still incomplete: the clock keeps running
       this.logger?.warn(
         { entries: entries.size, maxEntries: this.cache.options.maxEntries },
         'denylist larger than the mirror: misses read Redis',

@@ -9,10 +9,12 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { TokenHasher } from '../../core/token-hash.ts';
 
 const PURPOSE = 'session-id';
+/** 80 bits: a forgery needs ~2^79 heartbeats, and the id stays within CMCD's 64 characters. */
 const MAC_HEX_CHARS = 20;
 
+/** JSON, not joined text: no account id or nonce can make another triple's input. */
 function macInput(accountId: string, nonce: string, startedAtMs: number): string {
-  return `${accountId}\n${nonce}\n${startedAtMs}`;
+  return JSON.stringify([accountId, nonce, startedAtMs]);
 }
 
 /** A new session id for `accountId` starting at `startedAtMs`. */

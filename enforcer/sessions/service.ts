@@ -178,10 +178,13 @@ export class SessionService {
     const { plan, tenant } = plans.get(input.accountId, input.tenant);
     const { limits, json: limitsArg } = this.limitsOf(plan, input.contentId ?? '');
     const nowMs = clock.nowMs();
-    if (input.deviceId && input.contentId) {
-      // This heartbeat may re-register the session (and evict a later one): a revoked token,
-      // session or account is stopped before it can.
-      const pre = await this.judge({
+    // With device and content this heartbeat may re-register the session (and evict a later one):
+    // a revoked token, session or account is stopped before it can, and a claimed start counts
+    // only when the session id vouches for it (ids.ts; else the script counts it from now).
+    const mayReregister = Boolean(input.deviceId && input.contentId);
+    let pre: Decision | undefined;
+    if (mayReregister) {
+      pre = await this.judge({
         token: input.token,
         tokenHash: input.token === undefined ? input.tokenHash || undefined : undefined,
         sessionId,
@@ -189,8 +192,8 @@ export class SessionService {
       });
       if (pre.decision === 'block') return this.stopRevoked(sessionId, input.accountId, tenant, nowMs, pre);
     }
-    // A claimed start counts only when the session id vouches for it (ids.ts); else it is now.
     const vouched =
+      mayReregister &&
       input.startedAtMs !== undefined &&
       vouchesForStart(hasher, sessionId, input.accountId, input.startedAtMs);
     const claimed = {
@@ -211,12 +214,17 @@ export class SessionService {
     );
     if (out.status === 'stop') return { action: 'stop', reason: out.reason ?? 'unknown' };
     const rec = out.rec as StoredSession;
-    const d = await this.judge({
-      token: input.token,
-      tokenHash: input.token === undefined ? input.tokenHash || rec.t || undefined : undefined,
-      sessionId,
-      accountId: input.accountId,
-    });
+    // The judgement made before the script holds unless the stored token is one it did not see.
+    const unseenToken = input.token === undefined && rec.t !== '' && rec.t !== input.tokenHash;
+    const d =
+      pre !== undefined && !unseenToken
+        ? pre
+        : await this.judge({
+            token: input.token,
+            tokenHash: input.token === undefined ? input.tokenHash || rec.t || undefined : undefined,
+            sessionId,
+            accountId: input.accountId,
+          });
     if (d.decision === 'block') return this.stopRevoked(sessionId, input.accountId, tenant, nowMs, d);
     this.emit(out.reregistered ? 'start' : 'heartbeat', nowMs, tenant, input.accountId, sessionId, rec);
     return {

@@ -189,10 +189,25 @@ local function lookup(keys)
   return best
 end
 
-local CMCD_STRING_BYTES_MAX = 256 -- ingest keeps at most 256 characters of a CMCD string
+local CMCD_STRING_UNITS_MAX = 256 -- ingest keeps the first 256 UTF-16 units of a CMCD string
 
 local function trim(s)
   return s:match("^%s*(.-)%s*$")
+end
+
+-- The longest prefix of UTF-8 text `s` that is at most `max` UTF-16 units (what a JavaScript
+-- `slice(0, max)` keeps, a 4-byte character counting two), cut between characters.
+local function utf16_prefix(s, max)
+  local units, i, n = 0, 1, #s
+  while i <= n do
+    local b = s:byte(i)
+    local len = b < 0x80 and 1 or b < 0xE0 and 2 or b < 0xF0 and 3 or 4
+    local u = len == 4 and 2 or 1
+    if units + u > max then return s:sub(1, i - 1) end
+    units = units + u
+    i = i + len
+  end
+  return s
 end
 
 -- The sid of CMCD text, read as ingest reads it (ingest/transforms/enrich/cmcd.ts parseCmcdText),
@@ -224,19 +239,26 @@ local function parse_cmcd_sid(text)
         value = trim(text:sub(j, k - 1))
         j = k
       end
-      if key == "sid" and value ~= "" then sid = value:sub(1, CMCD_STRING_BYTES_MAX) end
+      if key == "sid" and value ~= "" then sid = utf16_prefix(value, CMCD_STRING_UNITS_MAX) end
       i = j + 1
     end
   end
   return sid
 end
 
--- The CMCD session id (sid), from the CMCD query parameter or the CMCD-Session header.
+-- The CMCD session id (sid), in ingest's order (ingest/transforms/enrich/cmcd.ts collectCmcd):
+-- the CMCD query parameter, then the CMCD-Object, -Request, -Session and -Status headers; the
+-- last sid found wins.
+local CMCD_HEADER_VARS = { "http_cmcd_object", "http_cmcd_request", "http_cmcd_session", "http_cmcd_status" }
 local function cmcd_sid()
-  local cmcd = ngx.var.arg_CMCD
-  cmcd = cmcd and ngx.unescape_uri(cmcd) or ngx.var.http_cmcd_session
-  if not cmcd then return nil end
-  return parse_cmcd_sid(cmcd)
+  local sid
+  local query = ngx.var.arg_CMCD
+  if query then sid = parse_cmcd_sid(ngx.unescape_uri(query)) end
+  for _, var in ipairs(CMCD_HEADER_VARS) do
+    local text = ngx.var[var]
+    if text then sid = parse_cmcd_sid(text) or sid end
+  end
+  return sid
 end
 
 local warned_no_keys = false

@@ -2,9 +2,9 @@
  * cat-network-binding: a Common Access Token (CTA-5007) bound to networks by its `catnip` claim
  * (ASNs, addresses, prefixes) presented from networks outside that binding. The edge may refuse
  * those requests, but it logs them: a token showing up on several networks it was not issued for
- * has been handed on. Outside networks are counted by ASN (else network prefix), so a phone moving
- * between the cells of one carrier is one network, and one outside network is tolerated by default
- * (an address whose ASN the issuer's database and ours disagree on).
+ * has been handed on. Outside networks are counted by ASN (a request without one is not counted),
+ * so a phone moving between the cells of one carrier is one network, and one outside network is
+ * tolerated by default (an address whose ASN the issuer's database and ours disagree on).
  */
 import { z } from 'zod';
 import { inPrefix, ipBytes } from '../../../core/ip.ts';
@@ -20,7 +20,7 @@ export const catNetworkBindingConfig = z
       .int()
       .positive()
       .default(60 * 60_000),
-    /** Distinct networks (ASN, else prefix) outside the binding tolerated per token. */
+    /** Distinct ASNs outside the binding tolerated per token. */
     maxOutsideNetworks: z.number().int().nonnegative().default(1),
   })
   .strict();
@@ -87,16 +87,15 @@ export const catNetworkBinding: Rule<CatNetworkBindingConfig> = {
     if (binding === null || binding.length === 0) return;
     const subject = v.tokenHash ?? (v.tokenId === null ? null : `cti:${v.tokenId}`);
     if (subject === null) return;
-    if (insideBinding(binding, v.asn, v.clientIp) !== false) return;
-    const where = v.asn !== null ? String(v.asn) : (v.networkPrefix ?? v.clientIp);
-    if (where === null) return;
+    // Counted by ASN only: a phone changing cells stays one network, and the evidence is all ASNs.
+    if (v.asn === null || insideBinding(binding, v.asn, v.clientIp) !== false) return;
     spreadApply(
       SPEC,
       view,
       event,
       'token',
       subject,
-      where,
+      String(v.asn),
       config.windowMs,
       config.maxOutsideNetworks,
       ctx,

@@ -15,7 +15,7 @@ ARGV[5]  endedRetentionMs: how long an ended session's reason answers its late h
 ARGV[6]  sessionId
 ARGV[7]  start / heartbeat: JSON {s,d,c,g,t} of the session (s: claimed start, re-registration
          only; the caller omits it unless the session id vouches for it, and then it counts from now)
-         stop: the reason recorded ('stopped', 'revoked:<rule>', ...)
+         stop: the reason recorded ('stopped', 'revoked', 'evicted', ...)
 ARGV[8]  start / heartbeat: JSON limits {n = streamLimit, p = perTitleLimit (0 none), g = {groupId: limit}}
 ARGV[9]  start: sessionId to terminate before admitting ('' none)
 
@@ -161,7 +161,9 @@ local function fitByStart(cand, limits)
   table.sort(order, function(x, y) return later(y, x) end) -- earliest first
   local placed, evicted = false, {}
   for _, a in ipairs(order) do
-    if not placed and later(a, cand) then
+    -- A candidate counted from now (late) goes after every session already admitted, whatever
+    -- their starts say (another instance's clock may run ahead of the caller's).
+    if not placed and not cand.late and later(a, cand) then
       local full = fullFor(cand.rec)
       if full then return { name = full.name, limit = full.limit }, nil end
       take(cand.rec)

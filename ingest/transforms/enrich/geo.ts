@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Reader } from 'maxmind';
 import { z } from 'zod';
-import { ipv4Number, ipv6Groups } from '../../../core/ip.ts';
+import { ipv4Number, ipv6Groups, unmapped } from '../../../core/ip.ts';
 
 export const geoSection = z
   .object({
@@ -176,11 +176,6 @@ function search(starts: Uint32Array, ends: Uint32Array, asns: Uint32Array, x: nu
   // hi: last range starting at or before x.
   if (hi >= 0 && x <= ends[hi]!) return asns[hi]!;
   return null;
-}
-
-function unmapped(ip: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  return m ? m[1]! : ip;
 }
 
 /**

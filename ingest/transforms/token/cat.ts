@@ -75,7 +75,7 @@ function ipText(b: Buffer, v6: boolean): string | null {
  * the address with its prefix length); anything else `tag<n>:<hex or JSON>` as given (no rule can match it).
  */
 function catnipEntry(e: unknown): string {
-  if (typeof e === 'number') return `AS${e}`;
+  if (typeof e === 'number' || typeof e === 'bigint') return `AS${e}`;
   if (!(e instanceof Tag)) return String(e);
   const v6 = e.tag === TAG_IPV6;
   if (v6 || e.tag === TAG_IPV4) {
@@ -107,7 +107,13 @@ function asGiven(v: unknown): string {
   const b = bytes(v);
   if (b) return b.toString('hex');
   const plain = (x: unknown): unknown =>
-    x instanceof Uint8Array ? Buffer.from(x).toString('hex') : Array.isArray(x) ? x.map(plain) : x;
+    x instanceof Uint8Array
+      ? Buffer.from(x).toString('hex')
+      : typeof x === 'bigint'
+        ? x.toString()
+        : Array.isArray(x)
+          ? x.map(plain)
+          : x;
   return JSON.stringify(plain(v)) ?? String(v);
 }
 

@@ -301,6 +301,7 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
       `br=3200,sid=${bare},su`,
       `sid="${first}",sid="${last}"`,
       `sid="${long}${'x'.repeat(300)}"`,
+      `sid="${long}${'é'.repeat(300)}"`, // cut at 256 UTF-16 units as ingest cuts it, not bytes
     ];
     await writeDeny(redis, 'session', decoy1, denyEntry({ action: 'evict_session' }));
     for (const text of cases) {
@@ -323,6 +324,31 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
     assert.equal(ingestSid(onlyDecoy), null);
     assert.equal((await get(`/media/seg-5.ts?CMCD=${encodeURIComponent(onlyDecoy)}`)).status, 200);
     assert.equal((await get('/media/seg-5.ts', { 'cmcd-session': onlyDecoy })).status, 200);
+  });
+
+  test('the CMCD sid is looked for where ingest looks: the query, then every CMCD header, the last one winning', async () => {
+    const [inQuery, inHeader] = [uniqueName('sess-q'), uniqueName('sess-h')];
+    const queryEntry = denyEntry({ action: 'evict_session' });
+    const headerEntry = denyEntry({ action: 'evict_session' });
+    await writeDeny(redis, 'session', inQuery, queryEntry);
+    await writeDeny(redis, 'session', inHeader, headerEntry);
+    // A CMCD query without a sid does not hide the sid of a header.
+    const headerOnly = await get(`/media/seg-6.ts?CMCD=${encodeURIComponent('br=3200,su')}`, {
+      'cmcd-request': `sid="${inHeader}"`,
+    });
+    assert.equal(headerOnly.revocation, headerEntry.revocationId);
+    // Both: the header's sid wins, as in ingest (what the enforcer evicted).
+    const both = await get(`/media/seg-6.ts?CMCD=${encodeURIComponent(`sid="${inQuery}"`)}`, {
+      'cmcd-status': `sid="${inHeader}"`,
+    });
+    assert.equal(both.revocation, headerEntry.revocationId);
+    const text = `sid="${inQuery}"`;
+    const cmcd = emptyCmcd();
+    parseCmcdText(text, cmcd);
+    parseCmcdText('bs', cmcd); // a header without a sid keeps the query's
+    assert.equal(cmcd.sid, inQuery);
+    const queryKept = await get(`/media/seg-6.ts?CMCD=${encodeURIComponent(text)}`, { 'cmcd-status': 'bs' });
+    assert.equal(queryKept.revocation, queryEntry.revocationId);
   });
 
   test('a throttled account is served at its rate, marked with the revocation', async () => {

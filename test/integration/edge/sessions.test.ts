@@ -218,6 +218,29 @@ describe('session admission on the shared Redis and Kafka', () => {
     );
   });
 
+  test('a start no id vouches for goes after every session already admitted, even one stamped by a clock ahead', async () => {
+    const { server: ahead, clock: aheadClock } = await bootEdge();
+    try {
+      aheadClock.set(clock.nowMs() + 10_000); // that instance's clock runs 10 s ahead of this one's
+      const accountId = uniqueName('acct');
+      const b = await client(ahead).start({ accountId, tenant: 'one', deviceId: 'tv', contentId: 'c1' });
+      assert.equal(b.status, 201);
+      const forged = await api.beat('11111111-1111-1111-1111-111111111111.0123456789abcdef0123', {
+        accountId,
+        tenant: 'one',
+        deviceId: 'pirate',
+        contentId: 'c1',
+      });
+      assert.deepEqual(forged.body, { action: 'stop', reason: 'limit:stream' });
+      assert.equal(
+        (await api.beat(b.body.sessionId as string, { accountId, tenant: 'one' })).body.action,
+        'continue',
+      );
+    } finally {
+      await ahead.http.shutdown();
+    }
+  });
+
   test('a DELETE that finds its session already pruned leaves the ended reasons with a TTL', async () => {
     const accountId = uniqueName('acct');
     const a = await api.start({ accountId, tenant: 'one', deviceId: 'tv', contentId: 'c1' });

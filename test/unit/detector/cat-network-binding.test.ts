@@ -92,13 +92,26 @@ describe('cat-network-binding: the rule', () => {
     assert.equal(d.flagsOf(RULE).length, 1);
   });
 
-  it('ignores tokens without a binding, requests it cannot place, and outside networks past the window', () => {
+  it('ignores tokens without a binding, requests it cannot place or without an ASN, and outside networks past the window', () => {
     const d = new TopologyTestDriver();
     for (let i = 0; i < 6; i++) d.pipeRequest(cat({ timestampMs: T0 + i, catNip: null, asn: 64600 + i }));
     for (let i = 0; i < 6; i++)
       d.pipeRequest(cat({ timestampMs: T0 + 10 + i, asn: null, tokenHash: 'tok-2' }));
     for (let i = 0; i < 4; i++) {
       d.pipeRequest(cat({ timestampMs: T0 + i * 61 * MIN, asn: 64700 + i, tokenHash: 'tok-3' }));
+    }
+    // Outside an address binding but without an ASN: not counted (outside networks are ASNs).
+    for (let i = 0; i < 6; i++) {
+      d.pipeRequest(
+        cat({
+          timestampMs: T0 + 4 * 61 * MIN + i, // after the events above: never late
+          catNip: ['ip:192.0.2.10'],
+          clientIp: `203.0.${i}.9`,
+          networkPrefix: `203.0.${i}.0/24`,
+          asn: null,
+          tokenHash: 'tok-4',
+        }),
+      );
     }
     assert.equal(d.flagsOf(RULE).length, 0);
   });

@@ -274,6 +274,11 @@ describe('token identity', () => {
       ],
     );
     assert.equal(catnipText(13335), null, 'not an array');
+    // Integers past 2^53 arrive as BigInt: written out, never a thrown error (a dead-lettered line).
+    assert.deepEqual(catnipText([2n ** 40n, new Tag([2n ** 64n - 1n], 99)]), [
+      'AS1099511627776',
+      'tag99:["18446744073709551615"]',
+    ]);
     // Through a whole (unsigned) CAT: the claims ingest puts on the record.
     const claims = new Map<number, unknown>([
       [2, 'acct-nip'],
