@@ -30,9 +30,13 @@ export class TokenHasher {
   private readonly keys: ReadonlyMap<string, string>;
   readonly currentKeyId: string;
 
+  /** Key ids, the current one first. */
+  private readonly keyOrder: readonly string[];
+
   constructor(config: TokenHashingConfig) {
     this.keys = new Map(Object.entries(config.keys));
     this.currentKeyId = config.currentKeyId;
+    this.keyOrder = [this.currentKeyId, ...[...this.keys.keys()].filter((k) => k !== this.currentKeyId)];
   }
 
   hash(token: string): TokenHash {
@@ -41,11 +45,7 @@ export class TokenHasher {
 
   /** Hashes under every configured key (current first), for lookups during a rotation. */
   hashAll(token: string): TokenHash[] {
-    const out = [this.hash(token)];
-    for (const keyId of this.keys.keys()) {
-      if (keyId !== this.currentKeyId) out.push({ keyId, hash: this.hashWith(keyId, token) });
-    }
-    return out;
+    return this.keyOrder.map((keyId) => ({ keyId, hash: this.hashWith(keyId, token) }));
   }
 
   /**
@@ -53,20 +53,15 @@ export class TokenHasher {
    * first derived for `purpose` (HMAC of the purpose name), so a MAC never equals a token hash.
    */
   macAll(purpose: string, text: string): TokenHash[] {
-    const out: TokenHash[] = [];
-    for (const keyId of [
-      this.currentKeyId,
-      ...[...this.keys.keys()].filter((k) => k !== this.currentKeyId),
-    ]) {
+    return this.keyOrder.map((keyId) => {
       const id = `${purpose}\u0000${keyId}`;
       let key = this.derived.get(id);
       if (key === undefined) {
         key = createHmac('sha256', this.keys.get(keyId)!).update(`leechguard purpose ${purpose}`).digest();
         this.derived.set(id, key);
       }
-      out.push({ keyId, hash: createHmac('sha256', key).update(text).digest('hex') });
-    }
-    return out;
+      return { keyId, hash: createHmac('sha256', key).update(text).digest('hex') };
+    });
   }
 
   private readonly derived = new Map<string, Buffer>();

@@ -184,12 +184,7 @@ export class SessionService {
     const mayReregister = Boolean(input.deviceId && input.contentId);
     let pre: Decision | undefined;
     if (mayReregister) {
-      pre = await this.judge({
-        token: input.token,
-        tokenHash: input.token === undefined ? input.tokenHash || undefined : undefined,
-        sessionId,
-        accountId: input.accountId,
-      });
+      pre = await this.judgeSession(sessionId, input, '');
       if (pre.decision === 'block') return this.stopRevoked(sessionId, input.accountId, tenant, nowMs, pre);
     }
     const vouched =
@@ -216,15 +211,7 @@ export class SessionService {
     const rec = out.rec as StoredSession;
     // The judgement made before the script holds unless the stored token is one it did not see.
     const unseenToken = input.token === undefined && rec.t !== '' && rec.t !== input.tokenHash;
-    const d =
-      pre !== undefined && !unseenToken
-        ? pre
-        : await this.judge({
-            token: input.token,
-            tokenHash: input.token === undefined ? input.tokenHash || rec.t || undefined : undefined,
-            sessionId,
-            accountId: input.accountId,
-          });
+    const d = pre !== undefined && !unseenToken ? pre : await this.judgeSession(sessionId, input, rec.t);
     if (d.decision === 'block') return this.stopRevoked(sessionId, input.accountId, tenant, nowMs, d);
     this.emit(out.reregistered ? 'start' : 'heartbeat', nowMs, tenant, input.accountId, sessionId, rec);
     return {
@@ -290,6 +277,20 @@ export class SessionService {
       this.limitsByPlan.set(plan, cached);
     }
     return cached;
+  }
+
+  /** The denylist's answer for a heartbeat: its token (else the stored one), the session, the account. */
+  private judgeSession(
+    sessionId: string,
+    input: HeartbeatInput,
+    storedTokenHash: string,
+  ): Promise<Decision> | Decision {
+    return this.judge({
+      token: input.token,
+      tokenHash: input.token === undefined ? input.tokenHash || storedTokenHash || undefined : undefined,
+      sessionId,
+      accountId: input.accountId,
+    });
   }
 
   private judge(q: EdgeQuery): Promise<Decision> | Decision {

@@ -81,11 +81,8 @@ local function forgetOldEnded()
   end
 end
 
--- a started after b. At the same millisecond a session counted from now (`late`: no start
--- vouched for) comes after the others; then ids break ties, deterministically.
-local function later(a, b)
+local function later(a, b) -- a started after b (ties broken by id, deterministically)
   if a.rec.s ~= b.rec.s then return a.rec.s > b.rec.s end
-  if (a.late == true) ~= (b.late == true) then return a.late == true end
   return a.id > b.id
 end
 
