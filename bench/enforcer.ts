@@ -72,6 +72,8 @@ function makeFlag(i: number, tokenHash: string): Anomaly {
       sessions: [],
       travel: null,
       note: null,
+      signals: [],
+      ruledOut: [],
     },
   };
 }

@@ -129,6 +129,7 @@ interface Geo {
   asn: number | null;
   latitude: number | null;
   longitude: number | null;
+  geoAccuracyKm: number | null;
   datacenter: boolean;
 }
 
@@ -173,10 +174,20 @@ function lookupGeo(
   const country = logged.country ?? (ip ? ctx.geo.country(ip) : null);
   const asn = logged.asn ?? (ip ? ctx.geo.asn(ip) : null);
   let { latitude, longitude } = logged;
+  let geoAccuracyKm: number | null = null;
   if (latitude === null || longitude === null) {
-    const c = countryCentroid(country);
-    latitude = c ? c[0] : null;
-    longitude = c ? c[1] : null;
+    // A City database's position counts only where it agrees with the country the log or the
+    // database gave; else the country's extent is the uncertainty (geoAccuracyKm null).
+    const pos = ip ? ctx.geo.position(ip) : null;
+    if (pos && (logged.country === null || ctx.geo.country(ip as string) === logged.country)) {
+      latitude = pos.latitude;
+      longitude = pos.longitude;
+      geoAccuracyKm = pos.accuracyKm;
+    } else {
+      const c = countryCentroid(country);
+      latitude = c ? c[0] : null;
+      longitude = c ? c[1] : null;
+    }
   }
   return {
     clientIp: ip,
@@ -185,6 +196,7 @@ function lookupGeo(
     asn,
     latitude,
     longitude,
+    geoAccuracyKm,
     datacenter: asn !== null && ctx.datacenterAsns.has(asn),
   };
 }
@@ -227,6 +239,7 @@ export function toCdnRequest(
     asn: geo.asn,
     latitude: geo.latitude,
     longitude: geo.longitude,
+    geoAccuracyKm: geo.geoAccuracyKm,
     datacenter: geo.datacenter,
     method: p.method,
     host: p.host,

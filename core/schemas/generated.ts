@@ -82,6 +82,8 @@ export interface CdnRequest {
   longitude: null | number;
   /** Autonomous system number of the client network. */
   asn: null | number;
+  /** Radius around latitude / longitude within which the client is, km (a City database's accuracy radius); null when the position is only the country's, whose whole extent is then the uncertainty. */
+  geoAccuracyKm: null | number;
   /** True when the ASN is on the configured hosting / VPN list. */
   datacenter: boolean;
   /** HTTP method. */
@@ -160,6 +162,8 @@ export interface PlayerHeartbeat {
   longitude: null | number;
   /** Autonomous system number. */
   asn: null | number;
+  /** Radius around latitude / longitude within which the client is, km (a City database's accuracy radius); null when the position is only the country's, whose whole extent is then the uncertainty. */
+  geoAccuracyKm: null | number;
   /** True when the ASN is on the hosting / VPN list. */
   datacenter: boolean;
   /** Playback position, ms. */
@@ -276,6 +280,10 @@ export interface TravelEvidence {
   elapsedMs: number;
   /** Implied speed, km/h. */
   speedKmh: number;
+  /** Shortest distance the two positions allow after their uncertainty (country extent, accuracy radius), km: what the speed is computed from. */
+  minDistanceKm: null | number;
+  /** Impossible switches between far places in the window (two or more: the token is in two places at once). */
+  switches: number;
 }
 
 /** What the rule saw, so an analyst can judge the flag. */
@@ -296,6 +304,10 @@ export interface Evidence {
   travel: null | TravelEvidence;
   /** Short plain-language summary of why the flag was raised. */
   note: null | string;
+  /** Inputs the detector had for the tenant when it raised the flag: cdn-logs, heartbeats (seen within the signals rule's presentWithinMs). */
+  signals: Array<string>;
+  /** Legitimate explanations the rule checked and excluded before flagging, in plain language (e.g. neighbouring countries, a single jump). */
+  ruledOut: Array<string>;
 }
 
 /** A flag raised by a detector rule, with the evidence an analyst needs. Value of topic leechguard.anomalies.v1, keyed by account id (subject key when no account). One flag per rule, subject and window; an escalation re-publishes the same id with a higher version. */

@@ -14,7 +14,8 @@ import type { AccountPlan, Anomaly, CdnRequest, PlayerHeartbeat } from '../../co
 import { TOPICS } from '../../core/topics.ts';
 import { type DetectorConfig, detectorConfig } from '../config.ts';
 import type { InputRole } from '../engine/partition-state.ts';
-import { Topology } from '../engine/topology.ts';
+import { type TenantSignals, Topology } from '../engine/topology.ts';
+import { FLAG_RULES } from '../rules/index.ts';
 
 /** One input record: a topic name and its typed value. */
 export interface TopicRecord {
@@ -44,6 +45,10 @@ export interface BacktestSummary {
   flags: number;
   /** Flags (new ids and escalations) per rule. */
   flagsByRule: Record<string, number>;
+  /** Events a rule did not judge for want of a signal (no heartbeats for the tenant, or behind). */
+  silencedByRule: Record<string, number>;
+  /** Latest event time of each input per tenant: which signals each tenant had. */
+  tenantSignals: Record<string, TenantSignals>;
   /** Distinct flag ids per rule. */
   idsByRule: Record<string, number>;
   overflowEntries: number;
@@ -156,7 +161,11 @@ export async function runBacktest(
       events: s.events,
       lateEvents: s.lateEvents,
       flags: flagCount,
-      flagsByRule: Object.fromEntries(Object.entries(s.flags).filter(([r]) => r !== 'sessions')),
+      flagsByRule: Object.fromEntries(Object.entries(s.flags).filter(([r]) => FLAG_RULES.includes(r))),
+      silencedByRule: Object.fromEntries(
+        Object.entries(s.silenced).filter(([r, n]) => FLAG_RULES.includes(r) && n > 0),
+      ),
+      tenantSignals: Object.fromEntries(topology.tenantSignals),
       idsByRule: Object.fromEntries(Object.entries(idsByRule).map(([r, ids]) => [r, ids.size])),
       overflowEntries: s.overflowEntries,
       overflowKeys,
@@ -221,8 +230,13 @@ export function totalBytes(files: readonly string[]): number {
 export function summaryTable(summary: BacktestSummary): string {
   const rows = Object.keys({ ...summary.flagsByRule, ...summary.idsByRule })
     .sort()
-    .map((rule) => [rule, String(summary.idsByRule[rule] ?? 0), String(summary.flagsByRule[rule] ?? 0)]);
-  const header = ['rule', 'flag ids', 'flags (incl. escalations)'];
+    .map((rule) => [
+      rule,
+      String(summary.idsByRule[rule] ?? 0),
+      String(summary.flagsByRule[rule] ?? 0),
+      String(summary.silencedByRule[rule] ?? 0),
+    ]);
+  const header = ['rule', 'flag ids', 'flags (incl. escalations)', 'events silenced (signal missing)'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   return [
@@ -231,5 +245,9 @@ export function summaryTable(summary: BacktestSummary): string {
     ...rows.map(line),
     '',
     `records ${summary.records}  events ${summary.events}  late ${summary.lateEvents}  flags ${summary.flags}  overflow entries ${summary.overflowEntries}  overflow keys ${summary.overflowKeys}`,
+    ...Object.entries(summary.tenantSignals).map(
+      ([tenant, t]) =>
+        `tenant ${tenant}: cdn-logs ${t.cdnLogsLastMs === null ? 'none' : 'yes'}, heartbeats ${t.heartbeatsLastMs === null ? 'none (heartbeat-dependent rules silent)' : 'yes'}`,
+    ),
   ].join('\n');
 }

@@ -17,6 +17,7 @@ import type {
 import { type DetectorConfig, RuleConfigs } from '../config.ts';
 import { type AnyRule, RULES } from '../rules/index.ts';
 import type { DetectorEvent, FlagDraft, RuleContext, RuleOutput, StateValue } from '../rules/kit.ts';
+import { lastSeenMs, type SignalsConfig, signalsOf } from '../rules/signals/index.ts';
 import { type InputRole, PartitionState } from './partition-state.ts';
 
 /** One input record as the topology sees it. */
@@ -36,7 +37,18 @@ export interface TopologyStats {
   flagVersionsCapped: number;
   /** Entries refused by a bounded map (entries per key). */
   overflowEntries: number;
+  /** Events each rule did not judge for want of a signal (a CDN-logs-only tenant, heartbeats behind). */
+  silenced: Record<string, number>;
 }
+
+/** Latest event time of each input per tenant, as this process saw them (metrics, readiness). */
+export interface TenantSignals {
+  cdnLogsLastMs: number | null;
+  heartbeatsLastMs: number | null;
+}
+
+/** Tenants whose inputs are reported; more are counted in one bucket (a bounded metric). */
+const TENANTS_REPORTED_MAX = 1_000;
 
 /** A published flag of one subject and window. */
 interface FlagWindow {
@@ -96,7 +108,10 @@ export class Topology {
   readonly partitions = new Map<number, PartitionState>();
   readonly stats: TopologyStats;
   private readonly rules: readonly AnyRule[];
-  private readonly out: RuleOutput = { changes: [], flags: [], overflow: 0 };
+  private readonly out: RuleOutput = { changes: [], flags: [], overflow: 0, silenced: 0 };
+  /** Index of the signals rule in `rules`, or -1 (then every rule judges every tenant). */
+  private readonly signalsIndex: number;
+  readonly tenantSignals = new Map<string, TenantSignals>();
   /** Rule configs (in rule order) per tenant + plan: one lookup per event. */
   private readonly flagNamespaces = new Map<string, Map<string, string>>();
   /** The partition of the event being processed (for `wouldFlag`). */
@@ -137,6 +152,7 @@ export class Topology {
     this.wallClock = wallClock;
     this.ruleConfigs = new RuleConfigs(config);
     this.rules = rules;
+    this.signalsIndex = rules.findIndex((r) => r.name === 'signals');
     this.stats = {
       events: 0,
       lateEvents: 0,
@@ -144,7 +160,23 @@ export class Topology {
       flags: Object.fromEntries(rules.map((r) => [r.name, 0])),
       flagVersionsCapped: 0,
       overflowEntries: 0,
+      silenced: Object.fromEntries(rules.map((r) => [r.name, 0])),
     };
+  }
+
+  private noteTenant(tenant: string, kind: 'request' | 'heartbeat', atMs: number): void {
+    let t = this.tenantSignals.get(tenant);
+    if (!t) {
+      if (this.tenantSignals.size >= TENANTS_REPORTED_MAX) tenant = '(other)';
+      t = this.tenantSignals.get(tenant);
+      if (!t) {
+        t = { cdnLogsLastMs: null, heartbeatsLastMs: null };
+        this.tenantSignals.set(tenant, t);
+      }
+    }
+    if (kind === 'request') {
+      if (t.cdnLogsLastMs === null || atMs > t.cdnLogsLastMs) t.cdnLogsLastMs = atMs;
+    } else if (t.heartbeatsLastMs === null || atMs > t.heartbeatsLastMs) t.heartbeatsLastMs = atMs;
   }
 
   /** The partition's state, created empty when new. */
@@ -208,28 +240,50 @@ export class Topology {
       (accountId === null ? undefined : state.get<PlanState>(PLANS_NS, accountId)?.p) ??
       this.ruleConfigs.defaultPlan(value.tenant, accountId ?? '');
     this.current = state;
+    this.noteTenant(value.tenant, event.kind, atMs);
+    const configs = this.configsFor(value.tenant, plan.planId);
+    // What the tenant sends, read before the signals rule records this event: a heartbeat is
+    // its own evidence that heartbeats flow.
+    const signalsConfig =
+      this.signalsIndex >= 0 ? (configs[this.signalsIndex] as SignalsConfig | undefined) : undefined;
+    const hbLastMs = signalsConfig === undefined ? null : lastSeenMs(state, 'heartbeats', value.tenant);
+    const hbNowMs = event.kind === 'heartbeat' ? Math.max(atMs, hbLastMs ?? atMs) : hbLastMs;
+    const heartbeatsPresent =
+      signalsConfig === undefined ||
+      !signalsConfig.enabled ||
+      (hbNowMs !== null && hbNowMs >= atMs - signalsConfig.presentWithinMs);
     const ctx: RuleContext = {
       nowMs: state.meta.watermarkMs,
+      heartbeatNowMs: hbNowMs ?? state.meta.watermarkMs,
       plan,
       entriesPerKeyMax: this.config.detector.entriesPerKeyMax,
       wouldFlag: this.wouldFlag,
     };
     const out = this.out;
-    const configs = this.configsFor(value.tenant, plan.planId);
     let flags: Anomaly[] | undefined;
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i]!;
       const config = configs[i]!;
       if (!config.enabled) continue;
+      if (!heartbeatsPresent && rule.requires?.includes('heartbeats')) {
+        this.stats.silenced[rule.name] = (this.stats.silenced[rule.name] ?? 0) + 1;
+        continue;
+      }
       out.changes.length = 0;
       out.flags.length = 0;
       out.overflow = 0;
+      out.silenced = 0;
       rule.apply(state, event, config, ctx, out);
       for (const change of out.changes) state.set(change.ns, change.key, change.value);
       this.stats.overflowEntries += out.overflow;
+      if (out.silenced > 0)
+        this.stats.silenced[rule.name] = (this.stats.silenced[rule.name] ?? 0) + out.silenced;
       for (const draft of out.flags) {
         const flag = this.finalize(state, draft);
         if (!flag) continue;
+        if (signalsConfig !== undefined) {
+          flag.evidence.signals = signalsOf(state, value.tenant, atMs, signalsConfig.presentWithinMs);
+        }
         if (flags) flags.push(flag);
         else flags = [flag];
       }

@@ -34,7 +34,7 @@ export function concurrencyApply(
 ): void {
   if (hb.event === 'stop') return;
   const table = view.get<SessionTable>(SESSIONS_NS, hb.accountId);
-  const active = activeSessions(table, ctx.nowMs, check.graceMs, check.filter);
+  const active = activeSessions(table, ctx.heartbeatNowMs, check.graceMs, check.filter);
   if (active.length <= check.limit) return;
   const newest = active[active.length - 1]!;
   const start = windowStart(hb.timestampMs, check.windowMs);

@@ -1,4 +1,7 @@
-/** Every rule of the detector, in the order they run on each event (sessions first: others read it). */
+/**
+ * Every rule of the detector, in the order they run on each event: signals and sessions first,
+ * the others read their tables.
+ */
 import { accountConcurrency } from './account-concurrency/index.ts';
 import { catNetworkBinding } from './cat-network-binding/index.ts';
 import { catReplay } from './cat-replay/index.ts';
@@ -11,6 +14,7 @@ import { requestRate } from './request-rate/index.ts';
 import { segmentFanout } from './segment-fanout/index.ts';
 import { segmentWithoutSession } from './segment-without-session/index.ts';
 import { sessions } from './sessions/index.ts';
+import { signals } from './signals/index.ts';
 import { titleConcurrency } from './title-concurrency/index.ts';
 import { tokenNetworkSpread } from './token-network-spread/index.ts';
 
@@ -18,6 +22,7 @@ import { tokenNetworkSpread } from './token-network-spread/index.ts';
 export type AnyRule = Rule<any>;
 
 export const RULES: readonly AnyRule[] = [
+  signals,
   sessions,
   tokenNetworkSpread,
   geoSpread,
@@ -33,5 +38,7 @@ export const RULES: readonly AnyRule[] = [
   catNetworkBinding,
 ];
 
-/** Names of the rules that raise flags (sessions only keeps the table). */
-export const FLAG_RULES: readonly string[] = RULES.map((r) => r.name).filter((n) => n !== 'sessions');
+/** Names of the rules that raise flags (signals and sessions only keep tables). */
+export const FLAG_RULES: readonly string[] = RULES.map((r) => r.name).filter(
+  (n) => n !== 'sessions' && n !== 'signals',
+);

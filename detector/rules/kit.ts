@@ -66,12 +66,20 @@ export interface RuleOutput {
   flags: FlagDraft[];
   /** Entries a bounded map refused (entries per key at their limit): counted, never a crash. */
   overflow: number;
+  /** Events the rule could not judge for want of a signal (heartbeats behind): counted. */
+  silenced: number;
 }
 
 /** Context the engine hands every rule call. */
 export interface RuleContext {
   /** The partition's watermark (max event time seen), epoch ms: the rules' notion of now. */
   readonly nowMs: number;
+  /**
+   * The tenant's heartbeat watermark in this partition (latest heartbeat event time), epoch ms:
+   * sessions live in heartbeat time, so heartbeats delivered minutes behind the CDN logs do not
+   * make every session look like a ghost. nowMs when the tenant sends no heartbeats.
+   */
+  readonly heartbeatNowMs: number;
   /** The account's plan (from the accounts topic, else the tenant's default plan). */
   readonly plan: AccountPlan;
   /** Largest number of entries one state value may hold (distinct networks, sessions, ...). */
@@ -91,9 +99,17 @@ export interface RuleContext {
   ) => boolean;
 }
 
+/** Inputs a rule can need for a tenant before it judges: see rules/signals. */
+export type RequiredSignal = 'heartbeats';
+
 /** A detector rule. `C` is its config after defaults and tenant / plan overrides. */
 export interface Rule<C extends { enabled: boolean }> {
   readonly name: string;
+  /**
+   * Signals the rule needs: on a CDN request of a tenant without them (none seen within the
+   * signals rule's window), the engine does not call the rule and counts the request as silenced.
+   */
+  readonly requires?: readonly RequiredSignal[];
   readonly configSchema: z.ZodType<C>;
   /** How far back (event time) the rule's state reaches: recovery re-reads at least this much. */
   horizonMs(config: C): number;
@@ -180,6 +196,8 @@ export function emptyEvidence(): Evidence {
     sessions: [],
     travel: null,
     note: null,
+    signals: [],
+    ruledOut: [],
   };
 }
 

@@ -37,8 +37,13 @@ export interface SpreadSpec {
   /** The other dimension recorded as evidence. */
   secondary: EvidenceDim;
   note: (observed: number, threshold: number, windowMs: number) => string;
-  /** What is compared with the threshold: distinct counted values (default) or events. */
-  measure?: 'distinct' | 'events';
+  /**
+   * What is compared with the threshold: distinct counted values (default), events, or a count
+   * the rule derives from the distinct values (e.g. far-apart regions among countries).
+   */
+  measure?: 'distinct' | 'events' | ((p: SeenMap) => number);
+  /** Legitimate explanations the rule excluded, for the flag's evidence. */
+  ruledOut?: string[];
 }
 
 /** Namespaces of a spread rule for each subject kind. */
@@ -99,7 +104,12 @@ export function spreadApply(
   const second = dimValue(event, spec.secondary);
   if (second !== null && !seenTouch(next.q, second, atMs, cutoffMs, ctx.entriesPerKeyMax)) out.overflow++;
   const q = next.q;
-  const observed = spec.measure === 'events' ? seenCount(p) : seenSize(p);
+  const observed =
+    spec.measure === 'events'
+      ? seenCount(p)
+      : typeof spec.measure === 'function'
+        ? spec.measure(p)
+        : seenSize(p);
   if (observed <= max) return;
   const start = windowStart(atMs, windowMs);
   const escalateOn = spec.measure === 'events' ? 'severity' : 'increase';
@@ -120,6 +130,7 @@ export function spreadApply(
     e.asns = items.asns;
     e.devices = items.devices;
     e.note = spec.note(observed, max, windowMs);
+    if (spec.ruledOut) e.ruledOut = [...spec.ruledOut];
     return e;
   };
   out.flags.push({

@@ -56,6 +56,7 @@ export function admissionRecord(source: string, e: AdmissionEvent): PlayerHeartb
     longitude: null,
     asn: null,
     datacenter: false,
+    geoAccuracyKm: null,
     playheadMs: null,
     bitrateKbps: null,
     cmcd: null,

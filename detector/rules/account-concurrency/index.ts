@@ -25,6 +25,7 @@ export type AccountConcurrencyConfig = z.infer<typeof accountConcurrencyConfig>;
 
 export const accountConcurrency: Rule<AccountConcurrencyConfig> = {
   name: 'account-concurrency',
+  requires: ['heartbeats'],
   configSchema: accountConcurrencyConfig,
   horizonMs: (c) => Math.max(c.graceMs, c.windowMs),
   apply(view, event, config, ctx, out) {

@@ -1,7 +1,9 @@
 /**
  * datacenter-source: a token used from hosting / VPN ASNs (ingest marks them `datacenter`),
  * typical of restreamers and bots. A single probe is tolerated; repeated use is flagged. Requests
- * inside an active heartbeat session (a viewer behind a VPN) are not counted.
+ * inside an active heartbeat session (a viewer behind a VPN) are not counted, so the rule needs
+ * heartbeats: the engine keeps it silent for a tenant without them, and it waits for heartbeats
+ * delivered late (a request newer than the tenant's heartbeats plus the grace is not judged).
  */
 import { z } from 'zod';
 import type { Rule } from '../kit.ts';
@@ -46,6 +48,7 @@ const SPEC: SpreadSpec = {
 
 export const datacenterSource: Rule<DatacenterSourceConfig> = {
   name: 'datacenter-source',
+  requires: ['heartbeats'],
   configSchema: datacenterSourceConfig,
   horizonMs: (c) => c.windowMs,
   apply(view, event, config, ctx, out) {
@@ -60,11 +63,16 @@ export const datacenterSource: Rule<DatacenterSourceConfig> = {
       // segment a player fetches just before its start heartbeat are not held against it.
       const account = v.accountId ?? accountOfSession(view, v.sessionId, ctx.nowMs);
       const row = account === null ? undefined : view.get<SessionTable>(SESSIONS_NS, account)?.s[v.sessionId];
-      if (row !== undefined && isActive(row, ctx.nowMs, config.sessionGraceMs)) {
+      if (row !== undefined && isActive(row, ctx.heartbeatNowMs, config.sessionGraceMs)) {
         const ns = SPEC.ns[kind] as string;
         if (view.get(ns, subject) !== undefined) out.changes.push({ ns, key: subject, value: undefined });
         return;
       }
+    }
+    // Heartbeats this far behind cannot tell yet whether a session covers the request.
+    if (config.skipCoveredBySession && v.timestampMs > ctx.heartbeatNowMs + config.sessionGraceMs) {
+      out.silenced++;
+      return;
     }
     spreadApply(
       SPEC,

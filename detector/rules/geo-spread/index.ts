@@ -1,9 +1,15 @@
 /**
- * geo-spread: one token, or one account, seen in more distinct countries than a traveller
- * crossing one border (or a family member abroad) shows within the window.
+ * geo-spread: one token, or one account, seen in more far-apart regions than a traveller
+ * crossing one border (or a family member abroad) shows within the window. A region is a group of
+ * countries whose territories lie within `regionGapKm` of each other (neighbours share borders, so a
+ * border household's home and mobile networks placed in two countries are one region), and only
+ * positions that are evidence count (not mobile carriers, satellite / in-flight links or hosting /
+ * VPN exits: see ../geo.ts).
  */
 import { z } from 'zod';
-import type { Rule } from '../kit.ts';
+import { countryBox, type LatLonBox } from '../../../core/country-extents.ts';
+import { minDistanceKm, type Position, positionOf } from '../geo.ts';
+import type { Rule, SeenMap } from '../kit.ts';
 import { type SpreadSpec, spreadApply, spreadNamespaces } from '../spread.ts';
 
 export const geoSpreadConfig = z
@@ -15,24 +21,84 @@ export const geoSpreadConfig = z
       .int()
       .positive()
       .default(60 * 60_000),
-    /** Most distinct countries per token in the window: one border crossing is two. */
+    /** Most far-apart regions per token in the window: one long trip is two. */
     maxCountriesPerToken: z.number().int().positive().default(2),
-    /** Most distinct countries per account: the family at home plus a member abroad, crossing once. */
+    /** Most far-apart regions per account: the family at home plus a member abroad, travelling once. */
     maxCountriesPerAccount: z.number().int().positive().default(3),
+    /**
+     * Countries whose territories are closer than this are one region, km (the same bound as
+     * impossible-travel's minDistanceKm: what is left of a position's error beyond its country).
+     */
+    regionGapKm: z.number().nonnegative().default(500),
+    /** ASNs whose positions are not evidence, besides the built-in mobile and satellite lists. */
+    unreliableAsns: z.array(z.number().int().nonnegative()).max(10_000).default([]),
   })
   .strict();
 export type GeoSpreadConfig = z.infer<typeof geoSpreadConfig>;
 
 const note = (n: number, max: number, w: number) =>
-  `seen in ${n} distinct countries in ${w / 60_000} min (max ${max})`;
+  `seen in ${n} far-apart regions in ${w / 60_000} min (max ${max})`;
 
-const SPEC: SpreadSpec = {
-  rule: 'geo-spread',
-  ns: spreadNamespaces('geo-spread'),
-  primary: 'countries',
-  secondary: 'networks',
-  note,
-};
+function boxPosition(cc: string, box: LatLonBox): Position {
+  return { lat: (box[0] + box[2]) / 2, lon: (box[1] + box[3]) / 2, r: 0, b: box, cc };
+}
+
+/** Regions among the countries seen: groups linked by territories closer than `gapKm`. */
+export function regionCount(countries: readonly string[], gapKm: number): number {
+  const n = countries.length;
+  if (n <= 1) return n;
+  const pos = countries.map((cc) => {
+    const box = countryBox(cc);
+    return box ? boxPosition(cc, box) : null;
+  });
+  const parent = countries.map((_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
+    return i;
+  };
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const a = pos[i];
+      const b = pos[j];
+      // A country without a known extent is a region of its own.
+      if (a && b && minDistanceKm(a, b) < gapKm) parent[find(i)] = find(j);
+    }
+  }
+  let roots = 0;
+  for (let i = 0; i < n; i++) if (find(i) === i) roots++;
+  return roots;
+}
+
+const RULED_OUT = [
+  'neighbouring countries: countries whose territories are close are counted as one region',
+  'mobile carrier, satellite / in-flight and hosting / VPN positions: not counted',
+];
+
+const specs = new WeakMap<GeoSpreadConfig, SpreadSpec>();
+const unreliableSets = new WeakMap<GeoSpreadConfig, ReadonlySet<number>>();
+
+function specFor(config: GeoSpreadConfig): SpreadSpec {
+  let spec = specs.get(config);
+  if (!spec) {
+    const gapKm = config.regionGapKm;
+    spec = {
+      rule: 'geo-spread',
+      ns: spreadNamespaces('geo-spread'),
+      primary: 'countries',
+      secondary: 'networks',
+      note,
+      measure: (p: SeenMap) =>
+        regionCount(
+          p.map((e) => e.v),
+          gapKm,
+        ),
+      ruledOut: RULED_OUT,
+    };
+    specs.set(config, spec);
+    unreliableSets.set(config, new Set(config.unreliableAsns));
+  }
+  return spec;
+}
 
 export const geoSpread: Rule<GeoSpreadConfig> = {
   name: 'geo-spread',
@@ -41,6 +107,8 @@ export const geoSpread: Rule<GeoSpreadConfig> = {
   apply(view, event, config, ctx, out) {
     const v = event.value;
     if (v.country === null) return;
+    const SPEC = specFor(config);
+    if (typeof positionOf(event, unreliableSets.get(config) as ReadonlySet<number>, 0) === 'string') return;
     if (v.tokenHash !== null) {
       spreadApply(
         SPEC,

@@ -32,6 +32,7 @@ export function matchesGroup(patterns: readonly string[], contentId: string | nu
 
 export const groupConcurrency: Rule<GroupConcurrencyConfig> = {
   name: 'group-concurrency',
+  requires: ['heartbeats'],
   configSchema: groupConcurrencyConfig,
   horizonMs: (c) => Math.max(c.graceMs, c.windowMs),
   apply(view, event, config, ctx, out) {

@@ -1,34 +1,109 @@
 /**
- * impossible-travel: two consecutive uses of one token further apart than a plane could fly in
- * the time between them. Locations are city / country centroids, so short distances are ignored
- * (a border crossing by train between neighbouring centroids is not travel evidence).
+ * impossible-travel: one token in two far places at once. Positions carry their uncertainty
+ * (a country's whole extent, a City database's accuracy radius; see ../geo.ts), so the distance
+ * between two uses is the shortest their regions allow: neighbouring countries are 0 km apart.
+ * Positions that are no evidence of where the viewer is (mobile carriers, satellite / in-flight
+ * links, hosting / VPN exits) are not used. One impossible jump is not enough either: an address
+ * re-geolocated, or a VPN switched on, looks like one. A token that switches between far places
+ * faster than a plane flies, and does it again (back, or on to a third place), is in two places
+ * at once.
  */
 import { z } from 'zod';
-import { common, distanceKm, emptyEvidence, type Rule, type StateValue, windowStart } from '../kit.ts';
+import type { EvidenceItem } from '../../../core/schemas/generated.ts';
+import { centreDistanceKm, minDistanceKm, type Position, positionOf } from '../geo.ts';
+import { common, emptyEvidence, type Rule, type StateValue, windowStart } from '../kit.ts';
 
 export const impossibleTravelConfig = z
   .object({
     enabled: z.boolean().default(true),
     /** Fastest legitimate travel, km/h (a long-haul plane with margin). */
     maxSpeedKmh: z.number().positive().default(1000),
-    /** Distances below this are centroid noise, km. */
+    /**
+     * Positions closer than this after their uncertainty are one place, km: what is left of a
+     * country-level or city-level position's error beyond its stated extent.
+     */
     minDistanceKm: z.number().nonnegative().default(500),
-    /** Flags of one token are grouped per window of this size, ms; also how long the last use is kept. */
+    /**
+     * Impossible switches between far places a token may show in the window before it is
+     * flagged, plus one. One switch is a re-geolocated address or a VPN turned on; a second (back,
+     * or to a third place) means the token is in two places at once.
+     */
+    minImpossibleSwitches: z.number().int().min(1).default(2),
+    /** Switches are counted over, and flags grouped per, a window of this size, ms. */
     windowMs: z
       .number()
       .int()
       .positive()
       .default(60 * 60_000),
+    /** ASNs whose positions are not evidence, besides the built-in mobile and satellite lists. */
+    unreliableAsns: z.array(z.number().int().nonnegative()).max(10_000).default([]),
+    /** Uncertainty of a position a log gives as a point without a radius or country, km. */
+    pointRadiusKm: z.number().nonnegative().default(250),
   })
   .strict();
 export type ImpossibleTravelConfig = z.infer<typeof impossibleTravelConfig>;
 
-interface LastUse extends StateValue {
-  at: number;
-  lat: number;
-  lon: number;
-  cc: string | null;
+/** One distinct place of a token. Short names: stored per token. */
+interface Place {
+  /** The position (see ../geo.ts). */
+  g: Position;
+  /** Network of the latest use here. */
   net: string | null;
+  /** Uses, first and last seen, epoch ms. */
+  n: number;
+  f: number;
+  l: number;
+}
+
+/** An impossible switch between two places. */
+interface Switch {
+  /** When (the later use), epoch ms. */
+  at: number;
+  /** Place indexes, from and to. */
+  a: number;
+  b: number;
+  /** Shortest distance after uncertainty, and centre distance, km; elapsed, ms. */
+  km: number;
+  ckm: number;
+  ms: number;
+}
+
+interface TravelState extends StateValue {
+  /** Distinct places. */
+  p: Place[];
+  /** Place of the latest use, and its time, epoch ms. */
+  c: number;
+  at: number;
+  /** Impossible switches within the window, oldest first. */
+  s: Switch[];
+}
+
+const NS = 'impossible-travel';
+const unreliableSets = new WeakMap<ImpossibleTravelConfig, ReadonlySet<number>>();
+
+function unreliable(config: ImpossibleTravelConfig): ReadonlySet<number> {
+  let set = unreliableSets.get(config);
+  if (!set) {
+    set = new Set(config.unreliableAsns);
+    unreliableSets.set(config, set);
+  }
+  return set;
+}
+
+/** Under a minute apart counts as a minute: many logs have whole-second times. */
+function speedKmh(km: number, elapsedMs: number): number {
+  return km / (Math.max(elapsedMs, 60_000) / 3_600_000);
+}
+
+function placeItems(places: Place[]): EvidenceItem[] {
+  return places
+    .map((p) => ({
+      value: p.g.cc ?? `${p.g.lat.toFixed(1)},${p.g.lon.toFixed(1)}`,
+      count: p.n,
+      firstSeenMs: p.f,
+      lastSeenMs: p.l,
+    }))
+    .sort((a, b) => a.firstSeenMs - b.firstSeenMs || (a.value < b.value ? -1 : 1));
 }
 
 export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
@@ -37,59 +112,101 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
   horizonMs: (c) => c.windowMs,
   apply(view, event, config, ctx, out) {
     const v = event.value;
-    if (v.tokenHash === null || v.latitude === null || v.longitude === null) return;
+    if (v.tokenHash === null) return;
+    const here = positionOf(event, unreliable(config), config.pointRadiusKm);
+    if (typeof here === 'string') return;
     const c = common(event);
     const key = v.tokenHash;
-    const last = view.get<LastUse>('impossible-travel', key);
-    const here: LastUse = {
-      x: Math.max(c.atMs, ctx.nowMs) + config.windowMs,
+    const prev = view.get<TravelState>(NS, key);
+    const live = prev && prev.x >= ctx.nowMs ? prev : undefined;
+    // A late use is not ordered against the others: it neither moves the token nor switches it.
+    if (live && c.atMs < live.at) return;
+    const st: TravelState = live ?? { x: 0, p: [], c: -1, at: c.atMs, s: [] };
+    const cutoffMs = c.atMs - config.windowMs;
+    st.s = st.s.filter((s) => s.at >= cutoffMs);
+    let idx = st.p.findIndex((p) => minDistanceKm(p.g, here) < config.minDistanceKm);
+    if (idx === -1) {
+      // Places not used within the window leave first; beyond the bound, the new place is not kept.
+      const keep = st.p.filter((p, i) => p.l >= cutoffMs || i === st.c);
+      if (keep.length !== st.p.length) {
+        const from = st.p;
+        st.p = keep;
+        st.c = st.c >= 0 ? keep.indexOf(from[st.c]!) : -1;
+        st.s = st.s.filter((s) => keep.includes(from[s.a]!) && keep.includes(from[s.b]!));
+        for (const s of st.s) {
+          s.a = keep.indexOf(from[s.a]!);
+          s.b = keep.indexOf(from[s.b]!);
+        }
+      }
+      if (st.p.length >= Math.min(ctx.entriesPerKeyMax, 8)) {
+        out.overflow++;
+        return;
+      }
+      st.p.push({ g: here, net: v.networkPrefix, n: 0, f: c.atMs, l: c.atMs });
+      idx = st.p.length - 1;
+    }
+    const place = st.p[idx]!;
+    place.n++;
+    place.l = c.atMs;
+    place.net = v.networkPrefix;
+    const from = st.c >= 0 && st.c !== idx ? st.p[st.c] : undefined;
+    const elapsedMs = c.atMs - st.at;
+    st.c = idx;
+    st.at = c.atMs;
+    st.x = c.atMs + config.windowMs;
+    out.changes.push({ ns: NS, key, value: st });
+    if (!from) return;
+    const km = minDistanceKm(from.g, here);
+    if (speedKmh(km, elapsedMs) <= config.maxSpeedKmh) return;
+    st.s.push({
       at: c.atMs,
-      lat: v.latitude,
-      lon: v.longitude,
-      cc: v.country,
-      net: v.networkPrefix,
-    };
-    // Only a later use moves the remembered position; a late event is compared but not kept.
-    if (!last || last.x < ctx.nowMs || c.atMs >= last.at)
-      out.changes.push({ ns: 'impossible-travel', key, value: here });
-    if (!last || last.x < ctx.nowMs) return;
-    const km = distanceKm(last.lat, last.lon, here.lat, here.lon);
-    if (km < config.minDistanceKm) return;
-    const elapsedMs = Math.abs(c.atMs - last.at);
-    // Under a minute apart counts as one minute: timestamps have second resolution in many logs.
-    const speedKmh = km / (Math.max(elapsedMs, 60_000) / 3_600_000);
-    if (speedKmh <= config.maxSpeedKmh) return;
+      a: st.p.indexOf(from),
+      b: idx,
+      km,
+      ckm: centreDistanceKm(from.g, here),
+      ms: elapsedMs,
+    });
+    if (st.s.length > config.minImpossibleSwitches) st.s.shift();
+    const switches = st.s.length;
+    if (switches < config.minImpossibleSwitches) return;
     const start = windowStart(c.atMs, config.windowMs);
-    const observed = Math.round(speedKmh);
-    if (
-      !ctx.wouldFlag(
-        'impossible-travel',
-        'token',
-        v.tokenHash,
-        start,
-        observed,
-        config.maxSpeedKmh,
-        'increase',
-      )
-    )
-      return;
-    const [from, to] = c.atMs >= last.at ? [last, here] : [here, last];
-    const evidence = emptyEvidence();
-    evidence.eventCount = 2;
-    evidence.travel = {
-      fromCountry: from.cc,
-      toCountry: to.cc,
-      fromNetwork: from.net,
-      toNetwork: to.net,
-      distanceKm: Math.round(km),
-      elapsedMs,
-      speedKmh: Math.round(speedKmh),
+    const observed = Math.round(speedKmh(km, elapsedMs));
+    if (!ctx.wouldFlag(NS, 'token', key, start, observed, config.maxSpeedKmh, 'increase')) return;
+    const places = st.p.map((p) => ({ ...p }));
+    const last = { ...st.s[st.s.length - 1]! };
+    const evidence = () => {
+      const e = emptyEvidence();
+      e.eventCount = places.reduce((n, p) => n + p.n, 0);
+      e.countries = placeItems(places);
+      const a = places[last.a]!;
+      const b = places[last.b]!;
+      e.travel = {
+        fromCountry: a.g.cc,
+        toCountry: b.g.cc,
+        fromNetwork: a.net,
+        toNetwork: b.net,
+        distanceKm: Math.round(last.ckm),
+        elapsedMs: last.ms,
+        speedKmh: Math.round(speedKmh(last.km, last.ms)),
+        minDistanceKm: Math.round(last.km),
+        switches,
+      };
+      const minutes = Math.max(1, Math.round(last.ms / 60_000));
+      e.note =
+        `token switched ${switches} times between places at least ${Math.round(last.km)} km apart ` +
+        `(${a.g.cc ?? '?'} → ${b.g.cc ?? '?'} in ${minutes} min, ${Math.round(speedKmh(last.km, last.ms))} km/h, max ${config.maxSpeedKmh})`;
+      e.ruledOut = [
+        `neighbouring or same-region positions: at least ${Math.round(last.km)} km apart after each position's uncertainty (country extent or accuracy radius)`,
+        `a single jump (an address re-geolocated, a VPN switched on): ${switches} impossible switches`,
+        `travel: faster than ${config.maxSpeedKmh} km/h`,
+        'mobile carrier, satellite / in-flight and hosting / VPN positions: not used',
+      ];
+      return e;
     };
-    evidence.note = `token moved ${Math.round(km)} km in ${Math.round(elapsedMs / 60_000)} min (${Math.round(speedKmh)} km/h, max ${config.maxSpeedKmh})`;
     out.flags.push({
-      rule: 'impossible-travel',
+      rule: NS,
       subjectKind: 'token',
-      subjectKey: v.tokenHash,
+      subjectKey: key,
       tenant: c.tenant,
       accountId: c.accountId,
       tokenHash: c.tokenHash,

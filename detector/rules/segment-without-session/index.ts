@@ -1,8 +1,13 @@
 /**
- * segment-without-session: media fetched for an account with no active, counted heartbeat
- * session ("no segment without a session"): the CDN x heartbeat join on account id, or on the
- * CMCD `sid` when the request names no account. A player's first segments may precede its start
- * heartbeat, so only a run of uncovered segments is flagged; a covered segment ends the run.
+ * segment-without-session: media fetched for an account with no heartbeat session at the time
+ * ("no segment without a session"): the CDN x heartbeat join on account id, or on the CMCD `sid`
+ * when the request names no account. Judged in heartbeat time: a segment is decided only once the
+ * tenant's heartbeats have reached its time (plus the slack a player's start heartbeat may lag its
+ * first segments), so heartbeats delivered minutes behind the CDN logs cover their segments
+ * instead of leaving every viewer uncovered. Only a run of uncovered segments is flagged; a
+ * covered one ends the run. The engine keeps the rule silent for a tenant that sends no
+ * heartbeats; the rule itself stays silent for a content id with no heartbeats (apps that do not
+ * report yet).
  */
 import { z } from 'zod';
 import {
@@ -15,25 +20,35 @@ import {
   seenTouch,
   windowStart,
 } from '../kit.ts';
-import {
-  accountOfSession,
-  activeSessions,
-  isActive,
-  SESSIONS_NS,
-  type SessionTable,
-} from '../sessions/index.ts';
+import { accountOfSession, SESSIONS_NS, type SessionRow, type SessionTable } from '../sessions/index.ts';
+import { lastSeenMs } from '../signals/index.ts';
 
 export const segmentWithoutSessionConfig = z
   .object({
     enabled: z.boolean().default(true),
-    /** A session without a heartbeat for this long no longer covers segments, ms. */
+    /** A session covers segments up to this long after its last heartbeat, ms. */
     graceMs: z.number().int().positive().default(90_000),
+    /**
+     * A session covers segments up to this long before its start heartbeat, ms: a player fetches
+     * its manifest, init and first segments before it reports play.
+     */
+    startSlackMs: z.number().int().nonnegative().default(30_000),
     /** Uncovered segments tolerated in a run (a player starting before its first heartbeat). */
     // 5: a start-up burst is three segments, which whole-second log times may place before the
     // start heartbeat; 10 let a patched player run a minute of 6 s segments before its flag.
     maxUncoveredSegments: z.number().int().nonnegative().default(5),
-    /** A request naming a CMCD sid is covered only by that session (else by any active session). */
+    /** A request naming a CMCD sid is covered only by that session (else by any session of the account). */
     matchSessionId: z.boolean().default(true),
+    /**
+     * A content id is judged only when heartbeats of that content were seen this recently, ms: a
+     * tenant whose TV app reports and whose web player does not yet must not have its web
+     * viewers flagged. 0 judges every content id of a tenant that sends heartbeats.
+     */
+    contentHeartbeatsWithinMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(30 * 60_000),
     /** Flags of one account are grouped per window of this size, ms. */
     windowMs: z
       .number()
@@ -44,14 +59,27 @@ export const segmentWithoutSessionConfig = z
   .strict();
 export type SegmentWithoutSessionConfig = z.infer<typeof segmentWithoutSessionConfig>;
 
+/** Segments of one run waiting for the heartbeats to reach their time, at most (oldest dropped, counted). */
+const PENDING_MAX = 256;
+
 interface UncoveredRun extends StateValue {
+  /** Uncovered segments decided in a row. */
   n: number;
+  /** Times of segments not decided yet (heartbeats behind), oldest first, epoch ms. */
+  p: number[];
   net: SeenMap;
   dev: SeenMap;
 }
 
+/** True when the session was playing at `atMs` (from start minus the slack to last beat plus grace). */
+function covers(row: SessionRow, atMs: number, config: SegmentWithoutSessionConfig): boolean {
+  const end = row.sp !== 0 ? row.sp : row.l;
+  return row.st - config.startSlackMs <= atMs && atMs <= end + config.graceMs;
+}
+
 export const segmentWithoutSession: Rule<SegmentWithoutSessionConfig> = {
   name: 'segment-without-session',
+  requires: ['heartbeats'],
   configSchema: segmentWithoutSessionConfig,
   horizonMs: (c) => Math.max(c.graceMs, c.windowMs),
   apply(view, event, config, ctx, out) {
@@ -61,66 +89,78 @@ export const segmentWithoutSession: Rule<SegmentWithoutSessionConfig> = {
     const account =
       v.accountId ?? (v.sessionId === null ? null : accountOfSession(view, v.sessionId, ctx.nowMs));
     if (account === null) return;
-    const table = view.get<SessionTable>(SESSIONS_NS, account);
-    let covered: boolean;
-    if (v.sessionId !== null && config.matchSessionId) {
-      const row = table?.s[v.sessionId];
-      covered = row !== undefined && isActive(row, ctx.nowMs, config.graceMs);
-    } else {
-      covered = activeSessions(table, ctx.nowMs, config.graceMs).length > 0;
+    if (config.contentHeartbeatsWithinMs > 0 && v.contentId !== null) {
+      const seen = lastSeenMs(view, 'heartbeats', v.tenant, v.contentId);
+      if (seen === null || seen < v.timestampMs - config.contentHeartbeatsWithinMs) {
+        out.silenced++;
+        return;
+      }
     }
-    const ns = 'segment-without-session';
+    const c = common(event);
+    const table = view.get<SessionTable>(SESSIONS_NS, account);
+    const bySid = v.sessionId !== null && config.matchSessionId;
+    const covered = (atMs: number): boolean => {
+      if (!table) return false;
+      if (bySid) {
+        const row = table.s[v.sessionId as string];
+        return row !== undefined && covers(row, atMs, config);
+      }
+      for (const sid in table.s) if (covers(table.s[sid]!, atMs, config)) return true;
+      return false;
+    };
     // One run per player (CMCD sid) when the request names one: another device of the household
     // playing within its session must not end a patched player's run of uncovered segments.
-    const key = v.sessionId !== null && config.matchSessionId ? `${account}|${v.sessionId}` : account;
+    const ns = 'segment-without-session';
+    const key = bySid ? `${account}|${v.sessionId}` : account;
     const prev = view.get<UncoveredRun>(ns, key);
-    if (covered) {
+    const run: UncoveredRun = prev && prev.x >= ctx.nowMs ? prev : { x: 0, n: 0, p: [], net: [], dev: [] };
+    // Decide what the heartbeats now allow, in time order: covered ends the run; uncovered once
+    // heartbeats passed the segment's time plus the start slack and none covered it.
+    const decidedBeforeMs = ctx.heartbeatNowMs - config.startSlackMs;
+    const times = run.p.length > 0 ? [...run.p, c.atMs].sort((a, b) => a - b) : [c.atMs];
+    const pending: number[] = [];
+    let uncovered = 0;
+    for (const t of times) {
+      if (covered(t)) {
+        run.n = 0;
+        uncovered = 0;
+        pending.length = 0;
+      } else if (t <= decidedBeforeMs && pending.length === 0) {
+        run.n++;
+        uncovered++;
+      } else pending.push(t);
+    }
+    if (pending.length > PENDING_MAX) {
+      out.overflow += pending.length - PENDING_MAX;
+      pending.splice(0, pending.length - PENDING_MAX);
+    }
+    run.p = pending;
+    if (run.n === 0 && pending.length === 0) {
       if (prev) out.changes.push({ ns, key, value: undefined });
       return;
     }
-    const c = common(event);
-    const run = prev && prev.x >= ctx.nowMs ? prev : undefined;
-    const net =
-      v.networkPrefix === null
-        ? run?.net
-        : seenTouch(run?.net, v.networkPrefix, c.atMs, 0, ctx.entriesPerKeyMax);
+    if (v.networkPrefix !== null && !seenTouch(run.net, v.networkPrefix, c.atMs, 0, ctx.entriesPerKeyMax))
+      out.overflow++;
     const devValue = v.sessionId ?? v.deviceId;
-    const dev = devValue === null ? run?.dev : seenTouch(run?.dev, devValue, c.atMs, 0, ctx.entriesPerKeyMax);
-    if (net === undefined && v.networkPrefix !== null) out.overflow++;
-    if (dev === undefined && devValue !== null) out.overflow++;
-    const n = (run?.n ?? 0) + 1;
-    out.changes.push({
-      ns,
-      key,
-      value: {
-        x: Math.max(c.atMs, ctx.nowMs) + config.windowMs,
-        n,
-        net: net ?? run?.net ?? [],
-        dev: dev ?? run?.dev ?? [],
-      } as UncoveredRun,
-    });
-    if (n <= config.maxUncoveredSegments) return;
+    if (devValue !== null && !seenTouch(run.dev, devValue, c.atMs, 0, ctx.entriesPerKeyMax)) out.overflow++;
+    run.x = Math.max(c.atMs, ctx.nowMs) + config.windowMs;
+    out.changes.push({ ns, key, value: run });
+    const n = run.n;
+    if (uncovered === 0 || n <= config.maxUncoveredSegments) return;
     const start = windowStart(c.atMs, config.windowMs);
-    if (
-      !ctx.wouldFlag(
-        'segment-without-session',
-        'account',
-        account,
-        start,
-        n,
-        config.maxUncoveredSegments,
-        'severity',
-      )
-    ) {
-      return;
-    }
+    if (!ctx.wouldFlag(ns, 'account', account, start, n, config.maxUncoveredSegments, 'severity')) return;
     const evidence = emptyEvidence();
     evidence.eventCount = n;
-    evidence.networks = seenEvidence(net);
-    evidence.devices = seenEvidence(dev);
-    evidence.note = `${n} media segments fetched with no active heartbeat session${v.sessionId ? ` (sid ${v.sessionId})` : ''} (max ${config.maxUncoveredSegments})`;
+    evidence.networks = seenEvidence(run.net);
+    evidence.devices = seenEvidence(run.dev);
+    evidence.note = `${n} media segments fetched with no heartbeat session at their time${v.sessionId ? ` (sid ${v.sessionId})` : ''} (max ${config.maxUncoveredSegments})`;
+    evidence.ruledOut = [
+      'a tenant or content without heartbeats: heartbeats of this tenant and content were seen',
+      `heartbeats delivered late: each segment was judged once the heartbeats reached its time + ${Math.round(config.startSlackMs / 1000)} s`,
+      `a player starting before its first heartbeat: ${config.maxUncoveredSegments} uncovered segments tolerated`,
+    ];
     out.flags.push({
-      rule: 'segment-without-session',
+      rule: ns,
       subjectKind: 'account',
       subjectKey: account,
       tenant: c.tenant,

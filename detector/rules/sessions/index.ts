@@ -112,7 +112,9 @@ export const sessions: Rule<SessionsConfig> = {
       const row = s[sid]!;
       // Ghosts and long-stopped sessions leave the table.
       const keep =
-        row.sp === 0 ? row.l >= ctx.nowMs - config.graceMs : row.sp >= ctx.nowMs - config.stoppedRetentionMs;
+        row.sp === 0
+          ? row.l >= ctx.heartbeatNowMs - config.graceMs
+          : row.sp >= ctx.heartbeatNowMs - config.stoppedRetentionMs;
       if (keep) size++;
       else delete s[sid];
     }

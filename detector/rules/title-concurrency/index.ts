@@ -23,6 +23,7 @@ export type TitleConcurrencyConfig = z.infer<typeof titleConcurrencyConfig>;
 
 export const titleConcurrency: Rule<TitleConcurrencyConfig> = {
   name: 'title-concurrency',
+  requires: ['heartbeats'],
   configSchema: titleConcurrencyConfig,
   horizonMs: (c) => Math.max(c.graceMs, c.windowMs),
   apply(view, event, config, ctx, out) {

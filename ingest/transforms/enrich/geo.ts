@@ -15,7 +15,11 @@ import { ipv4Number, ipv6Groups, unmapped } from '../../../core/ip.ts';
 
 export const geoSection = z
   .object({
-    /** Operator MaxMind country (or city) database; overrides the bundled one. */
+    /**
+     * Operator MaxMind country or City database (GeoIP2 / GeoLite2 City, or a commercial one in the
+     * same format); overrides the bundled one. A City database also gives each address a position and
+     * its accuracy radius, which the geographic rules use as that position's uncertainty.
+     */
     countryMmdbPath: z.string().optional(),
     /** Operator MaxMind ASN database (GeoLite2-ASN / GeoIP2-ISP); overrides the bundled CSV. */
     asnMmdbPath: z.string().optional(),
@@ -30,13 +34,22 @@ export interface GeoAnswer {
   asn: number | null;
 }
 
-/** What enrichment needs from a geo source: two synchronous lookups. */
+/** A position from a City database: degrees, and the radius the address may be anywhere in, km. */
+export interface GeoPosition {
+  latitude: number;
+  longitude: number;
+  accuracyKm: number;
+}
+
+/** What enrichment needs from a geo source: synchronous lookups. */
 export interface GeoResolver {
   country(ip: string): string | null;
   asn(ip: string): number | null;
+  /** The address's position with its accuracy radius; null without a City database. */
+  position(ip: string): GeoPosition | null;
 }
 
-export const NO_GEO: GeoResolver = { country: () => null, asn: () => null };
+export const NO_GEO: GeoResolver = { country: () => null, asn: () => null, position: () => null };
 
 const require_ = createRequire(import.meta.url);
 
@@ -48,6 +61,8 @@ interface CountryRecord {
   country_code?: string;
   country?: { iso_code?: string };
   registered_country?: { iso_code?: string };
+  /** City databases only. accuracy_radius is in km. */
+  location?: { latitude?: number; longitude?: number; accuracy_radius?: number };
 }
 interface AsnRecord {
   autonomous_system_number?: number;
@@ -240,6 +255,18 @@ export function geoResolverFrom(tables: GeoTables): GeoResolver {
         const r = countryReader.get(unmapped(ipRaw));
         const cc = r?.country_code ?? r?.country?.iso_code ?? r?.registered_country?.iso_code;
         return cc && /^[A-Z]{2}$/.test(cc) ? cc : null;
+      } catch {
+        return null;
+      }
+    },
+    position(ipRaw) {
+      if (!countryReader) return null;
+      try {
+        const loc = countryReader.get(unmapped(ipRaw))?.location;
+        if (loc?.latitude === undefined || loc.longitude === undefined) return null;
+        // A City record without a radius is placed no better than its country: leave it to the country.
+        if (loc.accuracy_radius === undefined || !(loc.accuracy_radius > 0)) return null;
+        return { latitude: loc.latitude, longitude: loc.longitude, accuracyKm: loc.accuracy_radius };
       } catch {
         return null;
       }

@@ -63,6 +63,8 @@ export function flag(over: Partial<Anomaly> & { rule: string }): Anomaly {
       sessions: [],
       travel: null,
       note: 'test flag',
+      signals: [],
+      ruledOut: [],
     },
     ...over,
   };

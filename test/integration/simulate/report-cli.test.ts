@@ -50,6 +50,8 @@ function flagFor(accountId: string, rule: string, atMs: number): Anomaly {
       sessions: [],
       travel: null,
       note: null,
+      signals: [],
+      ruledOut: [],
     },
   };
 }

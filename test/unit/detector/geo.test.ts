@@ -11,6 +11,24 @@ const NYC = { latitude: 40.71, longitude: -74.0, country: 'US' };
 const SIN = { latitude: 1.35, longitude: 103.82, country: 'SG' };
 
 describe('geo-spread', () => {
+  it('counts neighbouring countries as one region: a token in Belgium, France, Luxembourg and Germany', () => {
+    const d = new TopologyTestDriver();
+    ['BE', 'FR', 'LU', 'DE', 'BE'].forEach((country, i) => {
+      d.pipeRequest(request({ timestampMs: T0 + i * MIN, country }));
+    });
+    assert.equal(d.flagsOf('geo-spread').length, 0);
+  });
+
+  it('does not count mobile carrier, satellite or hosting positions', () => {
+    const d = new TopologyTestDriver();
+    d.pipeRequest(request({ timestampMs: T0, country: 'NL' }));
+    d.pipeRequest(request({ timestampMs: T0 + MIN, country: 'US', asn: 21928 })); // T-Mobile US
+    d.pipeRequest(request({ timestampMs: T0 + 2 * MIN, country: 'GB', asn: 14593 })); // Starlink gateway
+    d.pipeRequest(request({ timestampMs: T0 + 3 * MIN, country: 'SG', datacenter: true, asn: 16509 }));
+    assert.equal(d.flagsOf('geo-spread').length, 0);
+    assert.equal(d.flagsOf('impossible-travel').length, 0);
+  });
+
   it('flags a token seen in three countries within the hour', () => {
     const d = new TopologyTestDriver();
     ['NL', 'US', 'SG'].forEach((country, i) => {
@@ -55,24 +73,74 @@ describe('geo-spread', () => {
 });
 
 describe('impossible-travel', () => {
-  it('flags a token in Amsterdam and Singapore ten minutes apart, with distance and speed', () => {
+  it('flags a token in Amsterdam and Singapore at once (there, back, there again), with distance and speed', () => {
     const d = new TopologyTestDriver();
     d.pipeRequest(request({ timestampMs: T0, ...AMS, networkPrefix: '192.0.2.0/24' }));
     d.pipeRequest(request({ timestampMs: T0 + 10 * MIN, ...SIN, networkPrefix: '203.0.113.0/24' }));
+    assert.equal(d.flagsOf('impossible-travel').length, 0, 'one jump alone is not two places at once');
+    d.pipeRequest(request({ timestampMs: T0 + 11 * MIN, ...AMS, networkPrefix: '192.0.2.0/24' }));
     const flags = d.flagsOf('impossible-travel');
     assert.equal(flags.length, 1);
     const travel = flags[0]!.evidence.travel!;
-    assert.equal(travel.fromCountry, 'NL');
-    assert.equal(travel.toCountry, 'SG');
-    assert.ok(travel.distanceKm > 10_000 && travel.distanceKm < 11_000);
+    assert.equal(travel.fromCountry, 'SG');
+    assert.equal(travel.toCountry, 'NL');
+    assert.equal(travel.switches, 2);
+    assert.ok(travel.distanceKm > 10_000 && travel.distanceKm < 11_000, 'centre distance');
+    assert.ok(
+      travel.minDistanceKm! > 5_000 && travel.minDistanceKm! <= travel.distanceKm,
+      'after uncertainty',
+    );
     assert.ok(travel.speedKmh > 50_000);
-    assert.equal(travel.elapsedMs, 10 * MIN);
+    assert.equal(travel.elapsedMs, MIN);
+    assert.ok(flags[0]!.evidence.ruledOut.some((r) => r.startsWith('a single jump')));
+  });
+
+  it('leaves a single jump alone (a VPN switched on, an address re-geolocated)', () => {
+    const d = new TopologyTestDriver();
+    d.pipeRequest(request({ timestampMs: T0, ...AMS }));
+    for (let i = 1; i < 20; i++) d.pipeRequest(request({ timestampMs: T0 + i * MIN, ...SIN }));
+    assert.equal(d.flagsOf('impossible-travel').length, 0);
   });
 
   it('leaves a flight from Amsterdam to New York alone (eight hours later)', () => {
     const d = new TopologyTestDriver({ rules: { 'impossible-travel': { windowMs: 12 * 60 * MIN } } });
     d.pipeRequest(request({ timestampMs: T0, ...AMS }));
     d.pipeRequest(request({ timestampMs: T0 + 8 * 60 * MIN, ...NYC }));
+    d.pipeRequest(request({ timestampMs: T0 + 16 * 60 * MIN, ...AMS }));
     assert.equal(d.flagsOf('impossible-travel').length, 0);
+  });
+
+  it('leaves a border household alone: home wifi in Belgium, the phone placed in France, every minute', () => {
+    const d = new TopologyTestDriver();
+    for (let i = 0; i < 30; i++) {
+      const place = i % 2 === 0 ? { country: 'BE' } : { country: 'FR' };
+      d.pipeRequest(request({ timestampMs: T0 + i * MIN, ...place }));
+    }
+    assert.equal(d.flagsOf('impossible-travel').length, 0);
+    assert.equal(d.flagsOf('geo-spread').length, 0);
+  });
+
+  it('leaves a roaming phone alone: hotel wifi in Spain, its home mobile carrier placed in Britain', () => {
+    const d = new TopologyTestDriver();
+    for (let i = 0; i < 30; i++) {
+      const place = i % 2 === 0 ? { country: 'ES', asn: 3352 } : { country: 'GB', asn: 25135 };
+      d.pipeRequest(request({ timestampMs: T0 + i * MIN, ...place }));
+    }
+    assert.equal(d.flagsOf('impossible-travel').length, 0);
+    assert.equal(d.flagsOf('geo-spread').length, 0);
+  });
+
+  it('judges a City position by its accuracy radius: two radii that overlap are one place', () => {
+    const d = new TopologyTestDriver();
+    // Paris and Lyon (390 km) with 250 km radii overlap; Paris and a point in Texas do not.
+    const PARIS = { latitude: 48.86, longitude: 2.35, geoAccuracyKm: 250, country: 'FR' };
+    const LYON = { latitude: 45.76, longitude: 4.84, geoAccuracyKm: 250, country: 'FR' };
+    const DALLAS = { latitude: 32.78, longitude: -96.8, geoAccuracyKm: 100, country: 'US' };
+    for (let i = 0; i < 6; i++)
+      d.pipeRequest(request({ timestampMs: T0 + i * MIN, ...(i % 2 ? PARIS : LYON) }));
+    assert.equal(d.flagsOf('impossible-travel').length, 0);
+    for (let i = 6; i < 9; i++)
+      d.pipeRequest(request({ timestampMs: T0 + i * MIN, ...(i % 2 ? DALLAS : PARIS) }));
+    assert.equal(d.flagsOf('impossible-travel').length, 1);
   });
 });

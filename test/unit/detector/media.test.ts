@@ -68,15 +68,96 @@ describe('request-rate', () => {
   });
 });
 
+/** Another viewer of the tenant, beating at `atMs`: the tenant sends heartbeats and they are current. */
+function tenantBeat(d: TopologyTestDriver, atMs: number, contentId = 'ch1'): void {
+  d.pipeHeartbeat(
+    heartbeat({ accountId: 'acct-other', sessionId: `other-${contentId}`, contentId, timestampMs: atMs }),
+  );
+}
+
 describe('segment-without-session', () => {
-  it('flags media fetched for an account with no heartbeat session', () => {
+  it('flags media fetched for an account with no heartbeat session, in a tenant that sends heartbeats', () => {
     const d = new TopologyTestDriver();
-    for (let i = 0; i < 15; i++)
+    for (let i = 0; i < 40; i++) {
+      tenantBeat(d, T0 + i * 2 * S);
       d.pipeRequest(request({ timestampMs: T0 + i * 2 * S, segmentNumber: i, sessionId: 'x' }));
+    }
     const flags = d.flagsOf('segment-without-session');
     assert.equal(new Set(flags.map((f) => f.id)).size, 1, 'one flag (escalations keep its id)');
     assert.equal(flags[0]!.observed, 6, 'the first segment past the 5 tolerated');
     assert.equal(flags[0]!.evidence.devices[0]!.value, 'x');
+    assert.deepEqual(flags[0]!.evidence.signals, ['cdn-logs', 'heartbeats']);
+  });
+
+  it('stays silent for a tenant that sends only CDN logs, and counts what it did not judge', () => {
+    const d = new TopologyTestDriver();
+    for (let i = 0; i < 200; i++) {
+      d.pipeRequest(
+        request({
+          timestampMs: T0 + i * 2 * S,
+          segmentNumber: i,
+          sessionId: `s${i % 7}`,
+          accountId: `acct-${i % 13}`,
+        }),
+      );
+      d.pipeRequest(
+        request({
+          timestampMs: T0 + i * 2 * S,
+          segmentNumber: i,
+          datacenter: true,
+          asn: 16509,
+          tokenHash: 'vpn-tok',
+        }),
+      );
+    }
+    assert.equal(d.flagsOf('segment-without-session').length, 0);
+    assert.equal(d.flagsOf('datacenter-source').length, 0);
+    assert.equal(d.topology.stats.silenced['segment-without-session'], 400);
+    assert.equal(d.topology.stats.silenced['datacenter-source'], 400, 'every request goes unjudged');
+    assert.equal(d.topology.tenantSignals.get('acme')!.heartbeatsLastMs, null);
+  });
+
+  it('stays silent for a content id whose players send no heartbeats, while judging the one that does', () => {
+    const d = new TopologyTestDriver();
+    for (let i = 0; i < 40; i++) {
+      tenantBeat(d, T0 + i * 2 * S, 'ch1');
+      d.pipeRequest(
+        request({ timestampMs: T0 + i * 2 * S, segmentNumber: i, contentId: 'web-only', sessionId: 'w' }),
+      );
+    }
+    assert.equal(d.flagsOf('segment-without-session').length, 0);
+    for (let i = 40; i < 80; i++) {
+      tenantBeat(d, T0 + i * 2 * S, 'ch1');
+      d.pipeRequest(
+        request({ timestampMs: T0 + i * 2 * S, segmentNumber: i, contentId: 'ch1', sessionId: 'p' }),
+      );
+    }
+    const flags = d.flagsOf('segment-without-session');
+    assert.equal(new Set(flags.map((f) => f.id)).size, 1);
+    assert.equal(flags[0]!.evidence.devices[0]!.value, 'p');
+  });
+
+  it('covers segments whose heartbeats arrive three minutes behind the CDN logs, and still flags the player without one', () => {
+    const d = new TopologyTestDriver();
+    const LAG = 3 * 60 * S;
+    const beats: Array<[number, string]> = [];
+    for (let i = 0; i < 120; i++) {
+      const t = T0 + i * 6 * S;
+      if (i % 5 === 0) beats.push([t, 'legit']);
+      // The heartbeats of time t - LAG are delivered now.
+      while (beats.length > 0 && beats[0]![0] <= t - LAG) {
+        const [bt, sid] = beats.shift()!;
+        d.pipeHeartbeat(
+          heartbeat({ sessionId: sid, event: bt === T0 ? 'start' : 'heartbeat', timestampMs: bt }),
+        );
+      }
+      d.pipeRequest(request({ timestampMs: t, segmentNumber: i, sessionId: 'legit' }));
+      d.pipeRequest(
+        request({ timestampMs: t + 10, segmentNumber: i, sessionId: 'no-beats', accountId: 'acct-2' }),
+      );
+    }
+    const flags = d.flagsOf('segment-without-session');
+    assert.deepEqual([...new Set(flags.map((f) => f.accountId))], ['acct-2']);
   });
 
   it('leaves a player whose first segments precede its start heartbeat alone (CMCD sid join)', () => {
@@ -94,7 +175,7 @@ describe('segment-without-session', () => {
   it('flags a patched player (sid never heartbeating) even while another device of the household plays covered', () => {
     const d = new TopologyTestDriver();
     d.pipeHeartbeat(heartbeat({ event: 'start', sessionId: 'tv', timestampMs: T0 }));
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 40; i++) {
       const t = T0 + i * 4 * S;
       if (i % 5 === 0) d.pipeHeartbeat(heartbeat({ sessionId: 'tv', timestampMs: t }));
       d.pipeRequest(request({ timestampMs: t, segmentNumber: i, sessionId: 'tv' }));
@@ -114,7 +195,8 @@ describe('segment-without-session', () => {
     }
     assert.equal(d.flagsOf('segment-without-session').length, 0);
     // The session turns into a ghost (no heartbeat for 200 s): its later segments are uncovered.
-    for (let i = 0; i < 15; i++) {
+    for (let i = 0; i < 60; i++) {
+      tenantBeat(d, T0 + 200 * S + i * S);
       d.pipeRequest(
         request({
           timestampMs: T0 + 200 * S + i * S,
@@ -137,8 +219,10 @@ describe('segment-without-session', () => {
 describe('datacenter-source', () => {
   it('flags a token used repeatedly from a hosting ASN, naming the ASN', () => {
     const d = new TopologyTestDriver();
-    for (let i = 0; i < 11; i++)
+    for (let i = 0; i < 11; i++) {
+      tenantBeat(d, T0 + i * S);
       d.pipeRequest(request({ timestampMs: T0 + i * S, datacenter: true, asn: 16509 }));
+    }
     const flags = d.flagsOf('datacenter-source');
     assert.ok(flags.length >= 1);
     assert.equal(flags[0]!.evidence.asns[0]!.value, '16509');

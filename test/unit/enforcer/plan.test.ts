@@ -36,6 +36,8 @@ function flag(over: Partial<Anomaly> = {}): Anomaly {
       sessions: [],
       travel: null,
       note: null,
+      signals: [],
+      ruledOut: [],
     },
     ...over,
   };

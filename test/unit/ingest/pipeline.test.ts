@@ -16,6 +16,7 @@ const hasher = new TokenHasher({ currentKeyId: 'k1', keys: { k1: 'y'.repeat(32) 
 const geo: GeoResolver = {
   country: (ip) => (ip.startsWith('203.') ? 'FR' : null),
   asn: (ip) => (ip.startsWith('203.') ? 16509 : null),
+  position: () => null,
 };
 const ctx = createPipelineContext(enrichSection.parse({}), hasher, geo);
 const source = { name: 'src', format: 'ndjson', tenant: 't1', token: tokenSection.parse({}) };

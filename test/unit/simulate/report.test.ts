@@ -100,6 +100,8 @@ function flag(
       sessions: [],
       travel: null,
       note: null,
+      signals: [],
+      ruledOut: [],
     },
     ...extra,
   };

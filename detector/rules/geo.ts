@@ -1,0 +1,103 @@
+/**
+ * Positions with their uncertainty, for the geographic rules (impossible-travel, geo-spread).
+ * IP geolocation is wrong for a share of addresses, so a position is a region, not a point:
+ * - a City database's point with its accuracy radius (ingest's `geoAccuracyKm`);
+ * - else the bounding box of the country's primary territory (a country-level position is
+ *   anywhere in the country; neighbours' boxes touch, so a border household is 0 km "apart");
+ * and some positions are no evidence at all: mobile carriers (roaming is routed home, pools are
+ * placed at a head office), satellite / in-flight links (placed at a far gateway) and hosting /
+ * VPN exits (the viewer is elsewhere). Distances between positions are the shortest the two
+ * regions allow: what stays impossible after the uncertainty.
+ */
+import { countryBox, type LatLonBox } from '../../core/country-extents.ts';
+import { MOBILE_ASNS, SATELLITE_ASNS } from '../../core/network-classes.ts';
+import type { DetectorEvent } from './kit.ts';
+import { distanceKm } from './kit.ts';
+
+const KM_PER_DEGREE = 111.19;
+
+/** Where a client can be: a point with a radius, or a box (country level). */
+export interface Position {
+  /** Centre, degrees (the country's box centre for a box). */
+  lat: number;
+  lon: number;
+  /** Radius, km (0 for a box: the box is the uncertainty). */
+  r: number;
+  /** Country box [south, west, north, east], when the position is country-level. */
+  b: LatLonBox | null;
+  /** Country code, when known. */
+  cc: string | null;
+}
+
+/** Why an event's position is not used as evidence of where the viewer is. */
+export type Unplaced = 'mobile carrier' | 'satellite / in-flight link' | 'hosting / VPN exit' | 'no position';
+
+const MOBILE = new Set(MOBILE_ASNS);
+const SATELLITE = new Set(SATELLITE_ASNS);
+
+/**
+ * The event's position, or why it has none. `unreliableAsns`: the operator's own additions to
+ * the built-in mobile and satellite lists. `fallbackRadiusKm`: uncertainty of a point the log
+ * gave without a radius and without a country box to fall back to.
+ */
+export function positionOf(
+  event: DetectorEvent,
+  unreliableAsns: ReadonlySet<number>,
+  fallbackRadiusKm: number,
+): Position | Unplaced {
+  const v = event.value;
+  if (v.datacenter) return 'hosting / VPN exit';
+  if (v.asn !== null) {
+    if (MOBILE.has(v.asn) || unreliableAsns.has(v.asn)) return 'mobile carrier';
+    if (SATELLITE.has(v.asn)) return 'satellite / in-flight link';
+  }
+  if (v.geoAccuracyKm !== null && v.latitude !== null && v.longitude !== null) {
+    return { lat: v.latitude, lon: v.longitude, r: v.geoAccuracyKm, b: null, cc: v.country };
+  }
+  const box = v.country === null ? undefined : countryBox(v.country);
+  if (box) {
+    return { lat: (box[0] + box[2]) / 2, lon: (box[1] + box[3]) / 2, r: 0, b: box, cc: v.country };
+  }
+  if (v.latitude !== null && v.longitude !== null) {
+    return { lat: v.latitude, lon: v.longitude, r: fallbackRadiusKm, b: null, cc: v.country };
+  }
+  return 'no position';
+}
+
+/** Shortest distance from a point to a box, km (0 inside it); never more than the true distance. */
+function pointToBoxKm(lat: number, lon: number, b: LatLonBox): number {
+  const cLat = Math.min(Math.max(lat, b[0]), b[2]);
+  // A box spanning the antimeridian (Russia's) is taken as all longitudes.
+  const spans = b[3] < b[1] || b[3] - b[1] >= 359;
+  const cLon = spans ? lon : Math.min(Math.max(lon, b[1]), b[3]);
+  return distanceKm(lat, lon, cLat, cLon);
+}
+
+/** Shortest distance between two boxes, km (0 when they touch or overlap); a lower bound. */
+function boxToBoxKm(a: LatLonBox, b: LatLonBox): number {
+  const latGap = Math.max(0, a[0] - b[2], b[0] - a[2]);
+  const spans = a[3] - a[1] >= 359 || b[3] - b[1] >= 359;
+  const lonGapDeg = spans ? 0 : Math.max(0, a[1] - b[3], b[1] - a[3]);
+  // Longitude degrees shrink towards the poles: measured at the highest latitude either box
+  // reaches, the gap is never overstated.
+  const maxAbsLat = Math.min(89, Math.max(Math.abs(a[0]), Math.abs(a[2]), Math.abs(b[0]), Math.abs(b[2])));
+  const lonGapKm =
+    Math.min(lonGapDeg, 360 - lonGapDeg) * KM_PER_DEGREE * Math.cos((maxAbsLat * Math.PI) / 180);
+  return Math.hypot(latGap * KM_PER_DEGREE, lonGapKm);
+}
+
+/**
+ * Shortest distance the two positions allow, km: 0 when their regions touch (the same country,
+ * neighbouring countries, overlapping radii).
+ */
+export function minDistanceKm(a: Position, b: Position): number {
+  if (a.b && b.b) return a.cc !== null && a.cc === b.cc ? 0 : boxToBoxKm(a.b, b.b);
+  if (a.b) return Math.max(0, pointToBoxKm(b.lat, b.lon, a.b) - b.r);
+  if (b.b) return Math.max(0, pointToBoxKm(a.lat, a.lon, b.b) - a.r);
+  return Math.max(0, distanceKm(a.lat, a.lon, b.lat, b.lon) - a.r - b.r);
+}
+
+/** Great-circle distance between the two centres, km (what a naive rule would report). */
+export function centreDistanceKm(a: Position, b: Position): number {
+  return distanceKm(a.lat, a.lon, b.lat, b.lon);
+}
