@@ -27,6 +27,8 @@ export interface HttpServiceOptions {
   apiKeys: readonly ApiKey[];
   /** Named checks of real dependencies; /readyz answers 503 naming each one that fails. */
   readiness: Record<string, ReadinessCheck>;
+  /** What the service currently works with, shown under `details` in /readyz (never a failure). */
+  readinessDetails?: () => Record<string, unknown>;
   bodyLimitBytes?: number;
 }
 
@@ -216,7 +218,10 @@ export function createHttpService(options: HttpServiceOptions): HttpService {
         }
       }),
     );
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: results });
+    const details = options.readinessDetails?.();
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not ready', checks: results, ...(details ? { details } : {}) });
   });
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', options.metrics.contentType);

@@ -7,9 +7,11 @@
  * - mobile carriers route a roaming phone home (its address stays in the home country while it
  *   is abroad) and geolocation often places a carrier's pools at its head office or in one region.
  * Names checked against the bundled ASN database (@ip-location-db/asn). The mobile list holds
- * operators whose ASN carries mostly mobile traffic; operators whose one ASN serves fixed lines
- * too are left out (their fixed-line positions are good evidence). Operators add their own with
- * the geographic rules' `unreliableAsns`.
+ * operators whose ASN carries their mobile network, mostly or in large part (SFR, Vodafone Spain
+ * and Telefonica Brasil serve fixed lines on it too: precision first). Incumbents whose one ASN
+ * is mostly fixed line (Deutsche Telekom 3320, Orange France 3215, ...) are left out: their
+ * fixed-line positions are good evidence. Operators add their own with the geographic rules'
+ * `unreliableAsns`.
  */
 
 /** Satellite, maritime and in-flight connectivity providers. */
@@ -63,7 +65,6 @@ export const MOBILE_ASNS: readonly number[] = [
   12430, // Vodafone Spain
   1267, // Wind Tre (IT)
   31615, // Odido / T-Mobile Netherlands
-  33915, // Vodafone Libertel (NL)
   47377, // Orange Belgium
   56665, // Tango (LU; registered as Proximus Luxembourg)
   39603,
@@ -72,6 +73,9 @@ export const MOBILE_ASNS: readonly number[] = [
   8412, // T-Mobile Austria (Magenta)
   26599, // Vivo (BR)
   55836, // Reliance Jio (IN)
+  1257, // Tele2 Sverige
+  36994, // Vodacom (ZA)
+  7552, // Viettel (VN)
   9605, // NTT Docomo (JP)
   9808,
   56040,

@@ -89,6 +89,33 @@ export function registerDetectorMetrics(
       }
     },
   });
+  const lastSilenced = new Map<string, number>();
+  new Counter({
+    name: 'leechguard_detector_rule_silenced_events_total',
+    help: 'Events a rule did not judge for want of a signal (a tenant without heartbeats, heartbeats behind), by rule',
+    labelNames: ['rule'],
+    registers: [registry],
+    collect() {
+      for (const [rule, n] of Object.entries(stats.silenced)) {
+        const before = lastSilenced.get(rule) ?? 0;
+        this.inc({ rule }, Math.max(0, n - before));
+        lastSilenced.set(rule, n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'leechguard_detector_tenant_signal_present',
+    help: 'Whether an input (cdn-logs, heartbeats) is seen for the tenant: 1 yes, 0 no (its rules are then silent)',
+    labelNames: ['tenant', 'signal'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [tenant, r] of Object.entries(runner.topology.signalsReport())) {
+        this.set({ tenant, signal: 'cdn-logs' }, r.cdnLogs ? 1 : 0);
+        this.set({ tenant, signal: 'heartbeats' }, r.heartbeats ? 1 : 0);
+      }
+    },
+  });
   new Gauge({
     name: 'leechguard_detector_lag_records',
     help: 'Input records behind the log end, per partition',

@@ -164,6 +164,29 @@ export class Topology {
     };
   }
 
+  /**
+   * Per tenant: the inputs seen within the signals rule's window of the tenant's latest event,
+   * and the rules silenced for want of one (what /readyz and the quality report show).
+   */
+  signalsReport(): Record<string, { cdnLogs: boolean; heartbeats: boolean; silencedRules: string[] }> {
+    const heartbeatRules = this.rules.filter((r) => r.requires?.includes('heartbeats')).map((r) => r.name);
+    const out: Record<string, { cdnLogs: boolean; heartbeats: boolean; silencedRules: string[] }> = {};
+    for (const [tenant, t] of this.tenantSignals) {
+      const withinMs =
+        this.signalsIndex >= 0
+          ? (this.ruleConfigs.get<SignalsConfig>('signals', tenant, '\u0000').presentWithinMs ?? 0)
+          : Number.POSITIVE_INFINITY;
+      const latest = Math.max(t.cdnLogsLastMs ?? 0, t.heartbeatsLastMs ?? 0);
+      const heartbeats = t.heartbeatsLastMs !== null && t.heartbeatsLastMs >= latest - withinMs;
+      out[tenant] = {
+        cdnLogs: t.cdnLogsLastMs !== null && t.cdnLogsLastMs >= latest - withinMs,
+        heartbeats,
+        silencedRules: heartbeats ? [] : heartbeatRules,
+      };
+    }
+    return out;
+  }
+
   private noteTenant(tenant: string, kind: 'request' | 'heartbeat', atMs: number): void {
     let t = this.tenantSignals.get(tenant);
     if (!t) {

@@ -115,6 +115,11 @@ describe('segment-without-session', () => {
     assert.equal(d.topology.stats.silenced['segment-without-session'], 400);
     assert.equal(d.topology.stats.silenced['datacenter-source'], 400, 'every request goes unjudged');
     assert.equal(d.topology.tenantSignals.get('acme')!.heartbeatsLastMs, null);
+    const report = d.topology.signalsReport().acme!;
+    assert.equal(report.cdnLogs, true);
+    assert.equal(report.heartbeats, false);
+    assert.ok(report.silencedRules.includes('segment-without-session'));
+    assert.ok(report.silencedRules.includes('account-concurrency'));
   });
 
   it('stays silent for a content id whose players send no heartbeats, while judging the one that does', () => {
