@@ -74,7 +74,22 @@ export type SimEvent =
   | { type: 'request'; timestampMs: number; request: SimRequest }
   | { type: 'heartbeat'; timestampMs: number; heartbeat: SimHeartbeat };
 
-export const LEGIT_CLASSES = ['household', 'commuter', 'cgnat', 'traveller', 'vpn', 'family-abroad'] as const;
+export const LEGIT_CLASSES = [
+  'household',
+  'commuter',
+  'cgnat',
+  'traveller',
+  'vpn',
+  'family-abroad',
+  'ipv6-privacy',
+  'mobile-carrier',
+  'shared-network',
+  'vpn-switcher',
+  'border-household',
+  'roaming-traveller',
+  'satellite-home',
+  'in-flight',
+] as const;
 export type LegitClass = (typeof LEGIT_CLASSES)[number];
 export const ABUSE_CLASSES = [
   'token-resale',
