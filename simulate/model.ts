@@ -49,6 +49,8 @@ export interface SimRequest {
   cmcd: SimCmcd | null;
   /** Ground truth, never written to the logs. */
   accountId: string;
+  /** Tenant whose CDN logs carry the request (ground truth: the log source says it, not the line). */
+  tenant: string;
 }
 
 export type HeartbeatEventKind = 'start' | 'heartbeat' | 'stop';
@@ -121,6 +123,8 @@ export const RULES = [
 /** Ground truth of one account. */
 export interface TruthAccount {
   accountId: string;
+  /** Tenant the account belongs to (deployment shapes put some accounts in a CDN-logs-only tenant). */
+  tenant: string;
   label: 'legit' | 'abuser';
   class: ViewerClass;
   /** Rules expected to flag this account (empty for legitimate ones). */
@@ -154,5 +158,11 @@ export interface Truth {
   abusers: number;
   tokenKeyId: string;
   classCounts: Record<string, number>;
+  /** Deployment shape: which tenants send heartbeats, and how late heartbeats arrive (absent in older truth files). */
+  deployment?: {
+    heartbeats: 'all' | 'some' | 'none';
+    heartbeatDelayMs: number;
+    tenants: Record<string, { heartbeats: boolean; accounts: number }>;
+  };
   accounts: TruthAccount[];
 }

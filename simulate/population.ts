@@ -488,7 +488,11 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
   // Live content has been on air for two hours: segment numbers are well past zero.
   const contentEpochMs = cfg.startMs - 2 * 60 * MINUTE_MS;
   const allowed = new Set<ViewerClass>(cfg.classes ?? [...ABUSE_CLASSES, ...LEGIT_WEIGHTS.map(([c]) => c)]);
-  const abuseClasses = ABUSE_CLASSES.filter((c) => allowed.has(c));
+  // Without heartbeats anywhere there is no session for a patched player to skip: no-session abuse
+  // needs a tenant whose players send them.
+  const abuseClasses = ABUSE_CLASSES.filter(
+    (c) => allowed.has(c) && !(c === 'no-session' && cfg.heartbeats === 'none'),
+  );
   const legitWeights = LEGIT_WEIGHTS.filter(([c]) => allowed.has(c));
   let abusers = abuseClasses.length === 0 ? 0 : Math.round(cfg.viewers * cfg.abuserFraction);
   if (legitWeights.length === 0) abusers = cfg.viewers;
@@ -507,6 +511,13 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
     if ((cls === 'family-abroad' || cls === 'vpn') && plan.streamLimit < 2) plan = PLANS[1]?.[0] as PlanSpec;
     if (cls === 'credential-sharing' && plan.streamLimit > 2) plan = PLANS[1]?.[0] as PlanSpec;
     const b = new AccountBuilder(cfg, cats, accountId, plan, contentEpochMs, cfg.catShare);
+    // Its own stream of draws, so the deployment shape never moves the accounts' other draws.
+    const cdnOnly =
+      cfg.heartbeats === 'none' ||
+      (cfg.heartbeats === 'some' &&
+        cls !== 'no-session' &&
+        Prng.fork(cfg.seed, `tenant:${accountId}`).chance(cfg.cdnOnlyShare));
+    const tenant = cfg.heartbeats === 'some' && cdnOnly ? cfg.cdnOnlyTenant : cfg.tenant;
     const country =
       cls === 'traveller'
         ? 'LU'
@@ -576,9 +587,13 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
         abuse = await buildCatReplay(b, cfg, country, home);
         break;
     }
+    for (const p of b.players) {
+      p.tenant = tenant;
+      if (cdnOnly) p.heartbeats = false;
+    }
     const accountPlan: AccountPlan = {
       accountId,
-      tenant: cfg.tenant,
+      tenant,
       planId: plan.planId,
       streamLimit: plan.streamLimit,
       perTitleLimit: plan.perTitleLimit,
@@ -590,6 +605,7 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
       players: b.players,
       truth: {
         accountId,
+        tenant,
         label: abuse ? 'abuser' : 'legit',
         class: cls,
         expectedRules: abuse?.expectedRules ?? [],
