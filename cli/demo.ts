@@ -9,9 +9,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { numberArg, parseArgsOrFail } from '../core/cli-args.ts';
 import { PROJECT_ROOT } from '../core/endpoints.ts';
+import { LeechguardError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
 import type { Anomaly, Revocation } from '../core/schemas/generated.ts';
 import { readState, stackDown, stackStatus, stackUp } from '../core/stack/index.ts';
+import { DEPLOYMENT_FLAGS, deploymentOptions } from '../simulate/cli-options.ts';
 import { buildReport, createSimulation, playLive, writeReport } from '../simulate/index.ts';
 import { type RunningAll, startAll } from './all.ts';
 import {
@@ -38,6 +40,8 @@ const USAGE = `usage: leechguard demo [options]
   --flush-ms N      live sink: a partial batch waits at most this long (default 250)
   --any-ports       let the OS pick the HTTP ports (default: ingest 8090, enforcer 8083, detector 9102)
   --exit            stop after the summary (default: keep the services up until Ctrl-C)
+  --heartbeats S    all (default) or none: the tenant sends CDN logs only
+  --heartbeat-delay-ms N  heartbeats arrive N ms after the CDN lines of the same moment (default 0)
 `;
 
 /** A positive numeric flag, or its default when absent. */
@@ -63,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
         'flush-ms': { type: 'string' },
         'any-ports': { type: 'boolean' },
         exit: { type: 'boolean' },
+        ...DEPLOYMENT_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
     },
@@ -82,6 +87,10 @@ export async function main(argv: string[]): Promise<number> {
   const durationMs = Math.round(num(values['duration-min'], 'duration-min', 6) * 60_000);
   const speed = num(values.speed, 'speed', 2.5);
   const flushMs = Math.round(num(values['flush-ms'], 'flush-ms', 250));
+  const deployment = deploymentOptions(values);
+  // The demo's ingest has one key, so one tenant: a second, CDN-only tenant needs its own source.
+  if (deployment.heartbeats === 'some')
+    throw new LeechguardError('LG_ERR_REQUEST_INVALID', 'demo: --heartbeats wants all or none');
 
   const abort = new AbortController();
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -126,6 +135,7 @@ export async function main(argv: string[]): Promise<number> {
 
     // 2. The simulation: its events end about now, so they never run ahead of the wall clock.
     const sim = await createSimulation({
+      ...deployment,
       seed,
       viewers,
       abuserFraction,

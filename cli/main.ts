@@ -58,7 +58,7 @@ const COMMANDS: Record<string, Command> = {
   },
   quality: {
     summary:
-      '[--seed S] [--viewers N] [--out DIR]: simulation -> ingest parsers -> detector rules -> quality report (no Kafka)',
+      '[--seed S | --frozen] [--viewers N] [--heartbeats all|some|none] [--heartbeat-delay-ms N] [--out DIR]: simulation -> ingest parsers -> detector rules -> quality report (no Kafka)',
     load: async () => (await import('./quality.ts')).main,
   },
   report: {

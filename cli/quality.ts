@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { numberArg, parseArgsOrFail } from '../core/cli-args.ts';
+import { LeechguardError } from '../core/errors.ts';
 import type { AccountPlan, Anomaly, CdnRequest, PlayerHeartbeat } from '../core/schemas/generated.ts';
 import { TokenHasher } from '../core/token-hash.ts';
 import { TOPICS } from '../core/topics.ts';
@@ -22,6 +23,8 @@ import {
 import { type LogFormat, parseBatch, parseHeartbeats } from '../ingest/sources/index.ts';
 import { createGeoResolver } from '../ingest/transforms/enrich/geo.ts';
 import { tokenSection } from '../ingest/transforms/token/config.ts';
+import { DEPLOYMENT_FLAGS, deploymentOptions } from '../simulate/cli-options.ts';
+import { FROZEN_SEED } from '../simulate/frozen.ts';
 import {
   buildReport,
   type CdnFormat,
@@ -62,10 +65,12 @@ export function* ingestRecords(sim: Simulation, stats: ParseStats): Generator<To
     const out: Array<{ t: number; r: TopicRecord }> = [];
     for (const p of plans)
       out.push({ t: -1, r: { topic: TOPICS.accounts.name, key: p.accountId, value: p } });
-    for (const [endpoint, batch] of lines) {
+    // One batch per (tenant, endpoint): a tenant is the log source's, as ingest's source config says.
+    for (const [batchKey, batch] of lines) {
+      const [tenant, endpoint] = batchKey.split('\t') as [string, string];
       stats.lines += batch.length;
-      const meta = { batchId: `sim-${endpoint}-${n}`, receivedAtMs: lastMs };
-      const source = { name: 'simulator', format: endpoint, tenant: sim.config.tenant, token };
+      const meta = { batchId: `sim-${tenant}-${endpoint}-${n}`, receivedAtMs: lastMs };
+      const source = { name: 'simulator', format: endpoint, tenant, token };
       const built =
         endpoint === 'heartbeats'
           ? buildHeartbeats(parseHeartbeats(batch.join('\n')), source, meta, ctx)
@@ -98,10 +103,12 @@ export function* ingestRecords(sim: Simulation, stats: ParseStats): Generator<To
     if (e.type === 'account') plans.push(e.plan);
     else {
       const endpoint = e.type === 'request' ? e.request.cdn : 'heartbeats';
+      const tenant = e.type === 'request' ? e.request.tenant : e.heartbeat.tenant;
       const line = e.type === 'request' ? fmt[e.request.cdn](e.request) : formatHeartbeat(e.heartbeat);
-      const list = lines.get(endpoint) ?? [];
+      const batchKey = `${tenant}\t${endpoint}`;
+      const list = lines.get(batchKey) ?? [];
       list.push(line.replace(/\n$/, ''));
-      lines.set(endpoint, list);
+      lines.set(batchKey, list);
     }
     if (++n % CHUNK_EVENTS === 0) yield* flush();
   }
@@ -119,10 +126,15 @@ export async function main(argv: string[]): Promise<number> {
       'duration-min': { type: 'string' },
       out: { type: 'string' },
       'detector-config': { type: 'string' },
+      frozen: { type: 'boolean' },
+      ...DEPLOYMENT_FLAGS,
     },
   });
+  if (values.frozen && values.seed !== undefined)
+    throw new LeechguardError('LG_ERR_REQUEST_INVALID', '--frozen runs the frozen seed: leave out --seed');
   const options = {
-    seed: values.seed ?? 'leechguard',
+    ...deploymentOptions(values),
+    seed: values.frozen ? FROZEN_SEED : (values.seed ?? 'leechguard'),
     viewers:
       values.viewers === undefined ? 20_000 : numberArg(values.viewers, '--viewers', { positive: true }),
     abuserFraction: values.abusers === undefined ? 0.01 : numberArg(values.abusers, '--abusers'),

@@ -52,6 +52,31 @@ export const simulationSchema = z
     ipv6Share: z.number().min(0).max(1).default(0.1),
     tenant: z.string().min(1).default('default'),
     /**
+     * Deployment shape: which tenants' players send heartbeats. 'all': every account's players do;
+     * 'none': the tenant sends CDN logs only (many services start that way); 'some': a share
+     * (cdnOnlyShare) of the accounts belong to a second tenant, cdnOnlyTenant, that sends CDN logs
+     * only, while the others' players send heartbeats. Players send CMCD either way.
+     */
+    heartbeats: z.enum(['all', 'some', 'none']).default('all'),
+    /** Tenant of the CDN-logs-only accounts when heartbeats is 'some' (its logs go to `<out>/<tenant>/`). */
+    cdnOnlyTenant: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .default('cdn-only'),
+    /** Share of accounts in the CDN-logs-only tenant when heartbeats is 'some'. */
+    cdnOnlyShare: z.number().min(0).max(1).default(0.5),
+    /**
+     * Heartbeats reach ingest this long after the CDN log lines of the same moment, ms (a player
+     * analytics pipeline that batches them): each heartbeat event comes out of the stream this much
+     * later than its own timestamp. 0: on time.
+     */
+    heartbeatDelayMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(60 * 60_000)
+      .default(0),
+    /**
      * Prefix of every account id (`<prefix>000001`...). Runs on a shared stack (demo, end-to-end
      * tests) give each run its own, so their accounts never meet earlier runs' plans or revocations.
      */

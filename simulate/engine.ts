@@ -86,6 +86,10 @@ function* play(config: SimulationConfig, population: Population): Generator<SimE
   let next = 0;
   const heap = new PlayerHeap();
   const endMs = config.startMs + config.durationMs;
+  const delayMs = config.heartbeatDelayMs;
+  // Heartbeats waiting to arrive, in arrival order (a constant delay keeps the players' order).
+  const late: SimEvent[] = [];
+  let lateHead = 0;
   for (;;) {
     let top = heap.peek();
     while (
@@ -97,11 +101,22 @@ function* play(config: SimulationConfig, population: Population): Generator<SimE
       if (p.nextMs !== Number.POSITIVE_INFINITY) heap.push(p, order);
       top = heap.peek();
     }
-    if (!top) return;
+    if (!top) break;
     const event = top.next();
     heap.updateTop();
-    if (event.timestampMs <= endMs) yield event;
+    if (event.timestampMs > endMs) continue;
+    // Late heartbeats come out when they arrive; their own timestamps stay as the player sent them.
+    while (late.length > lateHead && (late[lateHead] as SimEvent).timestampMs <= event.timestampMs)
+      yield late[lateHead++] as SimEvent;
+    if (event.type === 'heartbeat' && delayMs > 0)
+      late.push({ ...event, timestampMs: event.timestampMs + delayMs });
+    else yield event;
+    if (lateHead > 4096) {
+      late.splice(0, lateHead);
+      lateHead = 0;
+    }
   }
+  while (late.length > lateHead) yield late[lateHead++] as SimEvent;
 }
 
 /** Builds the population and truth for the options (validated), ready to play. */
@@ -109,7 +124,18 @@ export async function createSimulation(options: SimulationOptions = {}): Promise
   const config = simulationConfig(options);
   const population = await buildPopulation(config);
   const classCounts: Record<string, number> = {};
-  for (const a of population.accounts) classCounts[a.truth.class] = (classCounts[a.truth.class] ?? 0) + 1;
+  const tenants: NonNullable<Truth['deployment']>['tenants'] = {};
+  for (const a of population.accounts) {
+    classCounts[a.truth.class] = (classCounts[a.truth.class] ?? 0) + 1;
+    const t = tenants[a.truth.tenant] ?? {
+      heartbeats:
+        config.heartbeats === 'all' ||
+        (config.heartbeats === 'some' && a.truth.tenant !== config.cdnOnlyTenant),
+      accounts: 0,
+    };
+    t.accounts++;
+    tenants[a.truth.tenant] = t;
+  }
   const truth: Truth = {
     version: 1,
     seed: config.seed,
@@ -119,6 +145,11 @@ export async function createSimulation(options: SimulationOptions = {}): Promise
     abusers: population.accounts.filter((a) => a.truth.label === 'abuser').length,
     tokenKeyId: config.tokenHashing.currentKeyId,
     classCounts,
+    deployment: {
+      heartbeats: config.heartbeats,
+      heartbeatDelayMs: config.heartbeatDelayMs,
+      tenants,
+    },
     accounts: population.accounts.map((a) => a.truth),
   };
   return { config, truth, population, events: () => play(config, population) };

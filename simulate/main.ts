@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { numberArg, parseArgsOrFail } from '../core/cli-args.ts';
 import { LeechguardError } from '../core/errors.ts';
+import { DEPLOYMENT_FLAGS, DEPLOYMENT_USAGE, deploymentOptions } from './cli-options.ts';
 import type { SimulationOptions } from './config.ts';
 import { createSimulation } from './engine.ts';
 import { measureSignals, signalTable } from './signals.ts';
@@ -25,9 +26,10 @@ const USAGE = `usage: leechguard simulate [options]
   --out DIR              output folder (default sim-out)
   --gzip                 write the logs, heartbeats and accounts gzipped (.gz; ~8x smaller)
   --signals              also measure each class's detector signals (min–max) into DIR/signals.md
-
+${DEPLOYMENT_USAGE}
 live mode (posts to ingest instead of writing files):
   --live --ingest-url URL --api-key K
+  --cdn-only-api-key K2  with --heartbeats some: the key of the CDN-only tenant's log source
   --speed X              simulated seconds per wall second (default 1)
   --rate N               most events per wall second (default 20000)
   --batch-lines N        lines per HTTP request (default 2000)
@@ -57,10 +59,12 @@ export async function main(argv: string[]): Promise<number> {
       classes: { type: 'string' },
       out: { type: 'string', default: 'sim-out' },
       signals: { type: 'boolean', default: false },
+      ...DEPLOYMENT_FLAGS,
       gzip: { type: 'boolean', default: false },
       live: { type: 'boolean', default: false },
       'ingest-url': { type: 'string' },
       'api-key': { type: 'string' },
+      'cdn-only-api-key': { type: 'string' },
       speed: { type: 'string', default: '1' },
       rate: { type: 'string', default: '20000' },
       'batch-lines': { type: 'string', default: '2000' },
@@ -72,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const options: SimulationOptions = {};
+  const options: SimulationOptions = { ...deploymentOptions(values) };
   if (values.seed !== undefined) options.seed = values.seed;
   if (values.viewers !== undefined) options.viewers = numberArg(values.viewers, '--viewers');
   if (values.abusers !== undefined) options.abuserFraction = numberArg(values.abusers, '--abusers');
@@ -115,6 +119,9 @@ export async function main(argv: string[]): Promise<number> {
       const stats = await playLive(sim, {
         ingestUrl,
         apiKey,
+        ...(values['cdn-only-api-key']
+          ? { tenantApiKeys: { [sim.config.cdnOnlyTenant]: values['cdn-only-api-key'] } }
+          : {}),
         speed: numberArg(values.speed, '--speed'),
         rateMax: numberArg(values.rate, '--rate'),
         batchLinesMax: numberArg(values['batch-lines'], '--batch-lines'),

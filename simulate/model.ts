@@ -49,6 +49,8 @@ export interface SimRequest {
   cmcd: SimCmcd | null;
   /** Ground truth, never written to the logs. */
   accountId: string;
+  /** Tenant whose CDN logs carry the request (ground truth: the log source says it, not the line). */
+  tenant: string;
 }
 
 export type HeartbeatEventKind = 'start' | 'heartbeat' | 'stop';
@@ -74,7 +76,22 @@ export type SimEvent =
   | { type: 'request'; timestampMs: number; request: SimRequest }
   | { type: 'heartbeat'; timestampMs: number; heartbeat: SimHeartbeat };
 
-export const LEGIT_CLASSES = ['household', 'commuter', 'cgnat', 'traveller', 'vpn', 'family-abroad'] as const;
+export const LEGIT_CLASSES = [
+  'household',
+  'commuter',
+  'cgnat',
+  'traveller',
+  'vpn',
+  'family-abroad',
+  'ipv6-privacy',
+  'mobile-carrier',
+  'shared-network',
+  'vpn-switcher',
+  'border-household',
+  'roaming-traveller',
+  'satellite-home',
+  'in-flight',
+] as const;
 export type LegitClass = (typeof LEGIT_CLASSES)[number];
 export const ABUSE_CLASSES = [
   'token-resale',
@@ -106,6 +123,8 @@ export const RULES = [
 /** Ground truth of one account. */
 export interface TruthAccount {
   accountId: string;
+  /** Tenant the account belongs to (deployment shapes put some accounts in a CDN-logs-only tenant). */
+  tenant: string;
   label: 'legit' | 'abuser';
   class: ViewerClass;
   /** Rules expected to flag this account (empty for legitimate ones). */
@@ -139,5 +158,11 @@ export interface Truth {
   abusers: number;
   tokenKeyId: string;
   classCounts: Record<string, number>;
+  /** Deployment shape: which tenants send heartbeats, and how late heartbeats arrive (absent in older truth files). */
+  deployment?: {
+    heartbeats: 'all' | 'some' | 'none';
+    heartbeatDelayMs: number;
+    tenants: Record<string, { heartbeats: boolean; accounts: number }>;
+  };
   accounts: TruthAccount[];
 }

@@ -354,6 +354,7 @@ export class Player {
       ttfbMs: Math.max(1, Math.round(timeTakenMs * 0.3)),
       cmcd,
       accountId: s.accountId,
+      tenant: s.tenant,
     };
   }
 }

@@ -5,19 +5,41 @@
  */
 import type { AccountPlan } from '../core/schemas/generated.ts';
 import { TokenHasher } from '../core/token-hash.ts';
+import {
+  AccountBuilder,
+  type DeviceType,
+  homePlace,
+  MINUTE_MS,
+  mobilePlace,
+  once,
+  type PlanSpec,
+  RESALE_TOKEN_TTL_MS,
+  SESSION_TOKEN_TTL_MS,
+  type Session,
+  USER_AGENTS,
+} from './account-builder.ts';
 import type { SimulationConfig } from './config.ts';
-import { type Content, contentBase, contentById, LIVE_CONTENTS } from './content.ts';
+import { type Content, contentById, LIVE_CONTENTS } from './content.ts';
+import {
+  buildBorderHousehold,
+  buildInFlight,
+  buildIpv6Privacy,
+  buildMobileCarrier,
+  buildRoamingTraveller,
+  buildSatelliteHome,
+  buildSharedNetwork,
+  buildVpnSwitcher,
+} from './legit-classes.ts';
 import {
   ABUSE_CLASSES,
   type AbuseClass,
-  type CdnFormat,
   type LegitClass,
   type TruthAccount,
   type ViewerClass,
 } from './model.ts';
 import type { PlayerSpec } from './player.ts';
 import { Prng } from './prng.ts';
-import { CatIssuer, type IssuedToken, issueEdgeAuth, issueJwt, type TokenKind } from './tokens.ts';
+import { CatIssuer } from './tokens.ts';
 import {
   cityNamed,
   DATACENTER_NETWORKS,
@@ -29,25 +51,11 @@ import {
   placeAt,
   RESIDENTIAL_NETWORKS,
   randomPlace,
-  randomPlace6,
   slash24Count,
 } from './world/index.ts';
 import type { City, NetworkSpec } from './world/types.ts';
 
-const MINUTE_MS = 60_000;
-/** Gap kept between one session's stop and the next on the same slot, ms: heartbeats are late sometimes. */
-const SLOT_MARGIN_MS = 90_000;
-/** Lifetime of a session's playback token, ms. */
-const SESSION_TOKEN_TTL_MS = 4 * 60 * MINUTE_MS;
-/** Lifetime of a resold (long-lived) token, ms. */
-const RESALE_TOKEN_TTL_MS = 24 * 60 * MINUTE_MS;
-
-interface PlanSpec {
-  planId: string;
-  streamLimit: number;
-  perTitleLimit: number | null;
-  groups: AccountPlan['concurrencyGroups'];
-}
+export { CDN_HOSTS, matchesPattern } from './account-builder.ts';
 
 const PLANS: ReadonlyArray<readonly [PlanSpec, number]> = [
   [{ planId: 'basic', streamLimit: 1, perTitleLimit: null, groups: [] }, 25],
@@ -63,16 +71,29 @@ const PLANS: ReadonlyArray<readonly [PlanSpec, number]> = [
   ],
 ];
 
+/**
+ * Shares of legitimate accounts, in % (docs/simulate.md, "Legitimate population: classes and
+ * sources", gives each share's source; rare classes are oversampled so every class has accounts in
+ * a few thousand viewers).
+ */
 const LEGIT_WEIGHTS: ReadonlyArray<readonly [LegitClass, number]> = [
-  ['household', 70],
-  ['commuter', 12],
-  ['cgnat', 8],
-  ['traveller', 3],
-  ['vpn', 4],
-  ['family-abroad', 3],
+  ['household', 44],
+  ['commuter', 8],
+  ['cgnat', 6],
+  ['traveller', 2],
+  ['vpn', 3],
+  ['family-abroad', 2.5],
+  ['ipv6-privacy', 15],
+  ['mobile-carrier', 8],
+  ['shared-network', 4],
+  ['vpn-switcher', 2],
+  ['border-household', 2.5],
+  ['roaming-traveller', 1.5],
+  ['satellite-home', 1],
+  ['in-flight', 0.5],
 ];
 
-const COUNTRY_WEIGHTS: ReadonlyArray<readonly [string, number]> = [
+const COUNTRY_WEIGHTS_BASE: ReadonlyArray<readonly [string, number]> = [
   ['FR', 18],
   ['DE', 18],
   ['GB', 16],
@@ -84,36 +105,15 @@ const COUNTRY_WEIGHTS: ReadonlyArray<readonly [string, number]> = [
   ['PL', 4],
   ['US', 10],
 ];
+const COUNTRY_WEIGHTS = COUNTRY_WEIGHTS_BASE;
 
-type DeviceType = 'tv' | 'phone' | 'tablet' | 'laptop';
+/** Countries whose fixed-line operators have IPv6 space in the world table (IPv6 privacy homes live there). */
+const IPV6_COUNTRY_WEIGHTS = COUNTRY_WEIGHTS_BASE.filter(([c]) => networksOf(c, 'fixed').some(hasIpv6));
 
-const USER_AGENTS: Record<DeviceType, ReadonlyArray<string>> = {
-  tv: [
-    'Mozilla/5.0 (SMART-TV; Linux; Tizen 6.5) AppleWebKit/537.36 (KHTML, like Gecko) Version/6.5 TV Safari/537.36',
-    'Mozilla/5.0 (Web0S; Linux/SmartTV) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/87.0.4280.88 Safari/537.36 WebAppManager',
-  ],
-  phone: [
-    'AppleCoreMedia/1.0.0.21C62 (iPhone; U; CPU OS 17_2 like Mac OS X; en_us)',
-    'ExoPlayerLib/2.19.1 (Linux; Android 14) ExoPlayerLib/2.19.1',
-  ],
-  tablet: ['AppleCoreMedia/1.0.0.21C62 (iPad; U; CPU OS 17_2 like Mac OS X; en_us)'],
-  laptop: [
-    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
-    'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15',
-  ],
-};
 const PIRATE_USER_AGENTS = ['VLC/3.0.20 LibVLC/3.0.20', 'Kodi/20.2 (Linux; Android 11)', 'Lavf/58.76.100'];
 const RELAY_USER_AGENTS = ['Lavf/60.16.100', 'Lavf/61.1.100'];
 const BOT_USER_AGENTS = ['Go-http-client/1.1', 'python-requests/2.31.0'];
 
-export const CDN_HOSTS: Record<CdnFormat, string> = {
-  'cloudfront-standard': 'd1a2b3c4d5e6f7.cloudfront.net',
-  'cloudfront-realtime': 'd9e8f7a6b5c4d3.cloudfront.net',
-  'akamai-ds2': 'live-ak.example-ott.com',
-  fastly: 'live-fy.example-ott.com',
-};
-
-/** One simulated account, ready to be played. */
 export interface BuiltAccount {
   plan: AccountPlan;
   players: PlayerSpec[];
@@ -125,242 +125,6 @@ export interface Population {
   /** Segment numbering origin of live content. */
   contentEpochMs: number;
 }
-
-interface Device {
-  id: string;
-  type: DeviceType;
-  userAgent: string;
-}
-
-interface Session {
-  startMs: number;
-  endMs: number;
-  content: Content;
-  device: Device;
-  places: Array<{ fromMs: number; place: Place }>;
-}
-
-/** Everything the class builders share for one account. */
-class AccountBuilder {
-  readonly rng: Prng;
-  readonly accountId: string;
-  readonly plan: PlanSpec;
-  readonly players: PlayerSpec[] = [];
-  readonly sessions: Session[] = [];
-  readonly tokens: IssuedToken[] = [];
-  readonly tokenKind: TokenKind;
-  private readonly cfg: SimulationConfig;
-  private readonly cats: CatIssuer;
-  private readonly contentEpochMs: number;
-
-  constructor(
-    cfg: SimulationConfig,
-    cats: CatIssuer,
-    accountId: string,
-    plan: PlanSpec,
-    contentEpochMs: number,
-    catShare: number,
-  ) {
-    this.cfg = cfg;
-    this.cats = cats;
-    this.accountId = accountId;
-    this.plan = plan;
-    this.contentEpochMs = contentEpochMs;
-    this.rng = Prng.fork(cfg.seed, `account:${accountId}`);
-    this.tokenKind = this.rng.weighted<TokenKind>([
-      ['jwt', 1 - 0.2 - catShare],
-      ['edgeauth', 0.2],
-      ['cat', catShare],
-    ]);
-  }
-
-  get startMs(): number {
-    return this.cfg.startMs;
-  }
-  get endMs(): number {
-    return this.cfg.startMs + this.cfg.durationMs;
-  }
-
-  cdnFor(kind: TokenKind): CdnFormat {
-    if (kind === 'edgeauth') return 'akamai-ds2';
-    if (kind === 'cat') return this.rng.pick<CdnFormat>(['cloudfront-realtime', 'fastly']);
-    return this.rng.weighted<CdnFormat>([
-      ['cloudfront-standard', 35],
-      ['cloudfront-realtime', 30],
-      ['fastly', 20],
-      ['akamai-ds2', 15],
-    ]);
-  }
-
-  async token(
-    iatMs: number,
-    ttlMs: number,
-    content: Content,
-    kind: TokenKind = this.tokenKind,
-    catReplay: 0 | 1 = 0,
-  ): Promise<IssuedToken> {
-    const tokenId = this.rng.hex(16);
-    let token: IssuedToken;
-    if (kind === 'cat')
-      token = await this.cats.issue(this.accountId, tokenId, iatMs, iatMs + ttlMs, catReplay);
-    else if (kind === 'edgeauth')
-      token = issueEdgeAuth(
-        this.cfg.tokenSigningKey,
-        this.accountId,
-        tokenId,
-        `${contentBase(content).replaceAll('/', '%2f')}%2f*`,
-        iatMs + ttlMs,
-      );
-    else token = issueJwt(this.cfg.tokenSigningKey, this.accountId, tokenId, iatMs, iatMs + ttlMs);
-    this.tokens.push(token);
-    return token;
-  }
-
-  device(type: DeviceType): Device {
-    return { id: `dev-${this.rng.hex(12)}`, type, userAgent: this.rng.pick(USER_AGENTS[type]) };
-  }
-
-  sessionId(): string {
-    return this.rng.uuid();
-  }
-
-  pickContent(): Content {
-    return this.rng.weighted(LIVE_CONTENTS.map((c) => [c, c.weight] as const));
-  }
-
-  /** Whether a session fits the plan next to the accepted ones (with a margin for late heartbeats). */
-  fits(startMs: number, endMs: number, content: Content, device: Device): boolean {
-    const overlapping = this.sessions.filter(
-      (s) => s.startMs < endMs + SLOT_MARGIN_MS && startMs < s.endMs + SLOT_MARGIN_MS,
-    );
-    if (overlapping.some((s) => s.device.id === device.id)) return false;
-    if (overlapping.length + 1 > this.plan.streamLimit) return false;
-    const sameTitle = overlapping.filter((s) => s.content.id === content.id).length + 1;
-    if (this.plan.perTitleLimit !== null && sameTitle > this.plan.perTitleLimit) return false;
-    for (const g of this.plan.groups) {
-      const inGroup = (c: Content) => g.contentIdPatterns.some((p) => matchesPattern(p, c.id));
-      if (inGroup(content) && overlapping.filter((s) => inGroup(s.content)).length + 1 > g.limit)
-        return false;
-    }
-    return true;
-  }
-
-  /** Tries to place a session within the plan; returns it or null. */
-  trySession(
-    device: Device,
-    placesFor: (startMs: number, endMs: number) => Array<{ fromMs: number; place: Place }>,
-    window?: { fromMs: number; toMs: number },
-  ): Session | null {
-    const [minMin, maxMin] = this.cfg.sessionMinutes;
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const durationMs = Math.round(this.rng.range(minMin, maxMin) * MINUTE_MS);
-      const from = window?.fromMs ?? this.startMs;
-      const to = Math.max(from, (window?.toMs ?? this.endMs) - Math.min(durationMs, MINUTE_MS));
-      const startMs = Math.round(this.rng.range(from, to));
-      const endMs = Math.min(this.endMs, startMs + durationMs);
-      if (endMs - startMs < 30_000) continue;
-      const content = this.pickContent();
-      if (!this.fits(startMs, endMs, content, device)) continue;
-      const session: Session = { startMs, endMs, content, device, places: placesFor(startMs, endMs) };
-      this.sessions.push(session);
-      return session;
-    }
-    return null;
-  }
-
-  /** A real player for a session: heartbeats, CMCD, real-time pace. */
-  async playSession(session: Session, overrides: Partial<PlayerSpec> = {}): Promise<PlayerSpec> {
-    const token =
-      overrides.token ?? (await this.token(session.startMs, SESSION_TOKEN_TTL_MS, session.content));
-    const spec: PlayerSpec = {
-      actorId: `${this.accountId}/p${this.players.length}`,
-      seed: this.cfg.seed,
-      tenant: this.cfg.tenant,
-      accountId: this.accountId,
-      startMs: session.startMs,
-      endMs: session.endMs,
-      content: session.content,
-      contentEpochMs: this.contentEpochMs,
-      token,
-      cdn: this.cdnFor(token.kind),
-      host: '',
-      userAgent: session.device.userAgent,
-      sessionId: this.sessionId(),
-      deviceId: session.device.id,
-      places: session.places,
-      heartbeats: true,
-      cmcd: true,
-      pace: 1,
-      alignToAvailability: false,
-      startSegment: null,
-      maxSegments: null,
-      renditionIndex: this.rng.int(0, 2),
-      startup: true,
-      ...overrides,
-    };
-    spec.host = CDN_HOSTS[spec.cdn];
-    this.players.push(spec);
-    return spec;
-  }
-
-  /** A non-player client (pirate, relay, bot, replayer) using a given token. */
-  client(
-    token: IssuedToken,
-    startMs: number,
-    endMs: number,
-    content: Content,
-    place: Place,
-    userAgent: string,
-    overrides: Partial<PlayerSpec> = {},
-  ): PlayerSpec {
-    const spec: PlayerSpec = {
-      actorId: `${this.accountId}/c${this.players.length}`,
-      seed: this.cfg.seed,
-      tenant: this.cfg.tenant,
-      accountId: this.accountId,
-      startMs,
-      endMs,
-      content,
-      contentEpochMs: this.contentEpochMs,
-      token,
-      cdn: this.cdnFor(token.kind),
-      host: '',
-      userAgent,
-      sessionId: this.rng.uuid(),
-      deviceId: `dev-${this.rng.hex(12)}`,
-      places: [{ fromMs: startMs, place }],
-      heartbeats: false,
-      cmcd: false,
-      pace: 1,
-      alignToAvailability: false,
-      startSegment: null,
-      maxSegments: null,
-      renditionIndex: this.rng.int(0, 1),
-      startup: true,
-      ...overrides,
-    };
-    spec.host = CDN_HOSTS[spec.cdn];
-    this.players.push(spec);
-    return spec;
-  }
-}
-
-export function matchesPattern(pattern: string, contentId: string): boolean {
-  return pattern.endsWith('*') ? contentId.startsWith(pattern.slice(0, -1)) : contentId === pattern;
-}
-
-function homePlace(rng: Prng, country: string, city: City, ipv6Share = 0): Place {
-  const net = rng.pick(networksOf(country, 'fixed'));
-  // Drawn whatever the share, so changing ipv6Share does not shift the other draws.
-  const v6 = rng.chance(ipv6Share);
-  return v6 && hasIpv6(net) ? randomPlace6(rng, net, city) : randomPlace(rng, net, city);
-}
-
-function mobilePlace(rng: Prng, country: string, city: City): Place {
-  return randomPlace(rng, rng.pick(networksOf(country, 'mobile')), city);
-}
-
-const once = (place: Place, fromMs: number) => [{ fromMs, place }];
 
 /** A household: 1–4 devices (within the plan), home wifi plus phones on 4G, sessions within limits. */
 async function buildHousehold(b: AccountBuilder, country: string, city: City, home: Place): Promise<void> {
@@ -724,7 +488,11 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
   // Live content has been on air for two hours: segment numbers are well past zero.
   const contentEpochMs = cfg.startMs - 2 * 60 * MINUTE_MS;
   const allowed = new Set<ViewerClass>(cfg.classes ?? [...ABUSE_CLASSES, ...LEGIT_WEIGHTS.map(([c]) => c)]);
-  const abuseClasses = ABUSE_CLASSES.filter((c) => allowed.has(c));
+  // Without heartbeats anywhere there is no session for a patched player to skip: no-session abuse
+  // needs a tenant whose players send them.
+  const abuseClasses = ABUSE_CLASSES.filter(
+    (c) => allowed.has(c) && !(c === 'no-session' && cfg.heartbeats === 'none'),
+  );
   const legitWeights = LEGIT_WEIGHTS.filter(([c]) => allowed.has(c));
   let abusers = abuseClasses.length === 0 ? 0 : Math.round(cfg.viewers * cfg.abuserFraction);
   if (legitWeights.length === 0) abusers = cfg.viewers;
@@ -743,7 +511,17 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
     if ((cls === 'family-abroad' || cls === 'vpn') && plan.streamLimit < 2) plan = PLANS[1]?.[0] as PlanSpec;
     if (cls === 'credential-sharing' && plan.streamLimit > 2) plan = PLANS[1]?.[0] as PlanSpec;
     const b = new AccountBuilder(cfg, cats, accountId, plan, contentEpochMs, cfg.catShare);
-    const country = cls === 'traveller' ? 'LU' : b.rng.weighted(COUNTRY_WEIGHTS);
+    // Its own stream of draws, so the deployment shape never moves the accounts' other draws.
+    const cdnOnly =
+      cfg.heartbeats === 'none' ||
+      (cfg.heartbeats === 'some' &&
+        cls !== 'no-session' &&
+        Prng.fork(cfg.seed, `tenant:${accountId}`).chance(cfg.cdnOnlyShare));
+    const tenant = cfg.heartbeats === 'some' && cdnOnly ? cfg.cdnOnlyTenant : cfg.tenant;
+    const country =
+      cls === 'traveller'
+        ? 'LU'
+        : b.rng.weighted(cls === 'ipv6-privacy' ? IPV6_COUNTRY_WEIGHTS : COUNTRY_WEIGHTS);
     const city = pickCity(b.rng, country);
     const home = homePlace(b.rng, country, city, cls === 'household' ? cfg.ipv6Share : 0);
     let abuse: AbuseResult | null = null;
@@ -766,6 +544,30 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
       case 'family-abroad':
         await buildFamilyAbroad(b, country, city, home);
         break;
+      case 'ipv6-privacy':
+        await buildIpv6Privacy(b, country, city);
+        break;
+      case 'mobile-carrier':
+        await buildMobileCarrier(b, country);
+        break;
+      case 'shared-network':
+        await buildSharedNetwork(b, country);
+        break;
+      case 'vpn-switcher':
+        await buildVpnSwitcher(b, home);
+        break;
+      case 'border-household':
+        await buildBorderHousehold(b);
+        break;
+      case 'roaming-traveller':
+        await buildRoamingTraveller(b, country, home);
+        break;
+      case 'satellite-home':
+        await buildSatelliteHome(b);
+        break;
+      case 'in-flight':
+        await buildInFlight(b, home);
+        break;
       case 'token-resale':
         abuse = await buildTokenResale(b, cfg, home);
         break;
@@ -785,9 +587,13 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
         abuse = await buildCatReplay(b, cfg, country, home);
         break;
     }
+    for (const p of b.players) {
+      p.tenant = tenant;
+      if (cdnOnly) p.heartbeats = false;
+    }
     const accountPlan: AccountPlan = {
       accountId,
-      tenant: cfg.tenant,
+      tenant,
       planId: plan.planId,
       streamLimit: plan.streamLimit,
       perTitleLimit: plan.perTitleLimit,
@@ -799,6 +605,7 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
       players: b.players,
       truth: {
         accountId,
+        tenant,
         label: abuse ? 'abuser' : 'legit',
         class: cls,
         expectedRules: abuse?.expectedRules ?? [],

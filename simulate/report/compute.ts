@@ -142,6 +142,22 @@ const LEGIT_PATTERN: Record<string, string> = {
   traveller: 'one border crossed by train, sessions 13–15 minutes apart',
   vpn: 'one device behind a commercial VPN: one hosting ASN, within the plan',
   'family-abroad': 'a family member abroad on the family plan: two countries at once, within the plan',
+  'ipv6-privacy':
+    'an IPv6 home: RFC 8981 temporary addresses rotating inside one /64 of its /56, the TV on the same line over IPv4',
+  'mobile-carrier':
+    "a mobile-only viewer: a new CGNAT address from anywhere in the carrier's pool at each reconnection",
+  'shared-network':
+    'an office, campus or hotel: tens of unrelated accounts behind one address or a small NAT pool',
+  'vpn-switcher':
+    'a consumer VPN changing exit server (and country) mid-session, sometimes dropping to the home line',
+  'border-household':
+    "a border household: home wifi in one country, a member's phone on the neighbouring country's mobile network, handing over between them",
+  'roaming-traveller':
+    'a traveller abroad alternating between hotel wifi (visited country) and home-routed roaming (home country)',
+  'satellite-home':
+    "a Starlink home geolocated to the neighbouring country's PoP, phones on the domestic mobile network",
+  'in-flight':
+    "a passenger on in-flight wifi geolocated to the provider's country while the family watches at home",
 };
 
 /** What each abuse class shows that its expected rules should catch (the "why" of a miss). */

@@ -95,12 +95,29 @@ export function writeSimulationFiles(
   const pathOf = (name: keyof typeof OUTPUT_FILES) => join(outDir, OUTPUT_FILES[name] + (gzip ? '.gz' : ''));
   mkdirSync(outDir, { recursive: true });
   const formatters = requestFormatters(CLOUDFRONT_REALTIME_FIELDS);
-  const logs = {} as Record<CdnFormat, LineFile>;
-  for (const f of CDN_FORMATS) {
-    logs[f] = new LineFile(pathOf(f), gzip);
-    const preamble = formatPreamble(f);
-    if (preamble) logs[f].write(preamble, false);
-  }
+  const openLogs = (dir: string): Record<CdnFormat, LineFile> => {
+    const logs = {} as Record<CdnFormat, LineFile>;
+    for (const f of CDN_FORMATS) {
+      logs[f] = new LineFile(join(dir, OUTPUT_FILES[f] + (gzip ? '.gz' : '')), gzip);
+      const preamble = formatPreamble(f);
+      if (preamble) logs[f].write(preamble, false);
+    }
+    return logs;
+  };
+  const logs = openLogs(outDir);
+  // Another tenant's CDN logs (the CDN-logs-only tenant of --heartbeats some) go to DIR/<tenant>/:
+  // an operator configures one ingest source per tenant and log.
+  const otherLogs = new Map<string, Record<CdnFormat, LineFile>>();
+  const logsOf = (tenant: string): Record<CdnFormat, LineFile> => {
+    if (tenant === sim.config.tenant) return logs;
+    let l = otherLogs.get(tenant);
+    if (!l) {
+      mkdirSync(join(outDir, tenant), { recursive: true });
+      l = openLogs(join(outDir, tenant));
+      otherLogs.set(tenant, l);
+    }
+    return l;
+  };
   const heartbeats = new LineFile(pathOf('heartbeats'), gzip);
   const accounts = new LineFile(pathOf('accounts'), gzip);
   let events = 0;
@@ -113,7 +130,7 @@ export function writeSimulationFiles(
     if (e.type === 'request') {
       requests++;
       const r = e.request;
-      logs[r.cdn].write(formatters[r.cdn](r));
+      logsOf(r.tenant)[r.cdn].write(formatters[r.cdn](r));
     } else if (e.type === 'heartbeat') {
       hbs++;
       heartbeats.write(formatHeartbeat(e.heartbeat));
@@ -133,6 +150,16 @@ export function writeSimulationFiles(
     file.close();
     files[name] = { path: pathOf(name), lines: file.lines, bytes: file.bytes };
   }
+  for (const [tenant, tenantLogs] of otherLogs)
+    for (const f of CDN_FORMATS) {
+      const file = tenantLogs[f];
+      file.close();
+      files[`${tenant}/${f}`] = {
+        path: join(outDir, tenant, OUTPUT_FILES[f] + (gzip ? '.gz' : '')),
+        lines: file.lines,
+        bytes: file.bytes,
+      };
+    }
   writeFileSync(join(outDir, OUTPUT_FILES.realtimeFields), `${CLOUDFRONT_REALTIME_FIELDS.join('\n')}\n`);
   writeFileSync(join(outDir, OUTPUT_FILES.truth), `${JSON.stringify(sim.truth)}\n`);
   const summary: FileSummary = {

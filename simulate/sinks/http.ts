@@ -20,6 +20,12 @@ import { CDN_FORMATS, type CdnFormat } from '../model.ts';
 export interface LiveOptions {
   ingestUrl: string;
   apiKey: string;
+  /**
+   * Bearer key per tenant for the CDN lines of tenants other than the simulation's own (the
+   * CDN-logs-only tenant of heartbeats 'some'): ingest takes a batch's tenant from the source its
+   * key names. Lines of a tenant without a key here fail the run.
+   */
+  tenantApiKeys?: Record<string, string>;
   /** Simulated ms per wall ms (1 = real time). */
   speed: number;
   /** Most events sent per wall second; a denser simulation plays slower than `speed`. */
@@ -72,7 +78,8 @@ function pathOf(e: Endpoint): string {
 export async function playLive(sim: Simulation, options: LiveOptions): Promise<LiveStats> {
   const now = options.nowMs ?? (() => Date.now());
   const formatters = requestFormatters(CLOUDFRONT_REALTIME_FIELDS);
-  const buffers = new Map<Endpoint, string[]>();
+  // Batches per (key, endpoint): each tenant's lines go out under its own source key.
+  const buffers = new Map<string, { endpoint: Endpoint; apiKey: string; lines: string[] }>();
   const stats: LiveStats = {
     sentLines: {},
     requests: 0,
@@ -89,7 +96,7 @@ export async function playLive(sim: Simulation, options: LiveOptions): Promise<L
   let failure: Error | null = null;
   const base = options.ingestUrl.replace(/\/+$/, '');
 
-  async function post(endpoint: Endpoint, lines: string[]): Promise<void> {
+  async function post(endpoint: Endpoint, apiKey: string, lines: string[]): Promise<void> {
     const body = (CDN_FORMATS as ReadonlyArray<string>).includes(endpoint)
       ? formatPreamble(endpoint as CdnFormat) + lines.join('')
       : lines.join('');
@@ -103,7 +110,7 @@ export async function playLive(sim: Simulation, options: LiveOptions): Promise<L
       try {
         const res = await fetch(base + pathOf(endpoint), {
           method: 'POST',
-          headers: { authorization: `Bearer ${options.apiKey}`, 'content-type': contentType },
+          headers: { authorization: `Bearer ${apiKey}`, 'content-type': contentType },
           body,
         });
         await res.arrayBuffer();
@@ -128,10 +135,10 @@ export async function playLive(sim: Simulation, options: LiveOptions): Promise<L
     }
   }
 
-  async function send(endpoint: Endpoint, lines: string[]): Promise<void> {
+  async function send(endpoint: Endpoint, apiKey: string, lines: string[]): Promise<void> {
     while (inFlight.size >= options.inFlightMax) await Promise.race(inFlight);
     if (failure) throw failure;
-    const p: Promise<void> = post(endpoint, lines)
+    const p: Promise<void> = post(endpoint, apiKey, lines)
       .catch((err: Error) => {
         failure ??= err;
       })
@@ -140,23 +147,34 @@ export async function playLive(sim: Simulation, options: LiveOptions): Promise<L
   }
 
   async function flushAll(): Promise<void> {
-    for (const [endpoint, lines] of buffers) {
-      if (lines.length === 0) continue;
-      buffers.set(endpoint, []);
-      await send(endpoint, lines);
+    for (const buffer of buffers.values()) {
+      if (buffer.lines.length === 0) continue;
+      const lines = buffer.lines;
+      buffer.lines = [];
+      await send(buffer.endpoint, buffer.apiKey, lines);
     }
   }
 
-  async function add(endpoint: Endpoint, line: string): Promise<void> {
-    let lines = buffers.get(endpoint);
-    if (!lines) {
-      lines = [];
-      buffers.set(endpoint, lines);
+  /** The key a tenant's lines are posted with. */
+  function keyOf(tenant: string): string {
+    if (tenant === sim.config.tenant) return options.apiKey;
+    const key = options.tenantApiKeys?.[tenant];
+    if (!key) throw new Error(`live: no API key for tenant ${tenant} (tenantApiKeys)`);
+    return key;
+  }
+
+  async function add(endpoint: Endpoint, line: string, apiKey = options.apiKey): Promise<void> {
+    const id = `${apiKey}\t${endpoint}`;
+    let buffer = buffers.get(id);
+    if (!buffer) {
+      buffer = { endpoint, apiKey, lines: [] };
+      buffers.set(id, buffer);
     }
-    lines.push(line);
-    if (lines.length >= options.batchLinesMax) {
-      buffers.set(endpoint, []);
-      await send(endpoint, lines);
+    buffer.lines.push(line);
+    if (buffer.lines.length >= options.batchLinesMax) {
+      const lines = buffer.lines;
+      buffer.lines = [];
+      await send(endpoint, apiKey, lines);
     }
   }
 
@@ -205,7 +223,8 @@ export async function playLive(sim: Simulation, options: LiveOptions): Promise<L
     const bucket = Math.min(LAG_BUCKETS - 1, Math.floor(stats.lagMs));
     lagBuckets[bucket] = (lagBuckets[bucket] ?? 0) + 1;
     lagCount++;
-    if (e.type === 'request') await add(e.request.cdn, formatters[e.request.cdn](e.request));
+    if (e.type === 'request')
+      await add(e.request.cdn, formatters[e.request.cdn](e.request), keyOf(e.request.tenant));
     else if (e.type === 'heartbeat') await add('heartbeats', formatHeartbeat(e.heartbeat));
     else await add('accounts', formatAccount(e.plan));
     count++;

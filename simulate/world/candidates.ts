@@ -55,3 +55,32 @@ export const CANDIDATE_NETWORKS: ReadonlyArray<CandidateNetwork> = [
   { country: 'GB', asn: 9009, name: 'M247', kind: 'datacenter' },
   { country: 'NL', asn: 60068, name: 'Datacamp', kind: 'datacenter' },
 ];
+
+/**
+ * Networks of the legitimate classes that model geolocation error (docs/simulate.md, "Legitimate
+ * population: classes and sources"): the neighbours of border households (CH, AT, DK, CA), Starlink
+ * (its addresses geolocate to the country of the PoP / geofeed entry, not of the dish) and in-flight
+ * connectivity providers (the aircraft's traffic leaves through the provider's ground network,
+ * geolocated to the provider's country). Built into EXTRA_NETWORKS, apart from NETWORKS, so the
+ * draws of the classes built on NETWORKS (pirates' residential networks, ...) do not move.
+ * `scattered`: the operator's space is spread over many countries, so runs of /24s shorter than a
+ * block are taken, each /24 checked.
+ */
+export const EXTRA_CANDIDATE_NETWORKS: ReadonlyArray<CandidateNetwork & { scattered?: boolean }> = [
+  { country: 'CH', asn: 3303, name: 'Swisscom', kind: 'fixed' },
+  { country: 'CH', asn: 6730, name: 'Sunrise', kind: 'mobile' },
+  { country: 'AT', asn: 8447, name: 'A1 Telekom Austria', kind: 'fixed' },
+  { country: 'AT', asn: 8412, name: 'Magenta Telekom AT', kind: 'mobile' },
+  { country: 'DK', asn: 3292, name: 'TDC', kind: 'fixed' },
+  { country: 'DK', asn: 9158, name: 'Telenor DK', kind: 'mobile' },
+  { country: 'CA', asn: 577, name: 'Bell Canada', kind: 'fixed' },
+  { country: 'CA', asn: 812, name: 'Rogers', kind: 'mobile' },
+  { country: 'FR', asn: 14593, name: 'Starlink', kind: 'satellite', scattered: true },
+  { country: 'DE', asn: 14593, name: 'Starlink', kind: 'satellite', scattered: true },
+  { country: 'GB', asn: 14593, name: 'Starlink', kind: 'satellite', scattered: true },
+  { country: 'IT', asn: 14593, name: 'Starlink', kind: 'satellite', scattered: true },
+  { country: 'ES', asn: 14593, name: 'Starlink', kind: 'satellite', scattered: true },
+  { country: 'US', asn: 7155, name: 'Viasat', kind: 'inflight', scattered: true },
+  { country: 'US', asn: 64294, name: 'Panasonic Avionics', kind: 'inflight', scattered: true },
+  { country: 'GB', asn: 22351, name: 'Intelsat', kind: 'inflight', scattered: true },
+];

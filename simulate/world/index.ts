@@ -4,7 +4,7 @@
  */
 import type { Prng } from '../prng.ts';
 import { CITIES } from './cities.ts';
-import { NETWORKS } from './networks.generated.ts';
+import { EXTRA_NETWORKS, NETWORKS } from './networks.generated.ts';
 import type { City, NetworkKind, NetworkSpec } from './types.ts';
 
 export type { City, NetworkKind, NetworkSpec } from './types.ts';
@@ -45,8 +45,16 @@ export function slash24Count(net: NetworkSpec): number {
   return n;
 }
 
+/** Every network the simulator draws from: the original table, then the geolocation-error classes' own. */
+export const ALL_NETWORKS: ReadonlyArray<NetworkSpec> = [...NETWORKS, ...EXTRA_NETWORKS];
+
 export function networksOf(country: string, kind: NetworkKind): ReadonlyArray<NetworkSpec> {
-  return NETWORKS.filter((n) => n.country === country && n.kind === kind);
+  return ALL_NETWORKS.filter((n) => n.country === country && n.kind === kind);
+}
+
+/** Networks of a kind in any country (satellite, in-flight providers). */
+export function networksOfKind(kind: NetworkKind): ReadonlyArray<NetworkSpec> {
+  return ALL_NETWORKS.filter((n) => n.kind === kind);
 }
 
 export function citiesOf(country: string): ReadonlyArray<City> {
@@ -109,6 +117,58 @@ export function randomPlace6(rng: Prng, net: NetworkSpec, city?: City): Place {
     asn: net.asn,
     kind: net.kind,
   };
+}
+
+/**
+ * An IPv6 home line: the /64 of the home LAN inside the /56 the operator delegates to the
+ * customer, inside one of its /48s (RIPE-690 recommends a /48 or a /56 per customer; most European
+ * operators delegate a /56). Hextets as numbers; the first three are the /48.
+ */
+export interface Home6 {
+  net: NetworkSpec;
+  /** The /64: four hextets. */
+  prefix64: readonly [number, number, number, number];
+  city: City;
+}
+
+/** A household's IPv6 /64 on a fixed-line operator with IPv6 space. */
+export function home6(rng: Prng, net: NetworkSpec, city: City): Home6 {
+  const [first, count] = net.blocks6?.[0] ?? [0, 0];
+  if (count === 0) throw new Error(`AS${net.asn} has no IPv6 space`);
+  const p = first + rng.int(0, count - 1);
+  // /56 id in the high byte of the fourth hextet (non-zero, so the text never needs '::'), LAN /64 in the low byte.
+  const fourth = (rng.int(1, 255) << 8) | rng.int(0, 255);
+  return {
+    net,
+    prefix64: [Math.floor(p / 2 ** 32) & 0xffff, Math.floor(p / 2 ** 16) & 0xffff, p & 0xffff, fourth],
+    city,
+  };
+}
+
+/** A random interface id: four non-zero hextets (RFC 8981 temporary addresses are random 64-bit ids). */
+export function randomIid(rng: Prng): [number, number, number, number] {
+  return [rng.int(1, 0xffff), rng.int(1, 0xffff), rng.int(1, 0xffff), rng.int(1, 0xffff)];
+}
+
+/** The place of one address of a home /64: prefix + interface id, RFC 5952 text; network is the /48. */
+export function place6(home: Home6, iid: readonly [number, number, number, number]): Place {
+  const hextets = [...home.prefix64, ...iid];
+  const prefix48 = home.prefix64.slice(0, 3).map(hextet).join(':');
+  return {
+    ip: hextets.map(hextet).join(':'),
+    network: `${prefix48}::/48`,
+    country: home.net.country,
+    city: home.city.name,
+    lat: home.city.lat,
+    lon: home.city.lon,
+    asn: home.net.asn,
+    kind: home.net.kind,
+  };
+}
+
+/** The /64 an address is in (addresses written in full, eight hextets). */
+export function prefix64Of(ip: string): string {
+  return `${ip.split(':').slice(0, 4).join(':')}::/64`;
 }
 
 /** The network (IPv4 /24 or IPv6 /48) an address is in, CIDR form. */

@@ -1,5 +1,8 @@
-/** Kind of network: residential fixed line, mobile carrier, or hosting / VPN datacenter. */
-export type NetworkKind = 'fixed' | 'mobile' | 'datacenter';
+/**
+ * Kind of network: residential fixed line, mobile carrier, hosting / VPN datacenter, satellite
+ * home internet (Starlink), or in-flight connectivity.
+ */
+export type NetworkKind = 'fixed' | 'mobile' | 'datacenter' | 'satellite' | 'inflight';
 
 /** A real operator's IPv4 space the simulator draws client addresses from. */
 export interface NetworkSpec {

@@ -22,6 +22,7 @@ function account(
 ): TruthAccount {
   return {
     accountId: id,
+    tenant: 'default',
     label,
     class: cls as TruthAccount['class'],
     expectedRules: expected,
