@@ -13,6 +13,7 @@ import { LeechguardError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
 import type { Anomaly, Revocation } from '../core/schemas/generated.ts';
 import { readState, stackDown, stackStatus, stackUp } from '../core/stack/index.ts';
+import { RULE_SIGNALS } from '../detector/rules/index.ts';
 import { DEPLOYMENT_FLAGS, deploymentOptions } from '../simulate/cli-options.ts';
 import { buildReport, createSimulation, playLive, writeReport } from '../simulate/index.ts';
 import { type RunningAll, startAll } from './all.ts';
@@ -218,7 +219,7 @@ export async function main(argv: string[]): Promise<number> {
       ...r,
       issuedAtMs: Math.round(wallToSim(map, collector.sightings.get(r.id)?.atMs ?? r.issuedAtMs)),
     }));
-    const report = buildReport(sim.truth, flags, revs);
+    const report = buildReport(sim.truth, flags, revs, { ruleSignals: RULE_SIGNALS, tenants: {} });
     const lat = latencies(sim.truth, collector, map);
     const moderated = flags.filter((f) => DEMO_POLICIES[f.rule]?.mode === 'moderate');
     const reviewCounts = await reviewsOf(running.enforcerUrl, keys.analyst, moderated);

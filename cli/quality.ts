@@ -12,7 +12,13 @@ import { LeechguardError } from '../core/errors.ts';
 import type { AccountPlan, Anomaly, CdnRequest, PlayerHeartbeat } from '../core/schemas/generated.ts';
 import { TokenHasher } from '../core/token-hash.ts';
 import { TOPICS } from '../core/topics.ts';
-import { runBacktest, summaryTable, type TopicRecord } from '../detector/backtest/index.ts';
+import {
+  type BacktestResult,
+  runBacktest,
+  summaryTable,
+  type TopicRecord,
+} from '../detector/backtest/index.ts';
+import { RULE_SIGNALS } from '../detector/rules/index.ts';
 import { ingestConfigSchema } from '../ingest/config.ts';
 import {
   buildCdnRequests,
@@ -32,8 +38,10 @@ import {
   createSimulation,
   formatHeartbeat,
   formatPreamble,
+  type QualityReport,
   requestFormatters,
   type Simulation,
+  type SimulationOptions,
   writeReport,
 } from '../simulate/index.ts';
 import { simulatorTokenConfig } from './demo/harness.ts';
@@ -115,6 +123,36 @@ export function* ingestRecords(sim: Simulation, stats: ParseStats): Generator<To
   yield* flush();
 }
 
+export interface QualityRun {
+  report: QualityReport;
+  stats: ParseStats;
+  result: BacktestResult;
+  flags: Anomaly[];
+}
+
+/**
+ * One quality run in process: the simulation through ingest's parsers and enrichment and the
+ * detector's rules, scored against the truth with what each rule could see per tenant.
+ */
+export async function runQuality(
+  options: SimulationOptions,
+  detectorConfig: unknown = {},
+): Promise<QualityRun> {
+  const sim = await createSimulation(options);
+  const stats: ParseStats = { lines: 0, deadLetters: 0, deadLetterCodes: {} };
+  const flags: Anomaly[] = [];
+  const result = await runBacktest(ingestRecords(sim, stats), {
+    config: detectorConfig,
+    collect: false,
+    onFlag: (f) => flags.push(f),
+  });
+  const report = buildReport(sim.truth, flags, [], {
+    ruleSignals: RULE_SIGNALS,
+    tenants: result.summary.signals,
+  });
+  return { report, stats, result, flags };
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgsOrFail({
     args: argv,
@@ -151,15 +189,7 @@ export async function main(argv: string[]): Promise<number> {
       )
     : {};
   const t0 = Date.now();
-  const sim = await createSimulation(options);
-  const stats: ParseStats = { lines: 0, deadLetters: 0, deadLetterCodes: {} };
-  const flags: Anomaly[] = [];
-  const result = await runBacktest(ingestRecords(sim, stats), {
-    config: detectorConfig,
-    collect: false,
-    onFlag: (f) => flags.push(f),
-  });
-  const report = buildReport(sim.truth, flags, []);
+  const { report, stats, result } = await runQuality(options, detectorConfig);
   mkdirSync(outDir, { recursive: true });
   const command = `leechguard quality ${argv.join(' ')}`.trim();
   writeReport(report, outDir, `leechguard quality: ${command}`);

@@ -48,32 +48,32 @@ export type RulePolicyInput = {
 };
 
 /**
- * The demo policy: the three stages side by side. Rules whose flags name what they revoke and
- * whose legitimate look-alikes are tested automate at 100 %; judgement calls go to an analyst;
- * the datacenter signal alone cannot tell a VPN user from a bot, so it only counts.
+ * The demo policy, the same reasoning as the shipped example (config/enforcer.json): automate only
+ * what no legitimate viewer can trigger. account-concurrency evicts the newest session beyond the
+ * plan (what the plan itself says; a restarted player is not a second stream). Every other rule has
+ * a legitimate look-alike somewhere (a catreplay=1 request retried across a network switch, an
+ * offline download pulling faster than real time, a mobile pool rotating networks, a corporate
+ * VPN toggled on and off, a player whose heartbeat module fails), so an analyst judges it; the
+ * signals that alone cannot tell a viewer from an abuser only count.
  */
 export const DEMO_POLICIES: Record<string, RulePolicyInput> = {
-  'token-network-spread': { mode: 'automate', rolloutPercent: 100, action: 'block_token' },
-  'geo-spread': { mode: 'automate', rolloutPercent: 100, action: 'block_token' },
-  'cat-replay': { mode: 'automate', rolloutPercent: 100, action: 'block_token' },
-  'request-rate': { mode: 'automate', rolloutPercent: 100, action: 'block_token' },
   'account-concurrency': {
     mode: 'automate',
     rolloutPercent: 100,
     action: 'evict_session',
     durationMs: 600_000,
   },
-  'segment-without-session': {
-    mode: 'automate',
-    rolloutPercent: 100,
-    action: 'block_account',
-    durationMs: 600_000,
-  },
-  'segment-fanout': { mode: 'moderate', action: 'block_token' },
+  'token-network-spread': { mode: 'moderate', action: 'block_token' },
+  'geo-spread': { mode: 'moderate', action: 'block_token' },
   'impossible-travel': { mode: 'moderate', action: 'block_token' },
+  'cat-replay': { mode: 'moderate', action: 'block_token' },
+  'request-rate': { mode: 'moderate', action: 'block_token' },
+  'segment-without-session': { mode: 'moderate', action: 'block_token', durationMs: 600_000 },
+  'segment-fanout': { mode: 'moderate', action: 'block_token' },
   'title-concurrency': { mode: 'moderate', action: 'evict_session' },
   'group-concurrency': { mode: 'monitor' },
   'datacenter-source': { mode: 'monitor' },
+  'cat-network-binding': { mode: 'monitor' },
 };
 
 export interface SectionOptions {

@@ -49,6 +49,8 @@ export interface BacktestSummary {
   silencedByRule: Record<string, number>;
   /** Latest event time of each input per tenant: which signals each tenant had. */
   tenantSignals: Record<string, TenantSignals>;
+  /** Per tenant: the inputs present and the rules silent for want of one. */
+  signals: ReturnType<Topology['signalsReport']>;
   /** Distinct flag ids per rule. */
   idsByRule: Record<string, number>;
   overflowEntries: number;
@@ -166,6 +168,7 @@ export async function runBacktest(
         Object.entries(s.silenced).filter(([r, n]) => FLAG_RULES.includes(r) && n > 0),
       ),
       tenantSignals: Object.fromEntries(topology.tenantSignals),
+      signals: topology.signalsReport(),
       idsByRule: Object.fromEntries(Object.entries(idsByRule).map(([r, ids]) => [r, ids.size])),
       overflowEntries: s.overflowEntries,
       overflowKeys,

@@ -25,6 +25,21 @@ export interface ConcurrencyCheck {
   subjectKey?: string;
 }
 
+/**
+ * Drops a session when a later one started on the same device and network: a player restarted
+ * after a crash or a forced quit, whose old session has not yet turned into a ghost (no stop, grace
+ * not over). One device on one network plays one stream; the same device id from another network
+ * still counts twice (a device id copied into players elsewhere).
+ */
+export function withoutRestarted(active: Array<[string, SessionRow]>): Array<[string, SessionRow]> {
+  if (active.length < 2) return active;
+  return active.filter(
+    ([sid, r]) =>
+      r.d === null ||
+      !active.some(([other, o]) => other !== sid && o.d === r.d && o.n === r.n && o.st > r.st),
+  );
+}
+
 export function concurrencyApply(
   check: ConcurrencyCheck,
   view: StateView,
@@ -34,7 +49,7 @@ export function concurrencyApply(
 ): void {
   if (hb.event === 'stop') return;
   const table = view.get<SessionTable>(SESSIONS_NS, hb.accountId);
-  const active = activeSessions(table, ctx.heartbeatNowMs, check.graceMs, check.filter);
+  const active = withoutRestarted(activeSessions(table, ctx.heartbeatNowMs, check.graceMs, check.filter));
   if (active.length <= check.limit) return;
   const newest = active[active.length - 1]!;
   const start = windowStart(hb.timestampMs, check.windowMs);

@@ -42,3 +42,8 @@ export const RULES: readonly AnyRule[] = [
 export const FLAG_RULES: readonly string[] = RULES.map((r) => r.name).filter(
   (n) => n !== 'sessions' && n !== 'signals',
 );
+
+/** Signals each rule needs before it judges a tenant (rules needing none are absent). */
+export const RULE_SIGNALS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  RULES.filter((r) => r.requires && r.requires.length > 0).map((r) => [r.name, r.requires ?? []]),
+);

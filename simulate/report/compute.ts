@@ -31,8 +31,10 @@ export interface RuleQuality {
   truePositives: number;
   falsePositives: number;
   precision: number | null;
-  /** Abusive accounts whose class this rule is expected to catch. */
+  /** Abusive accounts whose class this rule is expected to catch, in tenants that send what it needs. */
   expected: number;
+  /** Abusive accounts of such classes in tenants without a signal the rule needs (it stays silent there). */
+  notJudgeable: number;
   /** Of those, flagged by this rule. */
   caught: number;
   recall: number | null;
@@ -87,6 +89,14 @@ export interface QualityReport {
   };
   rules: RuleQuality[];
   classes: ClassQuality[];
+  /**
+   * Per tenant, the inputs the detector had and the rules silent for want of one; and the abusive
+   * accounts whose every expected rule needs a signal their tenant does not send.
+   */
+  signals: {
+    tenants: Record<string, { cdnLogs: boolean; heartbeats: boolean; silencedRules: string[] }>;
+    abusersWithoutSignals: number;
+  };
   /** Where a figure falls short of its target: which rule, and why, in sentences. */
   shortfalls: string[];
   meets: { precision: boolean; recall: boolean; revocationP99: boolean | null };
@@ -185,12 +195,26 @@ function pct(x: number | null): string {
  * The quality report. Flags are deduplicated by id (an escalation re-publishes the same id; the
  * earliest detection counts); revocations in state lifted still count as issued.
  */
+/** What the detector reported about signals, for a report that knows what each rule could see. */
+export interface SignalsInput {
+  /** Signals each rule needs (the detector's `requires`), by rule name. */
+  ruleSignals: Record<string, readonly string[]>;
+  /** The detector's per-tenant report (backtest summary / readiness details). */
+  tenants: Record<string, { cdnLogs: boolean; heartbeats: boolean; silencedRules: string[] }>;
+}
+
 export function buildReport(
   truth: Truth,
   flags: ReadonlyArray<Anomaly>,
   revocations: ReadonlyArray<Revocation> = [],
+  signals?: SignalsInput,
 ): QualityReport {
   const resolve = resolver(truth);
+  // A rule can be expected to catch an abuser only in a tenant that sends what the rule needs.
+  const tenantHeartbeats = (tenant: string): boolean =>
+    signals?.tenants[tenant]?.heartbeats ?? truth.deployment?.tenants[tenant]?.heartbeats ?? true;
+  const judgeable = (a: TruthAccount, rule: string): boolean =>
+    !(signals?.ruleSignals[rule] ?? []).includes('heartbeats') || tenantHeartbeats(a.tenant);
   const distinct = new Map<string, Anomaly>();
   for (const f of flags) {
     const seen = distinct.get(f.id);
@@ -290,7 +314,8 @@ export function buildReport(
         if (fpExamples.length < EXAMPLES_MAX) fpExamples.push({ accountId: a.accountId, class: a.class });
       }
     }
-    const expectedAccounts = abusers.filter((a) => a.expectedRules.includes(rule));
+    const expectedAccounts = abusers.filter((a) => a.expectedRules.includes(rule) && judgeable(a, rule));
+    const notJudgeable = abusers.filter((a) => a.expectedRules.includes(rule) && !judgeable(a, rule)).length;
     const missedByClass: Record<string, number> = {};
     const missedExamples: AccountRef[] = [];
     let caught = 0;
@@ -309,6 +334,7 @@ export function buildReport(
       falsePositives: ruleFp,
       precision: ratio(ruleTp, ruleTp + ruleFp),
       expected: expectedAccounts.length,
+      notJudgeable,
       caught,
       recall: ratio(caught, expectedAccounts.length),
       falsePositiveRate: legit.length ? ruleFp / legit.length : 0,
@@ -383,7 +409,14 @@ export function buildReport(
       `Recall ${pct(recall)} is under the ${pct(TARGETS.recall)} target: ${missed.length} abusive account(s) were never flagged ` +
         `(${describeCounts(byClass)}), e.g. ${missed
           .slice(0, EXAMPLES_MAX)
-          .map((a) => `${a.accountId} (${a.class}, expected ${a.expectedRules.join(' / ')})`)
+          .map(
+            (a) =>
+              `${a.accountId} (${a.class}, expected ${a.expectedRules.join(' / ')}${
+                a.expectedRules.every((r) => !judgeable(a, r))
+                  ? `; tenant ${a.tenant} sends no heartbeats`
+                  : ''
+              })`,
+          )
           .join(', ')}: no rule reacted to ${Object.keys(byClass)
           .map((c) => ABUSE_SIGNAL[c] ?? c)
           .join('; ')}.`,
@@ -429,6 +462,12 @@ export function buildReport(
     overall,
     rules,
     classes,
+    signals: {
+      tenants: signals?.tenants ?? {},
+      abusersWithoutSignals: abusers.filter(
+        (a) => a.expectedRules.length > 0 && a.expectedRules.every((r) => !judgeable(a, r)),
+      ).length,
+    },
     shortfalls,
     meets: { precision: meetsPrecision, recall: meetsRecall, revocationP99: meetsRevocation },
   };

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { parseArgsOrFail } from '../../core/cli-args.ts';
 import { LeechguardError } from '../../core/errors.ts';
 import type { Anomaly, Revocation } from '../../core/schemas/generated.ts';
+import { RULE_SIGNALS } from '../../detector/rules/index.ts';
 import type { Truth } from '../model.ts';
 import { buildReport, type QualityReport } from './compute.ts';
 import { CHART_FILES, classRuleMatrixSvg, latencySvg, precisionRecallSvg, renderMarkdown } from './render.ts';
@@ -68,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   const truth = JSON.parse(readFileSync(values.truth, 'utf8')) as Truth;
   const flags = await readNdjson<Anomaly>(values.flags);
   const revocations = values.revocations ? await readNdjson<Revocation>(values.revocations) : [];
-  const report = buildReport(truth, flags, revocations);
+  const report = buildReport(truth, flags, revocations, { ruleSignals: RULE_SIGNALS, tenants: {} });
   writeReport(report, values.out, values.title);
   const o = report.overall;
   const f = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);

@@ -242,8 +242,8 @@ export function renderMarkdown(report: QualityReport, title = 'Detection quality
   lines.push('');
   lines.push('## Per rule', '');
   lines.push(
-    '| rule | accounts flagged | precision | recall (caught / expected) | false positives (by class) | abuse → flag p50 / p99 |',
-    '|---|---|---|---|---|---|',
+    '| rule | accounts flagged | precision | recall (caught / expected) | not judgeable (signal missing) | false positives (by class) | abuse → flag p50 / p99 |',
+    '|---|---|---|---|---|---|---|',
   );
   for (const r of report.rules) {
     const fpText = r.falsePositives
@@ -252,10 +252,25 @@ export function renderMarkdown(report: QualityReport, title = 'Detection quality
           .join(', ')}`
       : '0';
     lines.push(
-      `| ${r.rule} | ${r.flaggedAccounts} | ${pct(r.precision)} | ${r.expected ? `${pct(r.recall)} (${r.caught} / ${r.expected})` : 'n/a'} | ${fpText} | ${p(r.timeToFlag)} |`,
+      `| ${r.rule} | ${r.flaggedAccounts} | ${pct(r.precision)} | ${r.expected ? `${pct(r.recall)} (${r.caught} / ${r.expected})` : 'n/a'} | ${r.notJudgeable} | ${fpText} | ${p(r.timeToFlag)} |`,
     );
   }
   lines.push('');
+  const tenants = Object.entries(report.signals?.tenants ?? {});
+  if (tenants.length > 0) {
+    lines.push('## Signals per tenant', '');
+    lines.push('| tenant | CDN logs | heartbeats | rules silent for want of a signal |', '|---|---|---|---|');
+    for (const [tenant, t] of tenants) {
+      lines.push(
+        `| ${tenant} | ${t.cdnLogs ? 'yes' : 'no'} | ${t.heartbeats ? 'yes' : 'no'} | ${t.silencedRules.join(', ') || '—'} |`,
+      );
+    }
+    lines.push(
+      '',
+      `Abusive accounts whose every expected rule needs a signal their tenant does not send: ${report.signals.abusersWithoutSignals}.`,
+      '',
+    );
+  }
   lines.push(`![time from abuse start to flag and revocation](${CHART_FILES.latency})`, '');
   lines.push('## Per class', '');
   lines.push(

@@ -13,6 +13,18 @@ function start(d: TopologyTestDriver, sid: string, atMs: number, over = {}) {
 }
 
 describe('account-concurrency', () => {
+  it('does not count a player restarted after a crash (new session, same device and network) as a second stream', () => {
+    const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
+    start(d, 'before-crash', T0, { deviceId: 'tv-1' });
+    start(d, 'after-restart', T0 + 20 * S, { deviceId: 'tv-1' });
+    d.pipeHeartbeat(heartbeat({ sessionId: 'after-restart', deviceId: 'tv-1', timestampMs: T0 + 50 * S }));
+    assert.equal(d.flagsOf('account-concurrency').length, 0);
+    // The same device id presented from another network is still a second stream.
+    start(d, 'copied-id', T0 + 60 * S, { deviceId: 'tv-1', networkPrefix: '198.51.100.0/24' });
+    assert.equal(d.flagsOf('account-concurrency').length, 1);
+    assert.equal(d.flagsOf('account-concurrency')[0]!.evictSessionId, 'copied-id');
+  });
+
   it('flags a third stream on a 2-stream plan and names the newest session for eviction', () => {
     const d = new TopologyTestDriver();
     d.pipePlan(plan({ streamLimit: 2 }));
