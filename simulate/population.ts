@@ -426,7 +426,11 @@ async function buildCatReplay(
   const replayers = b.rng.int(1, 3);
   for (let i = 0; i < replayers; i++) {
     const c = i === 0 ? country : b.rng.pick(HOME_COUNTRIES);
-    const place = homePlace(b.rng, c, pickCity(b.rng, c));
+    // Another home: another /24. A real operator has thousands of /24s; the simulated world holds 32
+    // per operator, so a draw lands in the owner's /24 far more often than a real home would.
+    let place = homePlace(b.rng, c, pickCity(b.rng, c));
+    for (let retry = 0; retry < 8 && place.network === home.network; retry++)
+      place = homePlace(b.rng, c, pickCity(b.rng, c));
     b.client(
       oneShot,
       abuseStartMs + i * b.rng.int(1_000, 20_000),
