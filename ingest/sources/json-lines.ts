@@ -1,7 +1,12 @@
 /**
  * JSON lines as input: NDJSON (one object per line) or one JSON array of objects. Each element
- * keeps a line-like offset so per-line errors and dead letters point at it.
+ * keeps a line-like offset so per-line errors and dead letters point at it. A line may carry a
+ * syslog header before its JSON object, as syslog endpoints and many shippers deliver JSON logs:
+ * RFC 3164 (`<134>Feb  9 13:52:42 host name[pid]: {…}`, also with an ISO time as Fastly writes it)
+ * or RFC 5424 (`<134>1 2026-02-09T13:52:42Z host app pid msgid - {…}`), with or without `<PRI>`.
+ * https://www.rfc-editor.org/rfc/rfc3164 https://www.rfc-editor.org/rfc/rfc5424
  */
+import { LIMITS } from '../../core/limits.ts';
 import { splitLines } from './fields.ts';
 import type { LineError } from './types.ts';
 
@@ -53,7 +58,7 @@ export function jsonItems(
   for (const { offset, text: line } of lines) {
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      value = JSON.parse(line.charCodeAt(0) === 123 /* { */ ? line : line.slice(syslogPayloadStart(line)));
     } catch (err) {
       errors.push({ offset, line, code: 'ING_ERR_JSON_INVALID', reason: (err as Error).message });
       continue;
@@ -80,4 +85,17 @@ export function text(v: unknown): string | null {
   if (typeof v === 'string') return v === '' || v === '-' ? null : v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return null;
+}
+
+/** `<PRI>` then a time (`1 2026-…` in RFC 5424, `2026-…` or `Feb  9 …` in RFC 3164), or a time alone. */
+const SYSLOG_HEAD_RE = /^(?:<\d{1,3}>(?:\d{1,2} )?)?(?:\d{4}-\d{2}-\d{2}[T ]|[A-Z][a-z]{2} [ \d]\d \d{2}:)/;
+
+/**
+ * Where the JSON object of a syslog-framed line starts (the first `{` after a header that reads
+ * as syslog, preceded by a space), else 0: the line is parsed as it is and fails as JSON if it is not.
+ */
+export function syslogPayloadStart(line: string): number {
+  if (!SYSLOG_HEAD_RE.test(line)) return 0;
+  const at = line.indexOf('{');
+  return at > 0 && at <= LIMITS.ingestSyslogHeaderCharsMax && line.charCodeAt(at - 1) === 32 ? at : 0;
 }

@@ -17,56 +17,92 @@ import {
   urlDecode,
 } from '../fields.ts';
 import { jsonItems, pick, text } from '../json-lines.ts';
+
+type Path = string | readonly string[];
+
+/** The value at the first of `paths` present (not null / empty) in `o`. */
+function pickAny(o: Record<string, unknown>, paths: Path): unknown {
+  if (typeof paths === 'string') return pick(o, paths);
+  for (const p of paths) {
+    const v = pick(o, p);
+    if (v !== undefined && v !== null && v !== '' && v !== '-') return v;
+  }
+  return undefined;
+}
+
+function names(paths: Path): string {
+  return typeof paths === 'string' ? paths : paths.join(' / ');
+}
+
 import { emptyRequest, type ParsedRequest, type ParseResult } from '../types.ts';
 
-/** leechguard field -> JSON path. `timestamp` and (`url` or `path`) are required. */
+/** A JSON path, or several: the first one present in a record wins. */
+const pathSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(8)]);
+
+/** leechguard field -> JSON path(s). `timestamp` and (`url` or `path`) are required. */
 export const fieldMappingSchema = z
   .object({
-    timestamp: z.string().default('timestamp'),
-    url: z.string().optional(),
-    path: z.string().optional(),
-    query: z.string().optional(),
-    clientIp: z.string().optional(),
-    method: z.string().optional(),
-    host: z.string().optional(),
-    status: z.string().optional(),
-    bytes: z.string().optional(),
-    userAgent: z.string().optional(),
-    referer: z.string().optional(),
-    cookie: z.string().optional(),
-    country: z.string().optional(),
-    asn: z.string().optional(),
-    latitude: z.string().optional(),
-    longitude: z.string().optional(),
-    edgeLocation: z.string().optional(),
-    cacheResult: z.string().optional(),
-    accountId: z.string().optional(),
-    sessionId: z.string().optional(),
-    deviceId: z.string().optional(),
-    contentId: z.string().optional(),
+    timestamp: pathSchema.default('timestamp'),
+    url: pathSchema.optional(),
+    path: pathSchema.optional(),
+    query: pathSchema.optional(),
+    clientIp: pathSchema.optional(),
+    method: pathSchema.optional(),
+    host: pathSchema.optional(),
+    status: pathSchema.optional(),
+    bytes: pathSchema.optional(),
+    userAgent: pathSchema.optional(),
+    referer: pathSchema.optional(),
+    cookie: pathSchema.optional(),
+    country: pathSchema.optional(),
+    asn: pathSchema.optional(),
+    latitude: pathSchema.optional(),
+    longitude: pathSchema.optional(),
+    edgeLocation: pathSchema.optional(),
+    cacheResult: pathSchema.optional(),
+    accountId: pathSchema.optional(),
+    sessionId: pathSchema.optional(),
+    deviceId: pathSchema.optional(),
+    contentId: pathSchema.optional(),
     /** Header name (lower-case) -> JSON path, e.g. { "cmcd-session": "cmcd_session" }. */
     headers: z.record(z.string(), z.string()).default({}),
   })
   .strict();
 export type FieldMapping = z.infer<typeof fieldMappingSchema>;
 
-/** Fastly's commonly documented NDJSON field names. */
+/**
+ * Fastly's commonly used JSON field names: those of the JSON format Fastly documents for its
+ * logging endpoints (`client_ip`, `geo_country_code`, `request`, `host`, `url`, `request_referer`,
+ * `request_user_agent`, `cache_status`, ...) and the other usual spellings (`request_method`,
+ * `user_agent`, `response_status`, `geo_country`, ...). The first name present wins; a record may
+ * carry only some of them (timestamp and url are required).
+ */
 export const FASTLY_DEFAULT_MAPPING: FieldMapping = {
-  timestamp: 'timestamp',
-  url: 'url',
-  clientIp: 'client_ip',
-  method: 'request_method',
-  host: 'host',
-  status: 'response_status',
-  bytes: 'response_body_size',
-  userAgent: 'user_agent',
-  referer: 'request_referer',
-  country: 'geo_country',
-  asn: 'asn',
-  latitude: 'geo_latitude',
-  longitude: 'geo_longitude',
-  edgeLocation: 'server_datacenter',
-  cacheResult: 'cache_status',
+  timestamp: ['timestamp', 'time', 'time_start', 'start_time'],
+  url: ['url', 'request_url', 'req_url', 'uri'],
+  path: ['path', 'request_path', 'url_path'],
+  query: ['query', 'request_query', 'query_string'],
+  clientIp: ['client_ip', 'clientip', 'client_ip_address', 'ip', 'remote_addr'],
+  method: ['request_method', 'method', 'request', 'req_method'],
+  host: ['host', 'request_host', 'req_host'],
+  status: ['response_status', 'status', 'status_code', 'resp_status'],
+  bytes: [
+    'response_body_size',
+    'response_bytes',
+    'resp_body_size',
+    'body_bytes_sent',
+    'bytes',
+    'response_size',
+  ],
+  userAgent: ['request_user_agent', 'user_agent', 'useragent', 'ua'],
+  referer: ['request_referer', 'referer', 'referrer'],
+  cookie: ['request_cookie', 'cookie'],
+  country: ['geo_country_code', 'country_code', 'geo_country', 'country'],
+  asn: ['asn', 'geo_asn', 'client_asn', 'client_as_number'],
+  latitude: ['geo_latitude', 'latitude'],
+  longitude: ['geo_longitude', 'longitude'],
+  edgeLocation: ['server_datacenter', 'pop', 'datacenter', 'server_region'],
+  cacheResult: ['cache_status', 'fastly_cache_status', 'cache_state'],
   headers: {},
 };
 
@@ -105,7 +141,8 @@ export function parseMappedNdjson(input: string, options: NdjsonOptions = {}): P
   const m = options.mapping ?? NDJSON_DEFAULT_MAPPING;
   const { items, errors } = jsonItems(input, options);
   const records: ParsedRequest[] = [];
-  const get = (o: Record<string, unknown>, path: string | undefined) => (path ? pick(o, path) : undefined);
+  const get = (o: Record<string, unknown>, path: Path | undefined) =>
+    path === undefined ? undefined : pickAny(o, path);
   for (const { offset, line, value: o } of items) {
     const ts = parseTimeMs(get(o, m.timestamp));
     if (ts === undefined) {
@@ -113,7 +150,7 @@ export function parseMappedNdjson(input: string, options: NdjsonOptions = {}): P
         offset,
         line,
         code: 'ING_ERR_TIMESTAMP_INVALID',
-        reason: `${m.timestamp} is missing or invalid`,
+        reason: `${names(m.timestamp)} is missing or invalid`,
       });
       continue;
     }
@@ -123,7 +160,7 @@ export function parseMappedNdjson(input: string, options: NdjsonOptions = {}): P
         offset,
         line,
         code: 'ING_ERR_FIELD_MISSING',
-        reason: `${m.url ?? m.path ?? 'url'} is missing`,
+        reason: `${names(m.url ?? m.path ?? 'url')} is missing`,
       });
       continue;
     }
@@ -152,7 +189,12 @@ export function parseMappedNdjson(input: string, options: NdjsonOptions = {}): P
               ? m.longitude
               : null;
     if (badField) {
-      errors.push({ offset, line, code: 'ING_ERR_FIELD_INVALID', reason: `${badField} is not a number` });
+      errors.push({
+        offset,
+        line,
+        code: 'ING_ERR_FIELD_INVALID',
+        reason: `${names(badField)} is not a number`,
+      });
       continue;
     }
     const req = emptyRequest(offset, line);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { CLOUDFRONT_REALTIME_VIDEO_FIELDS } from '../../../ingest/sources/cloudfront-realtime/index.ts';
 import { parseBatch, parseHeartbeats } from '../../../ingest/sources/index.ts';
 
 const FIX = join(import.meta.dirname, '..', '..', 'fixtures', 'ingest');
@@ -83,6 +84,9 @@ describe('CloudFront real-time parser', () => {
     const { records, errors } = parseBatch(
       'cloudfront-realtime',
       fixture('cloudfront-realtime/video-sample.tsv'),
+      {
+        fields: CLOUDFRONT_REALTIME_VIDEO_FIELDS,
+      },
     );
     assert.deepEqual(errors, []);
     const [a, b] = records as [(typeof records)[0], (typeof records)[0]];
