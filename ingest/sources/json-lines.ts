@@ -23,7 +23,11 @@ export function isObject(v: unknown): v is Record<string, unknown> {
 /** Splits text into JSON objects; a leading `[` means one array. Never throws. */
 export function jsonItems(
   text: string,
-  options: { lineBytesMax?: number } = {},
+  options: {
+    lineBytesMax?: number;
+    /** Reads a line that is not a JSON object in another syntax; null: not that syntax either. */
+    lineObject?: (line: string) => Record<string, unknown> | null;
+  } = {},
 ): { items: JsonItem[]; errors: LineError[] } {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('[')) {
@@ -57,6 +61,13 @@ export function jsonItems(
   const items: JsonItem[] = [];
   for (const { offset, text: line } of lines) {
     let value: unknown;
+    if (options.lineObject && line.charCodeAt(0) !== 123 /* { */) {
+      const other = options.lineObject(line);
+      if (other !== null) {
+        items.push({ offset, line, value: other });
+        continue;
+      }
+    }
     try {
       value = JSON.parse(line.charCodeAt(0) === 123 /* { */ ? line : line.slice(syslogPayloadStart(line)));
     } catch (err) {

@@ -7,7 +7,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { type LogFormat, type ParsedRequest, parseBatch } from '../../../ingest/sources/index.ts';
+import { TokenHasher } from '../../../core/token-hash.ts';
+import { enrichSection } from '../../../ingest/config.ts';
+import { buildCdnRequests, createPipelineContext } from '../../../ingest/pipeline.ts';
+import {
+  type LogFormat,
+  type ParsedRequest,
+  parseBatch,
+  parseHeartbeats,
+} from '../../../ingest/sources/index.ts';
+import { NDJSON_DEFAULT_MAPPING } from '../../../ingest/sources/ndjson/index.ts';
+import { cmcdPairs } from '../../../ingest/transforms/enrich/cmcd.ts';
+import { tokenSection } from '../../../ingest/transforms/token/config.ts';
 
 const FIX = join(import.meta.dirname, '..', '..', 'fixtures', 'ingest');
 const fixture = (p: string) => readFileSync(join(FIX, p), 'utf8');
@@ -288,5 +299,99 @@ describe('Fastly: the documented JSON format, plain and behind syslog headers', 
     );
     assert.deepEqual(errors, []);
     assert.equal(records[0]!.path, '/a/seg_1.ts');
+  });
+});
+
+describe('CMCD v2 (CTA-5004-B): the spec examples as the Common Media Library tests them', () => {
+  it('event-mode reports, one per line in CMCD text: start / heartbeat / stop from sta, times, playhead, bitrate', () => {
+    const { records, errors } = parseHeartbeats(fixture('cmcd-v2/cta-5004-b-event-mode.cmcd'));
+    assert.deepEqual(
+      errors.map((e) => [e.offset, e.code]),
+      [[9, 'ING_ERR_FIELD_MISSING']],
+      'the bare interval report (no sid) is the only dead letter',
+    );
+    assert.equal(records.length, 9);
+    assert.deepEqual(
+      records.map((r) => r.event),
+      [
+        'start',
+        'heartbeat',
+        'heartbeat',
+        'heartbeat',
+        'stop',
+        'heartbeat',
+        'heartbeat',
+        'heartbeat',
+        'heartbeat',
+      ],
+    );
+    const playing = records[1]!;
+    assert.equal(playing.sessionId, 'session-id-123');
+    assert.equal(playing.contentId, 'content-id-123');
+    assert.equal(playing.deviceId, 'session-id-123', 'no device id: one device per session');
+    assert.equal(playing.timestampMs, 1764752430000);
+    assert.equal(playing.playheadMs, 29188);
+    assert.equal(playing.bitrateKbps, 4200, 'first item of br=(4200;v 256;a)');
+    assert.equal(playing.cmcd?.bl, 6000);
+    assert.equal(playing.cmcd?.sf, 'd');
+    assert.equal(records[7]!.sessionId, 'session1', 'a response-received report keeps its session alive');
+    assert.equal(records[8]!.contentId, 'ad-001');
+  });
+
+  it('the same reports as a JSON array (the JSON encoding) give the same heartbeats', () => {
+    const lines = fixture('cmcd-v2/cta-5004-b-event-mode.cmcd').trim().split('\n');
+    const json = JSON.stringify(lines.map((l) => cmcdPairs(l)));
+    const fromJson = parseHeartbeats(json);
+    const fromText = parseHeartbeats(lines.join('\n'));
+    assert.deepEqual(
+      fromJson.records.map(({ line: _l, ...r }) => r),
+      fromText.records.map(({ line: _l, ...r }) => r),
+    );
+    assert.deepEqual(
+      fromJson.errors.map((e) => e.code),
+      ['ING_ERR_FIELD_MISSING'],
+    );
+  });
+
+  it('custom keys carry the account and token when a player sends them', () => {
+    const { records } = parseHeartbeats(
+      'cid="c1",com.example-account="acct-9",com.example-token="tok-1",e=ps,sid="s1",sta=s,ts=1764269150889,v=2',
+    );
+    assert.equal(records[0]!.accountId, 'acct-9');
+    assert.equal(records[0]!.token, 'tok-1');
+    assert.equal(records[0]!.event, 'start');
+  });
+
+  it('request-mode v2 keys in the CMCD= query and in CMCD-* headers reach the request, inner lists read', () => {
+    const ctx = createPipelineContext(
+      enrichSection.parse({}),
+      new TokenHasher({ currentKeyId: 'k1', keys: { k1: 'k'.repeat(32) } }),
+    );
+    const source = { name: 't', format: 'ndjson', tenant: 'default', token: tokenSection.parse({}) };
+    const payloads = fixture('cmcd-v2/cta-5004-b-request-mode.cmcd').trim().split('\n');
+    const lines = payloads.flatMap((p, i) => [
+      JSON.stringify({ timestamp: 1764752400 + i, url: `/v/seg_${i}.m4v?CMCD=${encodeURIComponent(p)}` }),
+      JSON.stringify({ timestamp: 1764752400 + i, url: `/v/seg_${i}.m4v`, cmcd_session: p }),
+    ]);
+    const mapping = { ...NDJSON_DEFAULT_MAPPING, headers: { 'cmcd-session': 'cmcd_session' } };
+    const built = buildCdnRequests(
+      parseBatch('ndjson', lines.join('\n'), { mapping }),
+      source,
+      { batchId: 'b', receivedAtMs: 0 },
+      ctx,
+    );
+    assert.equal(built.deadLetters.length, 0);
+    assert.equal(built.records.length, 10);
+    for (const { value } of built.records) {
+      assert.equal(value.sessionId, 'session-id-123');
+      assert.equal(value.contentId, 'content-id-123');
+    }
+    const first = built.records[0]!.value.cmcd!;
+    assert.equal(first.br, 3000);
+    assert.equal(first.bl, 2000);
+    assert.equal(first.nor, 'next-seg.mp4');
+    assert.equal(built.records[1]!.value.cmcd!.tb, 6000, 'header path too');
+    assert.equal(built.records[6]!.value.cmcd!.bl, 0, 'bl=(0;v 2000;a): the first item');
+    assert.equal(built.records[8]!.value.cmcd!.nor, 'seg-3.m4v');
   });
 });
