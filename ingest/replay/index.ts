@@ -1,16 +1,19 @@
 /**
  * Raw files as ingest would turn them into records, without Kafka: CDN logs in any log format,
- * heartbeat files and account-plan files (plain or gzip, by magic bytes; files, folders, globs),
+ * heartbeat files and account-plan files (plain or gzip, by magic bytes; CloudFront standard
+ * logging v2's Parquet output too, read with hyparquet; files, folders, globs),
  * through the same parsers, token identity and enrichment as the live service (`parseBatch` /
  * `parseHeartbeats` -> `buildCdnRequests` / `buildHeartbeats`). Each input keeps its own line
  * order, cut into batches as `ship` cuts them (a CloudFront `#Fields` line travels ahead of later
  * batches); several inputs are merged by event time, so logs and heartbeats interleave as they
  * happened. Used by `leechguard backtest --format`.
  */
-import { createReadStream, globSync, readdirSync, statSync } from 'node:fs';
+
+import { closeSync, createReadStream, globSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { LeechguardError } from '../../core/errors.ts';
 import { LIMITS } from '../../core/limits.ts';
 import type { AccountPlan, CdnRequest, PlayerHeartbeat } from '../../core/schemas/generated.ts';
@@ -109,8 +112,56 @@ export function expandInputs(args: readonly string[]): string[] {
   return out.map((p) => resolve(p));
 }
 
-/** Lines of a file, plain or gzip; `onBytes` counts the bytes read from disk. */
-async function* fileLines(path: string, onBytes?: (n: number) => void): AsyncGenerator<string> {
+function isParquetFile(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    return readSync(fd, b, 0, 4, 0) === 4 && b.toString('latin1') === 'PAR1';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Parquet values as JSON: 64-bit integers as numbers, dates as ISO text. */
+function jsonValue(_key: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? Number(v) : v;
+}
+
+/**
+ * Rows of a Parquet file (CloudFront standard logging v2's Parquet output) as JSON lines, the
+ * field names as keys (the standard parser's JSON path reads them), `PARQUET_ROWS_PER_READ` rows
+ * at a time so memory stays bounded by a slice, not the file.
+ */
+async function* parquetLines(path: string, onBytes?: (n: number) => void): AsyncGenerator<string> {
+  const file = await asyncBufferFromFile(path);
+  const metadata = await parquetMetadataAsync(file);
+  const rows = Number(metadata.num_rows);
+  for (let rowStart = 0; rowStart < rows; rowStart += PARQUET_ROWS_PER_READ) {
+    const rowEnd = Math.min(rows, rowStart + PARQUET_ROWS_PER_READ);
+    const objects = await parquetReadObjects({ file, metadata, rowStart, rowEnd });
+    for (const o of objects) yield JSON.stringify(o, jsonValue);
+  }
+  onBytes?.(statSync(path).size);
+}
+
+/** Rows read from a Parquet file at once (each becomes a JSON line). */
+const PARQUET_ROWS_PER_READ = 5_000;
+
+/** Lines of a file, plain, gzip or (CloudFront standard) Parquet; `onBytes` counts the bytes read from disk. */
+async function* fileLines(
+  path: string,
+  format: string,
+  onBytes?: (n: number) => void,
+): AsyncGenerator<string> {
+  if (isParquetFile(path)) {
+    if (format !== 'cloudfront-standard')
+      throw new LeechguardError(
+        'ING_ERR_FORMAT_UNKNOWN',
+        `${path}: Parquet is read as cloudfront-standard only`,
+      );
+    yield* parquetLines(path, onBytes);
+    return;
+  }
   const raw = createReadStream(path);
   if (onBytes) raw.on('data', (chunk) => onBytes(chunk.length));
   const input = isGzipFile(path) ? raw.pipe(createGunzip()) : raw;
@@ -191,7 +242,7 @@ async function* replayInput(
       firstLine += pending.length;
       pending = [];
     };
-    for await (const line of fileLines(file, options.onBytes)) {
+    for await (const line of fileLines(file, format, options.onBytes)) {
       if (line.startsWith('#Fields:')) fieldsHeader = line;
       if (line.trim() !== '' && !line.startsWith('#')) stats.lines++;
       pending.push(line);

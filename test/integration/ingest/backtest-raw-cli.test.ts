@@ -12,8 +12,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parquetWriteFile } from 'hyparquet-writer';
 import { simulatorTokenConfig } from '../../../cli/demo/harness.ts';
 import { PROJECT_ROOT } from '../../../core/endpoints.ts';
+import type { CdnRequest } from '../../../core/schemas/generated.ts';
 import { TokenHasher } from '../../../core/token-hash.ts';
 import { runBacktest, type TopicRecord } from '../../../detector/backtest/index.ts';
 import { ingestConfigSchema } from '../../../ingest/config.ts';
@@ -142,5 +144,54 @@ describe('leechguard backtest --format over raw files', () => {
     const none = run(['--format', 'cloudfront-standard', join(dir, 'nothing-*.gz')]);
     assert.notEqual(none.status, 0);
     assert.match(none.stderr, /no file matches/);
+  });
+
+  it('CloudFront v2 Parquet output is read like its W3C form (same requests, field for field)', async () => {
+    const w3cFile = join(
+      PROJECT_ROOT,
+      'test',
+      'fixtures',
+      'ingest',
+      'cloudfront-standard',
+      'elastic-integrations.log',
+    );
+    const lines = readFileSync(w3cFile, 'utf8').trim().split('\n');
+    const names = lines[1]!.slice('#Fields: '.length).split(' ');
+    const rows = lines.slice(2).map((l) => l.split('\t'));
+    const file = join(dir, 'cf-v2.parquet');
+    parquetWriteFile({
+      filename: file,
+      columnData: names.map((name, i) => {
+        const values = rows.map((r) => (r[i] === undefined || r[i] === '-' ? null : r[i]!));
+        // sc-bytes as a 64-bit integer column, the rest as text.
+        return name === 'sc-bytes'
+          ? {
+              name,
+              data: values.map((v) => (v === null ? null : BigInt(v))),
+              type: 'INT64' as const,
+              nullable: true,
+            }
+          : { name, data: values, type: 'STRING' as const, nullable: true };
+      }),
+    });
+    const ingest = ingestConfigSchema.parse({});
+    const ctx = createPipelineContext(ingest.enrich, new TokenHasher(ingest.tokenHashing));
+    const read = async (f: string) => {
+      const out = [];
+      for await (const r of replay(
+        [{ format: 'cloudfront-standard', files: [f] }],
+        { config: ingest, ctx, sourceName: 's' },
+        emptyReplayStats(),
+      ))
+        out.push(r);
+      return out.map((r) => {
+        const { id: _id, ...v } = r.value as CdnRequest;
+        return v;
+      });
+    };
+    const fromParquet = await read(file);
+    const fromW3c = await read(w3cFile);
+    assert.equal(fromParquet.length, 4);
+    assert.deepEqual(fromParquet, fromW3c);
   });
 });
