@@ -20,14 +20,70 @@ import { jsonItems, pick, text } from '../json-lines.ts';
 
 type Path = string | readonly string[];
 
-/** The value at the first of `paths` present (not null / empty) in `o`. */
-function pickAny(o: Record<string, unknown>, paths: Path): unknown {
-  if (typeof paths === 'string') return pick(o, paths);
-  for (const p of paths) {
-    const v = pick(o, p);
-    if (v !== undefined && v !== null && v !== '' && v !== '-') return v;
+/** Absent, null, empty and `-` are "not there": the next path of a list is tried. */
+function present(v: unknown): boolean {
+  return v !== undefined && v !== null && v !== '' && v !== '-';
+}
+
+/**
+ * A mapping compiled once: each top-level JSON name -> the fields it may fill, with its rank in
+ * that field's list (lower wins); dotted paths are read with `pick`. A record is then resolved in
+ * one pass over its own keys, however many alternative names the mapping lists.
+ */
+interface CompiledMapping {
+  top: Map<string, Array<{ field: string; rank: number }>>;
+  dotted: Array<{ field: string; rank: number; path: string }>;
+}
+
+const compiledMappings = new WeakMap<FieldMapping, CompiledMapping>();
+
+function compileMapping(m: FieldMapping): CompiledMapping {
+  let c = compiledMappings.get(m);
+  if (c) return c;
+  c = { top: new Map(), dotted: [] };
+  for (const [field, paths] of Object.entries(m)) {
+    if (field === 'headers' || paths === undefined) continue;
+    const list = typeof paths === 'string' ? [paths] : (paths as readonly string[]);
+    list.forEach((path, rank) => {
+      if (path.includes('.')) c!.dotted.push({ field, rank, path });
+      else {
+        const hits = c!.top.get(path) ?? [];
+        hits.push({ field, rank });
+        c!.top.set(path, hits);
+      }
+    });
   }
-  return undefined;
+  compiledMappings.set(m, c);
+  return c;
+}
+
+/** Field -> value of one record: per field, the first of its paths present. */
+function resolve(o: Record<string, unknown>, c: CompiledMapping): Record<string, unknown> {
+  const vals: Record<string, unknown> = {};
+  const ranks: Record<string, number> = {};
+  for (const key in o) {
+    const hits = c.top.get(key);
+    if (hits === undefined) continue;
+    const v = o[key];
+    if (!present(v)) continue;
+    for (const { field, rank } of hits) {
+      const seen = ranks[field];
+      if (seen === undefined || rank < seen) {
+        ranks[field] = rank;
+        vals[field] = v;
+      }
+    }
+  }
+  for (const { field, rank, path } of c.dotted) {
+    const seen = ranks[field];
+    if (seen !== undefined && seen < rank) continue;
+    const v = pick(o, path);
+    if (present(v)) {
+      ranks[field] = rank;
+      vals[field] = v;
+    }
+  }
+  return vals;
 }
 
 function names(paths: Path): string {
@@ -141,10 +197,10 @@ export function parseMappedNdjson(input: string, options: NdjsonOptions = {}): P
   const m = options.mapping ?? NDJSON_DEFAULT_MAPPING;
   const { items, errors } = jsonItems(input, options);
   const records: ParsedRequest[] = [];
-  const get = (o: Record<string, unknown>, path: Path | undefined) =>
-    path === undefined ? undefined : pickAny(o, path);
+  const compiled = compileMapping(m);
   for (const { offset, line, value: o } of items) {
-    const ts = parseTimeMs(get(o, m.timestamp));
+    const v = resolve(o, compiled);
+    const ts = parseTimeMs(v.timestamp);
     if (ts === undefined) {
       errors.push({
         offset,
@@ -154,7 +210,7 @@ export function parseMappedNdjson(input: string, options: NdjsonOptions = {}): P
       });
       continue;
     }
-    const rawUrl = text(get(o, m.url)) ?? text(get(o, m.path));
+    const rawUrl = text(v.url) ?? text(v.path);
     if (rawUrl === null) {
       errors.push({
         offset,
@@ -174,10 +230,10 @@ export function parseMappedNdjson(input: string, options: NdjsonOptions = {}): P
       });
       continue;
     }
-    const status = intOrNull(get(o, m.status));
-    const bytes = intOrNull(get(o, m.bytes));
-    const lat = floatOrNull(get(o, m.latitude));
-    const lon = floatOrNull(get(o, m.longitude));
+    const status = intOrNull(v.status);
+    const bytes = intOrNull(v.bytes);
+    const lat = floatOrNull(v.latitude);
+    const lon = floatOrNull(v.longitude);
     const badField =
       status === undefined
         ? m.status
@@ -200,28 +256,28 @@ export function parseMappedNdjson(input: string, options: NdjsonOptions = {}): P
     const req = emptyRequest(offset, line);
     req.timestampMs = ts;
     req.path = urlDecode(url.path);
-    req.query = text(get(o, m.query)) ?? url.query;
-    req.host = text(get(o, m.host)) ?? url.host;
+    req.query = text(v.query) ?? url.query;
+    req.host = text(v.host) ?? url.host;
     req.status = status ?? null;
     req.bytes = bytes ?? null;
     req.latitude = lat !== null && lat !== undefined && Math.abs(lat) <= 90 ? lat : null;
     req.longitude = lon !== null && lon !== undefined && Math.abs(lon) <= 180 ? lon : null;
-    req.clientIp = text(get(o, m.clientIp));
-    req.method = text(get(o, m.method));
-    req.userAgent = text(get(o, m.userAgent));
-    req.referer = text(get(o, m.referer));
-    req.cookie = text(get(o, m.cookie));
-    req.country = countryOrNull(get(o, m.country));
-    req.asn = asnOrNull(get(o, m.asn));
-    req.edgeLocation = text(get(o, m.edgeLocation));
-    req.cacheResult = text(get(o, m.cacheResult));
-    req.accountId = text(get(o, m.accountId));
-    req.sessionId = text(get(o, m.sessionId));
-    req.deviceId = text(get(o, m.deviceId));
-    req.contentId = text(get(o, m.contentId));
+    req.clientIp = text(v.clientIp);
+    req.method = text(v.method);
+    req.userAgent = text(v.userAgent);
+    req.referer = text(v.referer);
+    req.cookie = text(v.cookie);
+    req.country = countryOrNull(v.country);
+    req.asn = asnOrNull(v.asn);
+    req.edgeLocation = text(v.edgeLocation);
+    req.cacheResult = text(v.cacheResult);
+    req.accountId = text(v.accountId);
+    req.sessionId = text(v.sessionId);
+    req.deviceId = text(v.deviceId);
+    req.contentId = text(v.contentId);
     for (const [name, path] of Object.entries(m.headers)) {
-      const v = text(pick(o, path));
-      if (v !== null) req.headers[name.toLowerCase()] = v;
+      const h = text(pick(o, path));
+      if (h !== null) req.headers[name.toLowerCase()] = h;
     }
     records.push(req);
   }

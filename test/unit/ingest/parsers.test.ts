@@ -229,3 +229,34 @@ describe('line limits', () => {
     assert.equal(errors[0]!.line.length, 512);
   });
 });
+
+describe('Fastly default mapping: alternative names', () => {
+  it('the first name of a field present in the record wins, absent / empty / "-" ones are skipped', () => {
+    const line = JSON.stringify({
+      timestamp: '2026-02-09T13:52:42Z',
+      url: '/a/seg_1.ts',
+      geo_country: 'SE',
+      geo_country_code: 'DE',
+      request_user_agent: '-',
+      user_agent: 'VLC/3.0',
+      status: '206',
+    });
+    const { records, errors } = parseBatch('fastly', line);
+    assert.deepEqual(errors, []);
+    assert.equal(records[0]!.country, 'DE', 'geo_country_code is listed before geo_country');
+    assert.equal(records[0]!.userAgent, 'VLC/3.0', "request_user_agent '-' is absent");
+    assert.equal(records[0]!.status, 206);
+  });
+
+  it('a configured mapping may list paths, dotted ones too', () => {
+    const { records } = parseBatch(
+      'fastly',
+      JSON.stringify({ t: 1770645162, req: { path: '/x.ts' }, ip: '192.0.2.9' }),
+      {
+        mapping: { timestamp: ['time', 't'], url: ['url', 'req.path'], clientIp: 'ip', headers: {} },
+      },
+    );
+    assert.equal(records[0]!.path, '/x.ts');
+    assert.equal(records[0]!.clientIp, '192.0.2.9');
+  });
+});
