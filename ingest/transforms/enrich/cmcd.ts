@@ -72,11 +72,13 @@ function keyKind(key: string): number {
  * as an array, its items bare or `{value, params}`.
  */
 function firstItem(value: unknown): unknown {
-  if (Array.isArray(value)) {
+  if (typeof value !== 'string') {
+    if (!Array.isArray(value)) return value;
     const v = value[0];
     return typeof v === 'object' && v !== null && 'value' in v ? (v as { value: unknown }).value : v;
   }
-  if (typeof value !== 'string' || value.charCodeAt(0) !== 40 /* ( */) return value;
+  // Most values are plain tokens: one char test and out.
+  if (value.charCodeAt(0) !== 40 /* ( */) return value;
   let i = 1;
   while (value[i] === ' ') i++;
   if (value[i] === '"') {
