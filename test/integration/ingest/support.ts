@@ -38,6 +38,7 @@ export function ingestTestConfig(endpoints: Endpoints, extra: Record<string, unk
       },
       { name: 'akamai', format: 'akamai-ds2', key: 'akamai-key-0123456789' },
       { name: 'fastly', format: 'fastly', key: 'fastly-key-0123456789' },
+      { name: 'cloudflare', format: 'cloudflare', key: 'cloudflare-key-0123456789' },
       { name: 'generic', format: 'ndjson', key: 'ndjson-key-0123456789' },
       { name: 'players', format: 'heartbeat', key: 'player-key-0123456789' },
     ],
