@@ -25,6 +25,7 @@ import { enrichSection } from '../ingest/config.ts';
 import { encodeOutput } from '../ingest/encode.ts';
 import { buildCdnRequests, createPipelineContext } from '../ingest/pipeline.ts';
 import { startIngest } from '../ingest/service.ts';
+import { CLOUDFRONT_REALTIME_VIDEO_FIELDS } from '../ingest/sources/cloudfront-realtime/index.ts';
 import { type LogFormat, parseBatch } from '../ingest/sources/index.ts';
 import { geoResolverFrom, loadGeoTables } from '../ingest/transforms/enrich/geo.ts';
 import { tokenSection } from '../ingest/transforms/token/config.ts';
@@ -165,13 +166,45 @@ function fastly(i: number): string {
     response_body_size: 1400000,
   });
 }
+/** Logpush http_requests with the fields leechguard reads, Unix-nanosecond timestamps (the default). */
+function cloudflare(i: number): string {
+  return JSON.stringify({
+    ClientIP: ip(i % 50_000),
+    ClientRequestHost: 'live.example.com',
+    ClientRequestMethod: 'GET',
+    ClientRequestURI: `/live/ch${i % 40}/720p/seg_${(i >> 4) + 1000}.ts?token=t${i % 2000}`,
+    ClientRequestUserAgent: 'AppleCoreMedia/1.0.0',
+    ClientCountry: 'de',
+    ClientASN: 3320,
+    EdgeColoCode: 'FRA',
+    EdgeResponseBytes: 1400000,
+    EdgeResponseStatus: 200,
+    EdgeStartTimestamp: (1763668800 + (i >> 6)) * 1e9,
+    CacheCacheStatus: 'hit',
+    RayID: `8${i.toString(16).padStart(15, '0')}`,
+  });
+}
+/** The Fastly line behind an RFC 3164 syslog header, as Fastly's syslog endpoints deliver it. */
+function fastlySyslog(i: number): string {
+  return `<134>2026-11-20T20:00:00Z cache-fra-etou8220${i % 100} leechguard[289400]: ${fastly(i)}`;
+}
+/** CloudFront standard logging v2 with every legacy field and a trailing tab, as AWS's example lines end. */
+function cfStandardTrailingTab(i: number): string {
+  return `${cfStandard(i)}\t`;
+}
 const MAKERS: Record<LogFormat, (i: number) => string> = {
   'cloudfront-standard': cfStandard,
   'cloudfront-realtime': cfRealtime,
   'akamai-ds2': akamai,
   fastly,
+  cloudflare,
   ndjson: fastly,
 };
+/** Variants of a format parsed in the parse-only table (new line shapes beside the baseline ones). */
+const VARIANTS: Array<[string, LogFormat, (i: number) => string]> = [
+  ['cloudfront-standard, trailing tab', 'cloudfront-standard', cfStandardTrailingTab],
+  ['fastly behind a syslog header', 'fastly', fastlySyslog],
+];
 
 function pct(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0;
@@ -220,9 +253,15 @@ async function main(): Promise<void> {
   say(
     '\n| format | parse only, lines/s | parse + token + enrich, lines/s | whole batch job (+ Avro, partition, pack), lines/s |\n|---|---:|---:|---:|',
   );
-  for (const format of Object.keys(MAKERS) as LogFormat[]) {
-    if (format === 'ndjson') continue;
-    const text = Array.from({ length: 20_000 }, (_, i) => MAKERS[format](i)).join('\n');
+  const runs: Array<[string, LogFormat, (i: number) => string]> = [
+    ...(Object.keys(MAKERS) as LogFormat[])
+      .filter((f) => f !== 'ndjson')
+      .map((f): [string, LogFormat, (i: number) => string] => [f, f, MAKERS[f]]),
+    ...VARIANTS,
+  ];
+  for (const [label, format, make] of runs) {
+    const text = Array.from({ length: 20_000 }, (_, i) => make(i)).join('\n');
+    const fields = format === 'cloudfront-realtime' ? CLOUDFRONT_REALTIME_VIDEO_FIELDS : undefined;
     const rate = (fn: () => void) => {
       fn(); // warm up
       let n = 0;
@@ -234,12 +273,12 @@ async function main(): Promise<void> {
       return n / ((performance.now() - t0) / 1000);
     };
     const parseRate = rate(() => {
-      const r = parseBatch(format, text);
+      const r = parseBatch(format, text, { fields });
       if (r.errors.length) throw new Error(`${format}: ${r.errors[0]!.reason}`);
     });
     const fullRate = rate(() =>
       buildCdnRequests(
-        parseBatch(format, text),
+        parseBatch(format, text, { fields }),
         { ...source, format },
         { batchId: 'b', receivedAtMs: 0 },
         ctx,
@@ -253,6 +292,7 @@ async function main(): Promise<void> {
           body,
           contentEncoding: '',
           source: { ...source, format },
+          fields,
           givenBatchId: 'b',
           receivedAtMs: 0,
           clientIp: null,
@@ -261,7 +301,7 @@ async function main(): Promise<void> {
       );
       if (r.deadLetters.length) throw new Error(`${format}: ${r.deadLetters[0]!.reason}`);
     });
-    say(`| ${format} | ${fmt(parseRate)} | ${fmt(fullRate)} | ${fmt(jobRate)} |`);
+    say(`| ${label} | ${fmt(parseRate)} | ${fmt(fullRate)} | ${fmt(jobRate)} |`);
   }
 
   // ── 2. private broker, shared registry ──
@@ -280,7 +320,7 @@ async function main(): Promise<void> {
       serde,
       TOPICS.requests.name,
       buildCdnRequests(
-        parseBatch(format, bodies[0]!),
+        parseBatch(format, bodies[0]!, { fields: CLOUDFRONT_REALTIME_VIDEO_FIELDS }),
         { ...source, format },
         { batchId: 'b', receivedAtMs: 0 },
         ctx,

@@ -49,8 +49,9 @@ const COMMANDS: Record<string, Command> = {
     load: async () => (await import('../ingest/accounts/main.ts')).main,
   },
   backtest: {
-    summary: '<file.ndjson>...: the detector rules over files of typed records, flags as NDJSON',
-    load: async () => (await import('../detector/backtest/main.ts')).main,
+    summary:
+      '--format f <files|folder|glob>...: raw CDN logs / heartbeats through ingest and the detector rules, flags + summary (or typed NDJSON records)',
+    load: async () => (await import('./backtest.ts')).main,
   },
   simulate: {
     summary: 'seeded traffic with ground truth, to files in every CDN format or live to ingest',

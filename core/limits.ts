@@ -44,6 +44,8 @@ export const LIMITS = {
   // ── ingest ───────────────────────────────────────────────────────────────────────────────────
   /** Longest log line accepted, bytes (CloudFront lines with long cookies stay under 8 KiB). Above: ING_ERR_LINE_TOO_LONG for that line, the rest of the batch goes on. */
   ingestLineBytesMax: 32 * KiB,
+  /** Longest syslog header read before a JSON log record (`<134>2026-02-09T13:52:42Z host name[pid]: {…}`), chars: RFC 5424 headers with structured data stay well under it. A longer prefix is not taken for a header, and the line is dead-lettered as invalid JSON. */
+  ingestSyslogHeaderCharsMax: 1_024,
   /** Lines per HTTP batch or shipped chunk. Above: 413 ING_ERR_BATCH_TOO_MANY_LINES for the whole batch (the client splits it). */
   ingestBatchLinesMax: 50_000,
   /** Records produced but not yet acked by Kafka, across all requests. Above: 503 + Retry-After (back-pressure, nothing taken). */

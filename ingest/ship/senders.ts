@@ -13,7 +13,8 @@ import { TokenHasher } from '../../core/token-hash.ts';
 import { TOPICS } from '../../core/topics.ts';
 import type { IngestConfig } from '../config.ts';
 import { encodeOutput } from '../encode.ts';
-import { type BatchSource, buildCdnRequests, buildHeartbeats, createPipelineContext } from '../pipeline.ts';
+import { buildCdnRequests, buildHeartbeats, createPipelineContext } from '../pipeline.ts';
+import { replaySource } from '../replay/index.ts';
 import { KafkaSink } from '../sinks/kafka.ts';
 import { isLogFormat, parseBatch, parseHeartbeats } from '../sources/index.ts';
 import { createGeoResolver } from '../transforms/enrich/geo.ts';
@@ -66,20 +67,26 @@ export function httpSender(baseUrl: string, format: string, key: string): Sender
   };
 }
 
-/** Produces straight to Kafka with the settings of `sourceName` in the ingest config. */
+export interface KafkaSenderOptions {
+  /**
+   * Topic names to produce to instead of the standard ones (standard name -> name), e.g. a private
+   * set of topics for a trial detector. Records are encoded under the standard subjects either way.
+   */
+  topics?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Produces straight to Kafka with the settings of `sourceName` in the ingest config (the same
+ * settings `backtest --format` applies).
+ */
 export async function kafkaSender(
   config: IngestConfig,
   format: string,
   sourceName: string,
   logger: Logger,
+  options: KafkaSenderOptions = {},
 ): Promise<Sender> {
-  const src = config.sources.find((s) => s.name === sourceName);
-  const source: BatchSource = {
-    name: sourceName,
-    format,
-    tenant: src?.tenant ?? 'default',
-    token: src?.token ?? config.defaultToken,
-  };
+  const { fields, mapping, ...source } = replaySource(config, sourceName, format);
   const kafka = createKafka(config.kafka, logger);
   const serde = new AvroSerde(config.registry);
   await serde.registerAll([TOPICS.requests.name, TOPICS.heartbeats.name, TOPICS.deadLetters.name]);
@@ -114,8 +121,8 @@ export async function kafkaSender(
                 TOPICS.requests.name,
                 buildCdnRequests(
                   parseBatch(format, text, {
-                    fields: src?.fields,
-                    mapping: src?.mapping,
+                    fields,
+                    mapping,
                     lineBytesMax: config.limits.lineBytesMax,
                   }),
                   source,
@@ -129,8 +136,12 @@ export async function kafkaSender(
             : (() => {
                 throw new LeechguardError('ING_ERR_FORMAT_UNKNOWN', format);
               })();
+      const renamed = options.topics;
+      const batches = renamed
+        ? encoded.batches.map((b) => ({ ...b, topic: renamed[b.topic] ?? b.topic }))
+        : encoded.batches;
       try {
-        await sink.write(encoded.batches);
+        await sink.write(batches);
       } catch (err) {
         if (err instanceof LeechguardError && err.retriable) throw new RetriableSendError(err.message, 1000);
         throw err;

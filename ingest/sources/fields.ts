@@ -82,12 +82,14 @@ export function floatOrNull(v: unknown): number | null | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+const ZONELESS_ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?$/;
+
 /** Plausible event-time bounds, ms: 2000-01-01 .. 2100-01-01. Outside: a unit mistake. */
 const TIME_MS_MIN = 946_684_800_000;
 const TIME_MS_MAX = 4_102_444_800_000;
 
 /**
- * Event time from epoch seconds (with fraction), epoch ms, or an ISO-8601 text.
+ * Event time from epoch seconds (with fraction), ms, µs or ns, or an ISO-8601 / RFC 3339 text.
  * Returns undefined when absent or implausible.
  */
 export function parseTimeMs(v: unknown): number | undefined {
@@ -95,10 +97,18 @@ export function parseTimeMs(v: unknown): number | undefined {
   let ms: number;
   if (typeof v === 'number' || (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v))) {
     const n = Number(v);
-    // Seconds have at most 10 integer digits until 2286; anything larger is already ms.
-    ms = n < 1e11 ? Math.round(n * 1000) : Math.round(n);
+    // Seconds have at most 10 integer digits until 2286; then ms (13), µs (16), ns (19 digits).
+    ms =
+      n < 1e11
+        ? Math.round(n * 1000)
+        : n < 1e14
+          ? Math.round(n)
+          : n < 1e17
+            ? Math.round(n / 1e3)
+            : Math.round(n / 1e6);
   } else if (typeof v === 'string') {
-    ms = Date.parse(v);
+    // A time without a zone is UTC (as CDNs write it), never the machine's local time.
+    ms = Date.parse(ZONELESS_ISO_RE.test(v) ? `${v}Z` : v);
   } else {
     return undefined;
   }

@@ -4,6 +4,7 @@
  * Token identity and enrichment come after (ingest/pipeline.ts turns these into CdnRequest records).
  */
 import { parseAkamaiDs2 } from './akamai-ds2/index.ts';
+import { parseCloudflare } from './cloudflare/index.ts';
 import { parseCloudFrontRealtime } from './cloudfront-realtime/index.ts';
 import { parseCloudFrontStandard } from './cloudfront-standard/index.ts';
 import { parseHeartbeats } from './heartbeats/index.ts';
@@ -26,6 +27,7 @@ export const LOG_FORMATS = [
   'cloudfront-realtime',
   'akamai-ds2',
   'fastly',
+  'cloudflare',
   'ndjson',
 ] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -57,6 +59,8 @@ export function parseBatch(
       return parseCloudFrontRealtime(text, options.fields ? { ...base, fields: options.fields } : base);
     case 'akamai-ds2':
       return parseAkamaiDs2(text, base);
+    case 'cloudflare':
+      return parseCloudflare(text, base);
     case 'fastly':
       return parseMappedNdjson(text, { ...base, mapping: options.mapping ?? FASTLY_DEFAULT_MAPPING });
     case 'ndjson':

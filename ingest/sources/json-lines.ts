@@ -1,7 +1,12 @@
 /**
  * JSON lines as input: NDJSON (one object per line) or one JSON array of objects. Each element
- * keeps a line-like offset so per-line errors and dead letters point at it.
+ * keeps a line-like offset so per-line errors and dead letters point at it. A line may carry a
+ * syslog header before its JSON object, as syslog endpoints and many shippers deliver JSON logs:
+ * RFC 3164 (`<134>Feb  9 13:52:42 host name[pid]: {…}`, also with an ISO time as Fastly writes it)
+ * or RFC 5424 (`<134>1 2026-02-09T13:52:42Z host app pid msgid - {…}`), with or without `<PRI>`.
+ * https://www.rfc-editor.org/rfc/rfc3164 https://www.rfc-editor.org/rfc/rfc5424
  */
+import { LIMITS } from '../../core/limits.ts';
 import { splitLines } from './fields.ts';
 import type { LineError } from './types.ts';
 
@@ -18,7 +23,11 @@ export function isObject(v: unknown): v is Record<string, unknown> {
 /** Splits text into JSON objects; a leading `[` means one array. Never throws. */
 export function jsonItems(
   text: string,
-  options: { lineBytesMax?: number } = {},
+  options: {
+    lineBytesMax?: number;
+    /** Reads a line that is not a JSON object in another syntax; null: not that syntax either. */
+    lineObject?: (line: string) => Record<string, unknown> | null;
+  } = {},
 ): { items: JsonItem[]; errors: LineError[] } {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('[')) {
@@ -52,8 +61,15 @@ export function jsonItems(
   const items: JsonItem[] = [];
   for (const { offset, text: line } of lines) {
     let value: unknown;
+    if (options.lineObject && line.charCodeAt(0) !== 123 /* { */) {
+      const other = options.lineObject(line);
+      if (other !== null) {
+        items.push({ offset, line, value: other });
+        continue;
+      }
+    }
     try {
-      value = JSON.parse(line);
+      value = JSON.parse(line.charCodeAt(0) === 123 /* { */ ? line : line.slice(syslogPayloadStart(line)));
     } catch (err) {
       errors.push({ offset, line, code: 'ING_ERR_JSON_INVALID', reason: (err as Error).message });
       continue;
@@ -80,4 +96,17 @@ export function text(v: unknown): string | null {
   if (typeof v === 'string') return v === '' || v === '-' ? null : v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return null;
+}
+
+/** `<PRI>` then a time (`1 2026-…` in RFC 5424, `2026-…` or `Feb  9 …` in RFC 3164), or a time alone. */
+const SYSLOG_HEAD_RE = /^(?:<\d{1,3}>(?:\d{1,2} )?)?(?:\d{4}-\d{2}-\d{2}[T ]|[A-Z][a-z]{2} [ \d]\d \d{2}:)/;
+
+/**
+ * Where the JSON object of a syslog-framed line starts (the first `{` after a header that reads
+ * as syslog, preceded by a space), else 0: the line is parsed as it is and fails as JSON if it is not.
+ */
+export function syslogPayloadStart(line: string): number {
+  if (!SYSLOG_HEAD_RE.test(line)) return 0;
+  const at = line.indexOf('{');
+  return at > 0 && at <= LIMITS.ingestSyslogHeaderCharsMax && line.charCodeAt(at - 1) === 32 ? at : 0;
 }

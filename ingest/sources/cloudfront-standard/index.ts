@@ -1,11 +1,19 @@
 /**
- * Format: Amazon CloudFront standard (access) logs, W3C extended log file format.
- * Tab-separated; `#Version` / `#Fields` header lines give the field order (honoured when present,
- * else the documented 33-field order); values are URL-encoded; `-` means empty; date and time UTC.
+ * Format: Amazon CloudFront standard logs (legacy and v2), W3C extended log file format, or v2's
+ * JSON output. Tab-separated; the `#Fields` header is the authority on which field sits where
+ * (until one is seen: the documented 33-field order, for chunks cut from a file). A line may carry
+ * fields past the header (CloudFront adds fields at the end over time; AWS's own example lines end
+ * with a tab) or stop early (trailing empty fields left out): both are read, as long as the line
+ * reaches its time and cs-uri-stem. A line that opens with `{` is one JSON record (v2 JSON
+ * output), its keys the same field names. Values are URL-encoded; `-` means empty; times are UTC.
  * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logs-reference.html
+ * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging.html
  */
-import { dash, decodedOrNull, splitLines, urlDecode } from '../fields.ts';
-import { emptyRequest, type LineError, type ParsedRequest, type ParseResult } from '../types.ts';
+
+import { type CompiledFields, compileFields, compileFieldsText, readFields } from '../cloudfront/fields.ts';
+import { splitLines } from '../fields.ts';
+import { isObject } from '../json-lines.ts';
+import type { LineError, ParsedRequest, ParseResult } from '../types.ts';
 
 /** The documented field order of the standard log (33 fields). */
 export const CLOUDFRONT_STANDARD_FIELDS = [
@@ -50,88 +58,32 @@ export interface CloudFrontStandardOptions {
   lineBytesMax?: number;
 }
 
-interface Indexes {
-  count: number;
-  date: number;
-  time: number;
-  edge: number;
-  scBytes: number;
-  ip: number;
-  method: number;
-  csHost: number;
-  stem: number;
-  status: number;
-  referer: number;
-  ua: number;
-  query: number;
-  cookie: number;
-  result: number;
-  hostHeader: number;
-}
-
-function indexes(fields: readonly string[]): Indexes {
-  const at = (name: string) => fields.indexOf(name);
-  return {
-    count: fields.length,
-    date: at('date'),
-    time: at('time'),
-    edge: at('x-edge-location'),
-    scBytes: at('sc-bytes'),
-    ip: at('c-ip'),
-    method: at('cs-method'),
-    csHost: at('cs(Host)'),
-    stem: at('cs-uri-stem'),
-    status: at('sc-status'),
-    referer: at('cs(Referer)'),
-    ua: at('cs(User-Agent)'),
-    query: at('cs-uri-query'),
-    cookie: at('cs(Cookie)'),
-    result: at('x-edge-result-type'),
-    hostHeader: at('x-host-header'),
-  };
-}
-
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const TIME_RE = /^(\d{2}):(\d{2}):(\d{2})$/;
-
-function utcMs(date: string | undefined, time: string | undefined): number | undefined {
-  const d = date ? DATE_RE.exec(date) : null;
-  const t = time ? TIME_RE.exec(time) : null;
-  if (!d || !t) return undefined;
-  const ms = Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3]), Number(t[1]), Number(t[2]), Number(t[3]));
-  return Number.isFinite(ms) && Number(t[1]) < 24 && Number(d[2]) >= 1 && Number(d[2]) <= 12 ? ms : undefined;
-}
-
-function intField(v: string | undefined): number | null | undefined {
-  if (v === undefined || v === '-' || v === '') return null;
-  return /^\d{1,15}$/.test(v) ? Number(v) : undefined;
-}
-
-/** Parses one batch of CloudFront standard log text. Never throws. */
+/** Parses one batch of CloudFront standard log text (W3C or JSON lines). Never throws. */
 export function parseCloudFrontStandard(
   text: string,
   options: CloudFrontStandardOptions = {},
 ): ParseResult<ParsedRequest> {
   const { lines, errors } = splitLines(text, options);
   const records: ParsedRequest[] = [];
-  let ix = indexes(options.fields ?? CLOUDFRONT_STANDARD_FIELDS);
+  let compiled = compileFields(options.fields ?? CLOUDFRONT_STANDARD_FIELDS);
   for (const { offset, text: line } of lines) {
-    if (line.charCodeAt(0) === 35 /* # */) {
+    const first = line.charCodeAt(0);
+    if (first === 35 /* # */) {
       if (line.startsWith('#Fields:')) {
-        const fields = line.slice('#Fields:'.length).trim().split(/\s+/);
-        ix = indexes(fields);
-        if (ix.date < 0 || ix.time < 0 || ix.stem < 0) {
+        const list = line.slice('#Fields:'.length).trim();
+        compiled = compileFieldsText(list, () => list.split(/\s+/));
+        if (!compiled.complete) {
           errors.push({
             offset,
             line,
             code: 'ING_ERR_LINE_MALFORMED',
-            reason: '#Fields lacks date, time or cs-uri-stem',
+            reason: '#Fields lacks a time (date and time, or timestamp) or cs-uri-stem',
           });
         }
       }
       continue;
     }
-    const result = parseLine(line, offset, ix);
+    const result = first === 123 /* { */ ? parseJsonLine(line, offset) : parseLine(line, offset, compiled);
     if ('code' in result) errors.push(result);
     else records.push(result);
   }
@@ -139,49 +91,36 @@ export function parseCloudFrontStandard(
   return { records, errors };
 }
 
-function parseLine(line: string, offset: number, ix: Indexes): ParsedRequest | LineError {
+function parseLine(line: string, offset: number, compiled: CompiledFields): ParsedRequest | LineError {
   const f = line.split('\t');
-  if (f.length !== ix.count) {
+  if (f.length < compiled.requiredCount) {
     return {
       offset,
       line,
       code: 'ING_ERR_FIELD_COUNT',
-      reason: `expected ${ix.count} tab-separated fields, got ${f.length}`,
+      reason: `${f.length} tab-separated fields, but the #Fields header (${compiled.codes.length} fields) puts the time and cs-uri-stem within the first ${compiled.requiredCount}`,
     };
   }
-  const ts = utcMs(f[ix.date], f[ix.time]);
-  if (ts === undefined) {
-    return {
-      offset,
-      line,
-      code: 'ING_ERR_TIMESTAMP_INVALID',
-      reason: 'date / time is not YYYY-MM-DD HH:MM:SS',
-    };
+  return readFields(f, offset, line, compiled);
+}
+
+/** One record of standard logging v2's JSON output: field names as keys. */
+function parseJsonLine(line: string, offset: number): ParsedRequest | LineError {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(line);
+  } catch (err) {
+    return { offset, line, code: 'ING_ERR_JSON_INVALID', reason: (err as Error).message };
   }
-  const req = emptyRequest(offset, line);
-  req.timestampMs = ts;
-  const stem = dash(f[ix.stem]);
-  if (stem === null || stem.charCodeAt(0) !== 47 /* / */) {
-    return { offset, line, code: 'ING_ERR_FIELD_INVALID', reason: 'cs-uri-stem is not a path' };
-  }
-  req.path = urlDecode(stem);
-  const status = intField(f[ix.status]);
-  const bytes = intField(f[ix.scBytes]);
-  if (status === undefined)
-    return { offset, line, code: 'ING_ERR_FIELD_INVALID', reason: 'sc-status is not a number' };
-  if (bytes === undefined)
-    return { offset, line, code: 'ING_ERR_FIELD_INVALID', reason: 'sc-bytes is not a number' };
-  req.status = status;
-  req.bytes = bytes;
-  req.clientIp = dash(f[ix.ip]);
-  req.method = dash(f[ix.method]);
-  req.host = dash(f[ix.hostHeader]) ?? dash(f[ix.csHost]);
-  // The query stays encoded: token extraction decodes each parameter itself.
-  req.query = dash(f[ix.query]);
-  req.referer = decodedOrNull(f[ix.referer]);
-  req.userAgent = decodedOrNull(f[ix.ua]);
-  req.cookie = decodedOrNull(f[ix.cookie]);
-  req.edgeLocation = dash(f[ix.edge]);
-  req.cacheResult = dash(f[ix.result]);
-  return req;
+  if (!isObject(obj))
+    return { offset, line, code: 'ING_ERR_JSON_INVALID', reason: 'line is not a JSON object' };
+  const keys = Object.keys(obj);
+  const compiled = compileFieldsText(`json\n${keys.join('\t')}`, () => keys);
+  const values = keys.map((k) => {
+    const v = obj[k];
+    // A date column of Parquet output comes back as a timestamp at midnight.
+    if (k === 'date' && typeof v === 'string' && v.length > 10 && v[10] === 'T') return v.slice(0, 10);
+    return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '-';
+  });
+  return readFields(values, offset, line, compiled);
 }

@@ -1,6 +1,7 @@
 /**
- * Format: Common Media Client Data, CTA-5004. Keys from a `CMCD=` query value (comma-separated,
- * strings quoted, booleans as bare keys), from `CMCD-Object / -Request / -Session / -Status`
+ * Format: Common Media Client Data, CTA-5004 and its v2 (CTA-5004-B). Keys from a `CMCD=` query
+ * value (comma-separated, strings quoted, booleans as bare keys, v2 inner lists such as
+ * `br=(3000;v 256;a)` read as their first item), from `CMCD-Object / -Request / -Session / -Status`
  * headers (same syntax), or from a JSON object. Unknown keys are ignored; values of the wrong type
  * are dropped (CMCD is advisory data from the player: never a reason to reject a line).
  */
@@ -65,10 +66,35 @@ function keyKind(key: string): number {
   }
 }
 
+/**
+ * The first item of a CMCD v2 inner list (`(3000;v 256;a)` -> `3000`, `("seg-2.m4v" "seg-3.m4v")`
+ * -> `seg-2.m4v`; parameters after `;` dropped), or the value itself. JSON reports may carry a list
+ * as an array, its items bare or `{value, params}`.
+ */
+function firstItem(value: unknown): unknown {
+  if (typeof value !== 'string') {
+    if (!Array.isArray(value)) return value;
+    const v = value[0];
+    return typeof v === 'object' && v !== null && 'value' in v ? (v as { value: unknown }).value : v;
+  }
+  // Most values are plain tokens: one char test and out.
+  if (value.charCodeAt(0) !== 40 /* ( */) return value;
+  let i = 1;
+  while (value[i] === ' ') i++;
+  if (value[i] === '"') {
+    const end = value.indexOf('"', i + 1);
+    return end === -1 ? value.slice(i + 1) : value.slice(i + 1, end);
+  }
+  let j = i;
+  while (j < value.length && value[j] !== ';' && value[j] !== ' ' && value[j] !== ')') j++;
+  return value.slice(i, j);
+}
+
 /** Sets one key from text or a JSON value; returns whether anything was set. */
-function setKey(out: Cmcd, key: string, value: unknown): boolean {
+function setKey(out: Cmcd, key: string, raw: unknown): boolean {
   const kind = keyKind(key);
   if (kind === 0) return false;
+  const value = firstItem(raw);
   const target = out as unknown as Record<string, unknown>;
   if (kind === 1 || kind === 2) {
     const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
@@ -87,23 +113,24 @@ function setKey(out: Cmcd, key: string, value: unknown): boolean {
   return true;
 }
 
-/** Parses CMCD text (`br=3200,bs,cid="abc",sid="6e2f..."`) into `out`. Returns keys set. */
-export function parseCmcdText(text: string, out: Cmcd): number {
-  let set = 0;
+/**
+ * Walks CMCD text (`br=3200,bs,cid="abc",bl=(2000;v 800;a)`): `fn(key, value)` per pair, value
+ * `true` for a bare key, the unquoted text of a quoted string, else the raw token (inner lists
+ * included, parentheses and all).
+ */
+function eachPair(text: string, fn: (key: string, value: string | true) => void): void {
   let i = 0;
   const n = text.length;
   while (i < n) {
-    // key
     let j = i;
     while (j < n && text[j] !== '=' && text[j] !== ',') j++;
     const key = text.slice(i, j).trim();
     if (j >= n || text[j] === ',') {
-      if (setKey(out, key, true)) set++;
+      if (key) fn(key, true);
       i = j + 1;
       continue;
     }
     j++; // skip '='
-    let value: string;
     if (text[j] === '"') {
       let k = j + 1;
       let v = '';
@@ -112,21 +139,45 @@ export function parseCmcdText(text: string, out: Cmcd): number {
         v += text[k];
         k++;
       }
-      value = v;
       j = k + 1;
       while (j < n && text[j] !== ',') j++;
-      if (setKey(out, key, value)) set++;
+      fn(key, v);
     } else {
       let k = j;
       while (k < n && text[k] !== ',') k++;
-      value = text.slice(j, k).trim();
+      fn(key, text.slice(j, k).trim());
       j = k;
-      // Unquoted tokens (ot=v, sf=h, st=l) are strings; numbers go to numeric keys.
-      if (setKey(out, key, value)) set++;
     }
     i = j + 1;
   }
+}
+
+/** Parses CMCD text (`br=3200,bs,cid="abc",sid="6e2f..."`, v1 or v2) into `out`. Returns keys set. */
+export function parseCmcdText(text: string, out: Cmcd): number {
+  let set = 0;
+  // Unquoted tokens (ot=v, sf=h, st=l) are strings; numbers go to numeric keys.
+  eachPair(text, (key, value) => {
+    if (setKey(out, key, value)) set++;
+  });
   return set;
+}
+
+/**
+ * Every pair of a CMCD text line as a plain object (a CMCD v2 event-mode report: `e=t,ts=…,sid="…"`):
+ * numbers as numbers, bare keys as true, strings as text, an inner list as its first item.
+ */
+export function cmcdPairs(text: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  eachPair(text, (key, value) => {
+    if (value === true) {
+      out[key] = true;
+      return;
+    }
+    const item = firstItem(value);
+    const n = typeof item === 'string' && /^-?\d+(?:\.\d+)?$/.test(item) ? Number(item) : Number.NaN;
+    out[key] = Number.isFinite(n) ? n : item;
+  });
+  return out;
 }
 
 /** CMCD from a JSON object (keys as in the spec). */

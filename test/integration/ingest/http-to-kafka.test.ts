@@ -49,6 +49,7 @@ describe('ingest over HTTP into Kafka (real stack)', () => {
     ['cloudfront-realtime', 'cf-rt-key-0123456789', 'cloudfront-realtime/video-sample.tsv', 2],
     ['akamai-ds2', 'akamai-key-0123456789', 'akamai-ds2/akamai-docs-sample.ndjson', 2],
     ['fastly', 'fastly-key-0123456789', 'fastly/sample.ndjson', 2],
+    ['cloudflare', 'cloudflare-key-0123456789', 'cloudflare/elastic-integrations-http-requests.ndjson', 3],
   ];
   for (const [format, key, file, expected] of cases) {
     it(`${format}: every line is acked on ${TOPICS.requests.name} as a typed CdnRequest before the answer`, async () => {

@@ -8,6 +8,7 @@ import { createConsumer, createKafka } from '../../../core/kafka.ts';
 import { createLogger } from '../../../core/log.ts';
 import { AvroSerde } from '../../../core/serde.ts';
 import { type IngestConfig, ingestConfigSchema } from '../../../ingest/config.ts';
+import { CLOUDFRONT_REALTIME_VIDEO_FIELDS } from '../../../ingest/sources/cloudfront-realtime/index.ts';
 import { uniqueName } from '../../support/stack.ts';
 
 export const SOURCE_KEY = 'source-key-0123456789abcdef';
@@ -29,9 +30,15 @@ export function ingestTestConfig(endpoints: Endpoints, extra: Record<string, unk
     workers: 1,
     sources: [
       { name: 'cf-std', format: 'cloudfront-standard', key: 'cf-std-key-0123456789' },
-      { name: 'cf-rt', format: 'cloudfront-realtime', key: 'cf-rt-key-0123456789' },
+      {
+        name: 'cf-rt',
+        format: 'cloudfront-realtime',
+        key: 'cf-rt-key-0123456789',
+        fields: [...CLOUDFRONT_REALTIME_VIDEO_FIELDS],
+      },
       { name: 'akamai', format: 'akamai-ds2', key: 'akamai-key-0123456789' },
       { name: 'fastly', format: 'fastly', key: 'fastly-key-0123456789' },
+      { name: 'cloudflare', format: 'cloudflare', key: 'cloudflare-key-0123456789' },
       { name: 'generic', format: 'ndjson', key: 'ndjson-key-0123456789' },
       { name: 'players', format: 'heartbeat', key: 'player-key-0123456789' },
     ],

@@ -61,7 +61,7 @@ describe('parsers on arbitrary input', () => {
           const result = parseBatch(format, text, { lineBytesMax: 2048 });
           checkResult(text, result);
           // Every non-blank, non-comment line is accounted for: a record or an error.
-          const comments = format === 'cloudfront-standard';
+          const comments = format === 'cloudfront-standard' || format === 'cloudfront-realtime';
           const meaningful = text
             .split('\n')
             .filter((l) => l.trim() !== '' && !(comments && l.startsWith('#'))).length;

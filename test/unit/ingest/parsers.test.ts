@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { CLOUDFRONT_REALTIME_VIDEO_FIELDS } from '../../../ingest/sources/cloudfront-realtime/index.ts';
 import { parseBatch, parseHeartbeats } from '../../../ingest/sources/index.ts';
 
 const FIX = join(import.meta.dirname, '..', '..', 'fixtures', 'ingest');
@@ -83,6 +84,9 @@ describe('CloudFront real-time parser', () => {
     const { records, errors } = parseBatch(
       'cloudfront-realtime',
       fixture('cloudfront-realtime/video-sample.tsv'),
+      {
+        fields: CLOUDFRONT_REALTIME_VIDEO_FIELDS,
+      },
     );
     assert.deepEqual(errors, []);
     const [a, b] = records as [(typeof records)[0], (typeof records)[0]];
@@ -223,5 +227,36 @@ describe('line limits', () => {
     assert.equal(errors[0]!.code, 'ING_ERR_LINE_TOO_LONG');
     assert.equal(errors[0]!.offset, 1);
     assert.equal(errors[0]!.line.length, 512);
+  });
+});
+
+describe('Fastly default mapping: alternative names', () => {
+  it('the first name of a field present in the record wins, absent / empty / "-" ones are skipped', () => {
+    const line = JSON.stringify({
+      timestamp: '2026-02-09T13:52:42Z',
+      url: '/a/seg_1.ts',
+      geo_country: 'SE',
+      geo_country_code: 'DE',
+      request_user_agent: '-',
+      user_agent: 'VLC/3.0',
+      status: '206',
+    });
+    const { records, errors } = parseBatch('fastly', line);
+    assert.deepEqual(errors, []);
+    assert.equal(records[0]!.country, 'DE', 'geo_country_code is listed before geo_country');
+    assert.equal(records[0]!.userAgent, 'VLC/3.0', "request_user_agent '-' is absent");
+    assert.equal(records[0]!.status, 206);
+  });
+
+  it('a configured mapping may list paths, dotted ones too', () => {
+    const { records } = parseBatch(
+      'fastly',
+      JSON.stringify({ t: 1770645162, req: { path: '/x.ts' }, ip: '192.0.2.9' }),
+      {
+        mapping: { timestamp: ['time', 't'], url: ['url', 'req.path'], clientIp: 'ip', headers: {} },
+      },
+    );
+    assert.equal(records[0]!.path, '/x.ts');
+    assert.equal(records[0]!.clientIp, '192.0.2.9');
   });
 });
