@@ -38,9 +38,21 @@ export type Signal = 'cdn-logs' | 'heartbeats';
 /** Namespace of the entries (keys from `scopeKey`). */
 export const SIGNALS_NS = 'signals';
 
+/** Tenant-level keys, built once per tenant and signal: they are read on every event. */
+const tenantKeys: Record<Signal, Map<string, string>> = { 'cdn-logs': new Map(), heartbeats: new Map() };
+/** Tenants whose keys are kept built; beyond, keys are built per call (a bound, not a failure). */
+const TENANT_KEYS_MAX = 10_000;
+
 /** State key of one input's entry for a tenant, or for one content id of the tenant. */
 export function scopeKey(signal: Signal, tenant: string, contentId?: string | null): string {
-  return contentId == null ? `${signal}\u001f${tenant}` : `${signal}\u001f${tenant}\u001f${contentId}`;
+  if (contentId != null) return `${signal}\u001f${tenant}\u001f${contentId}`;
+  const keys = tenantKeys[signal];
+  let key = keys.get(tenant);
+  if (key === undefined) {
+    key = `${signal}\u001f${tenant}`;
+    if (keys.size < TENANT_KEYS_MAX) keys.set(tenant, key);
+  }
+  return key;
 }
 
 /** Latest event time of `signal` for the scope, or null when none is remembered. */
