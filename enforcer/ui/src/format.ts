@@ -4,6 +4,11 @@ export function time(ms: number | null | undefined): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
+/** Month-day hour:minute, UTC: for dense tables (the full time is in the cell's title). */
+export function shortTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(5, 16).replace('T', ' ')}`;
+}
+
 export function clock(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
 }
@@ -15,7 +20,7 @@ export function duration(ms: number | null | undefined): string {
   const m = Math.round(s / 60);
   if (m < 60) return `${m} min`;
   const h = Math.floor(m / 60);
-  if (h < 48) return `${h} h ${m % 60} min`;
+  if (h < 48) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 

@@ -1,5 +1,5 @@
 import { call } from '../api.ts';
-import { time } from '../format.ts';
+import { ago, time } from '../format.ts';
 import type { Flag, RevocationView } from '../types.ts';
 import { Card, Empty, ErrorBox, Loading, Pill, Stat, useLoad } from '../ui.tsx';
 import { FlagsTable } from './flags.tsx';
@@ -50,7 +50,7 @@ export function AccountPage({ id }: { id: string }) {
       <div class="stats">
         <Stat
           label="Plan"
-          value={plan?.planId ?? '—'}
+          value={plan ? (plan.planId ?? 'tenant default') : '—'}
           sub={
             plan
               ? `${plan.streamLimit ?? '?'} streams${plan.perTitleLimit ? `, ${plan.perTitleLimit} per title` : ''}`
@@ -95,11 +95,17 @@ export function AccountPage({ id }: { id: string }) {
               <tbody>
                 {a.sessions.map((s) => (
                   <tr key={s.sessionId}>
-                    <td class="mono">{s.sessionId.slice(0, 12)}…</td>
+                    <td class="mono" title={s.sessionId}>
+                      {s.sessionId.slice(0, 8)}…
+                    </td>
                     <td>{s.deviceId}</td>
                     <td>{s.contentId}</td>
-                    <td class="nowrap">{time(s.startedAtMs)}</td>
-                    <td class="nowrap">{time(s.lastSeenMs)}</td>
+                    <td class="nowrap" title={time(s.startedAtMs)}>
+                      {ago(s.startedAtMs)}
+                    </td>
+                    <td class="nowrap" title={time(s.lastSeenMs)}>
+                      {ago(s.lastSeenMs)}
+                    </td>
                   </tr>
                 ))}
               </tbody>

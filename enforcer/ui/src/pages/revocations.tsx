@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { call } from '../api.ts';
-import { time } from '../format.ts';
+import { shortTime, time } from '../format.ts';
 import type { RevocationView } from '../types.ts';
 import { AccountLink, Pill } from '../ui.tsx';
 
@@ -26,13 +26,13 @@ export function RevocationsTable({ items, onChange }: { items: RevocationView[];
       <table class="grid">
         <thead>
           <tr>
-            <th>issued</th>
+            <th>issued (UTC)</th>
             <th>action</th>
             <th>subject</th>
             <th>account</th>
             <th>why</th>
             <th>by</th>
-            <th>until</th>
+            <th>until (UTC)</th>
             <th>status</th>
             <th />
           </tr>
@@ -40,10 +40,12 @@ export function RevocationsTable({ items, onChange }: { items: RevocationView[];
         <tbody>
           {items.map((r) => (
             <tr key={r.id} data-revocation={r.id}>
-              <td class="nowrap">{time(r.issuedAtMs)}</td>
+              <td class="nowrap" title={time(r.issuedAtMs)}>
+                {shortTime(r.issuedAtMs)}
+              </td>
               <td>{r.action}</td>
               <td class="mono" title={r.subjectKey}>
-                {r.subjectKind}:{r.subjectKey.length > 18 ? `${r.subjectKey.slice(0, 18)}…` : r.subjectKey}
+                {r.subjectKind}:{r.subjectKey.length > 14 ? `${r.subjectKey.slice(0, 14)}…` : r.subjectKey}
               </td>
               <td>
                 <AccountLink id={r.accountId} />
@@ -57,7 +59,9 @@ export function RevocationsTable({ items, onChange }: { items: RevocationView[];
                 )}
               </td>
               <td>{r.issuedBy}</td>
-              <td class="nowrap">{time(r.expiresAtMs)}</td>
+              <td class="nowrap" title={time(r.expiresAtMs)}>
+                {shortTime(r.expiresAtMs)}
+              </td>
               <td>
                 <Pill v={r.status} />
               </td>

@@ -232,14 +232,15 @@ export function RulesPage() {
               {data.rules.map((r) => (
                 <Fragment key={r.rule}>
                   <tr data-rule={r.rule}>
-                    <td>
-                      <b>{r.rule}</b> {!r.ownPolicy && <span class="muted small">(default)</span>}
+                    <td class="nowrap">
+                      <b>{r.rule}</b>
+                      {!r.ownPolicy && <div class="muted small">default policy</div>}
                     </td>
                     <td>
                       <Pill v={r.policy.mode} />
                     </td>
                     <td class="num">{r.policy.mode === 'automate' ? `${r.policy.rolloutPercent} %` : '—'}</td>
-                    <td>
+                    <td class="nowrap">
                       {r.policy.action} <span class="muted small">{duration(r.policy.durationMs)}</span>
                     </td>
                     <td class="num">{num(sum(r.flagsPerDay))}</td>
