@@ -137,6 +137,8 @@ export const LIMITS = {
   enforcerPreviewDaysMax: 35,
   /** Review entries one bulk decision may name. Above: 400 (each decision is one Kafka write). */
   enforcerBulkDecisionsMax: 200,
+  /** Notes kept on one review entry (oldest dropped past it): bounds the compacted record's size. */
+  enforcerReviewNotesMax: 50,
   /** Lifetime of a console sign-in (session cookie), ms: a working day, then the key is asked again. */
   enforcerConsoleSessionTtlMs: 8 * 60 * 60 * 1000,
   /** Console sessions held at once. Above: the oldest is signed out (bounds memory against sign-in floods). */

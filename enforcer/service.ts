@@ -6,6 +6,7 @@
 import type { Clock } from '../core/clock.ts';
 import { LeechguardError } from '../core/errors.ts';
 import { deterministicId } from '../core/ids.ts';
+import { LIMITS } from '../core/limits.ts';
 import type { Logger } from '../core/log.ts';
 import { Counter, Gauge, type Registry } from '../core/metrics.ts';
 import type {
@@ -149,6 +150,33 @@ export class Enforcement {
       'revoked by hand',
     );
     return revocations.get(revocation.id) ?? revocations.view(revocation);
+  }
+
+  /** Assigns a review entry to an analyst (null: unassigned). Serialised with the decisions. */
+  assignReview(anomalyId: string, assignee: string | null): Promise<ReviewView> {
+    return this.updateReview(anomalyId, (e) => ({ ...e, assignee }));
+  }
+
+  /** Adds an analyst's note to a review entry (the oldest dropped past the bound). Serialised. */
+  noteReview(anomalyId: string, by: string, text: string): Promise<ReviewView> {
+    const atMs = this.parts.clock.nowMs();
+    return this.updateReview(anomalyId, (e) => ({
+      ...e,
+      notes: [...e.notes, { by, atMs, text }].slice(-LIMITS.enforcerReviewNotesMax),
+    }));
+  }
+
+  private updateReview(anomalyId: string, change: (e: ReviewEntry) => ReviewEntry): Promise<ReviewView> {
+    const run = this.decisionChain.then(async () => {
+      const { reviews, writer, clock } = this.parts;
+      const held = reviews.get(anomalyId);
+      if (!held) throw new LeechguardError('ENF_ERR_REVIEW_NOT_FOUND', anomalyId);
+      const entry = { ...change(held), updatedAtMs: clock.nowMs() };
+      await writer.write([{ table: reviews.table, key: anomalyId, value: entry }]);
+      return viewOf(reviews.get(anomalyId) ?? entry);
+    });
+    this.decisionChain = run.catch(() => {});
+    return run;
   }
 
   /** Approves or rejects a pending entry; an approval issues the rule's policy action. Serialised. */

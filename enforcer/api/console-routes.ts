@@ -458,6 +458,44 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
     },
   );
 
+  app.put<{ Params: { anomalyId: string }; Body: { assignee: string | null } }>(
+    '/reviews/:anomalyId/assignee',
+    {
+      preHandler: requireRole('analyst'),
+      schema: {
+        tags: ['reviews'],
+        summary: 'Assign a review entry to an analyst (null: unassign); kept on the review-queue record',
+        security: bearer,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['assignee'],
+          properties: { assignee: { anyOf: [str, { type: 'null' }] } },
+        },
+      },
+    },
+    async (req) => enforcement.assignReview(req.params.anomalyId, req.body.assignee),
+  );
+
+  app.post<{ Params: { anomalyId: string }; Body: { text: string } }>(
+    '/reviews/:anomalyId/notes',
+    {
+      preHandler: requireRole('analyst'),
+      schema: {
+        tags: ['reviews'],
+        summary: `Add a note to a review entry (the last ${LIMITS.enforcerReviewNotesMax} are kept)`,
+        security: bearer,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['text'],
+          properties: { text: { type: 'string', minLength: 1, maxLength: LIMITS.enforcerCommentCharsMax } },
+        },
+      },
+    },
+    async (req) => enforcement.noteReview(req.params.anomalyId, who(req), req.body.text),
+  );
+
   // ── manual revocations ────────────────────────────────────────────────────────────────────
   app.post<{
     Body: {

@@ -23,6 +23,8 @@ export function entryFor(
     return {
       ...entryFor(anomaly, undefined, nowMs)!,
       createdAtMs: held.createdAtMs,
+      assignee: held.assignee,
+      notes: held.notes,
     };
   }
   return {
@@ -42,6 +44,8 @@ export function entryFor(
     decidedAtMs: held?.decidedAtMs ?? null,
     comment: held?.comment ?? null,
     revocationId: held?.revocationId ?? null,
+    assignee: held?.assignee ?? null,
+    notes: held?.notes ?? [],
   };
 }
 

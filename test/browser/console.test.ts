@@ -238,7 +238,7 @@ describe('the analyst console in a real browser', { skip: chromiumMissing() }, (
     await shot('overview');
   });
 
-  test('evidence reads as text: a hostile string in it is shown, never run', async () => {
+  test('the review queue: evidence reads as text (a hostile string is shown, never run), assignment, notes, a bulk rejection with a reason code', async () => {
     const [hostile] = flags;
     await go('#/reviews', 'select[name=rule]');
     await page.select('select[name=rule]', RULE.shared);
@@ -251,6 +251,33 @@ describe('the analyst console in a real browser', { skip: chromiumMissing() }, (
     assert.equal(await page.evaluate('window.__pwned'), undefined);
     assert.match(evidence, /203\.0\.113\.0\/24/);
     assert.match(evidence, /over a limit of/);
+
+    // Assignment and a note, kept on the review-queue record.
+    const { reviews } = enforcer.enforcement.parts;
+    await click(`tr[data-review="${hostile!.id}"] [data-act=assign-me]`);
+    await waitFor('the assignment', () => reviews.get(hostile!.id)?.assignee === 'alice');
+    await page.waitForSelector(`tr[data-review="${hostile!.id}"] .assignee`);
+    await page.type('input[name=note]', 'same ASN as last week: likely resale');
+    await click('[data-act=add-note]');
+    await mainIncludes('same ASN as last week: likely resale');
+    assert.deepEqual(
+      reviews.get(hostile!.id)?.notes.map((n) => [n.by, n.text]),
+      [['alice', 'same ASN as last week: likely resale']],
+    );
+
+    // A bulk rejection of two entries with one reason code, which each decision keeps.
+    const two = flags.filter((f) => f.rule === RULE.shared && f.severity === 'medium').slice(0, 2);
+    for (const f of two) await click(`tr[data-review="${f.id}"] input[type=checkbox]`);
+    await page.select('select[name=reason]', 'shared-ip');
+    await page.type('input[name=comment]', 'university campus NAT');
+    await click('[data-act=bulk-reject]');
+    await page.waitForSelector('.notice');
+    assert.match(await textOf('.notice'), /2 rejected \(shared-ip\)/);
+    for (const f of two) {
+      const e = reviews.get(f.id);
+      assert.equal(e?.status, 'rejected');
+      assert.equal(e?.comment, '[shared-ip] university campus NAT');
+    }
     await shot('reviews');
   });
 

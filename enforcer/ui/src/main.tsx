@@ -73,11 +73,11 @@ function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
   );
 }
 
-function Page({ route }: { route: string[] }) {
+function Page({ route, me }: { route: string[]; me: Me }) {
   const [name, arg] = route;
   switch (name) {
     case 'reviews':
-      return <ReviewsPage />;
+      return <ReviewsPage me={me.name} />;
     case 'flags':
       return <FlagsPage />;
     case 'account':
@@ -157,7 +157,7 @@ function App() {
         </div>
       </aside>
       <main>
-        <Page route={route} />
+        <Page route={route} me={me} />
       </main>
     </div>
   );

@@ -23,6 +23,8 @@ export interface ReviewView {
   decidedAtMs: number | null;
   comment: string | null;
   revocationId: string | null;
+  assignee: string | null;
+  notes: Array<{ by: string; atMs: number; text: string }>;
   anomaly: Anomaly;
 }
 

@@ -90,6 +90,8 @@ describe('review entries', () => {
       decidedBy: 'alice',
       decidedAtMs: NOW + 5,
       comment: '[shared-ip] campus',
+      assignee: 'bob',
+      notes: [{ by: 'bob', atMs: NOW + 1, text: 'looks like a campus' }],
     };
     const next = entryFor(flag({ version: 2, observed: 12 }), decided, NOW + 10)!;
     assert.equal(next.status, 'pending');
@@ -98,6 +100,8 @@ describe('review entries', () => {
     assert.equal(next.anomalyVersion, 2);
     assert.match(next.anomalyJson, /"observed":12/);
     assert.equal(next.createdAtMs, NOW, 'its age in the queue counts from the first flag');
+    assert.equal(next.assignee, 'bob', 'it stays with its analyst');
+    assert.equal(next.notes.length, 1, 'and keeps its notes');
     assert.equal(entryFor(flag({ version: 2 }), next, NOW + 20), undefined, 'a replay changes nothing');
   });
 });

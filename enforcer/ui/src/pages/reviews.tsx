@@ -20,13 +20,14 @@ interface BulkResult {
   }>;
 }
 
-export function ReviewsPage() {
+export function ReviewsPage({ me }: { me: string }) {
   const [status, setStatus] = useState<'pending' | 'approved' | 'rejected'>('pending');
   const [rule, setRule] = useState('');
   const [severity, setSeverity] = useState('');
   const [tenant, setTenant] = useState('');
   const [account, setAccount] = useState('');
   const [sort, setSort] = useState<Sort>('oldest');
+  const [assigned, setAssigned] = useState<'' | 'mine' | 'unassigned'>('');
   const [open, setOpen] = useState<string | null>(null);
   const [picked, setPicked] = useState<Set<string>>(new Set());
   const [reason, setReason] = useState<ReasonCode>('confirmed-sharing');
@@ -54,7 +55,8 @@ export function ReviewsPage() {
         (!rule || e.rule === rule) &&
         (!severity || e.severity === severity) &&
         (!tenant || e.tenant === tenant) &&
-        (!account || (e.accountId ?? '').includes(account) || e.subjectKey.includes(account)),
+        (!account || (e.accountId ?? '').includes(account) || e.subjectKey.includes(account)) &&
+        (!assigned || (assigned === 'mine' ? e.assignee === me : e.assignee === null)),
     );
     const cmp: Record<Sort, (a: ReviewView, b: ReviewView) => number> = {
       oldest: (a, b) => a.createdAtMs - b.createdAtMs,
@@ -63,7 +65,7 @@ export function ReviewsPage() {
         (SEVERITY_RANK[b.severity] ?? 0) - (SEVERITY_RANK[a.severity] ?? 0) || a.createdAtMs - b.createdAtMs,
     };
     return list.sort(cmp[sort]);
-  }, [data, rule, severity, tenant, account, sort]);
+  }, [data, rule, severity, tenant, account, sort, assigned, me]);
 
   const toggle = (id: string) => {
     const next = new Set(picked);
@@ -97,6 +99,15 @@ export function ReviewsPage() {
       );
       setPicked(new Set());
       setComment('');
+      reload();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }
+
+  async function assign(id: string, who: string | null) {
+    try {
+      await call('PUT', `/v1/reviews/${encodeURIComponent(id)}/assignee`, { assignee: who });
       reload();
     } catch (e) {
       setError((e as Error).message);
@@ -162,6 +173,18 @@ export function ReviewsPage() {
             placeholder="account or subject"
             name="account"
           />
+        </label>
+        <label>
+          Assigned
+          <select
+            value={assigned}
+            onChange={(e) => setAssigned(e.currentTarget.value as typeof assigned)}
+            name="assigned"
+          >
+            <option value="">anyone</option>
+            <option value="mine">to me</option>
+            <option value="unassigned">unassigned</option>
+          </select>
         </label>
         <label>
           Sort
@@ -252,6 +275,7 @@ export function ReviewsPage() {
                 <th>severity</th>
                 <th>account</th>
                 <th>tenant</th>
+                <th>assignee</th>
                 <th>what crossed</th>
                 <th>{status === 'pending' ? '' : 'decision'}</th>
               </tr>
@@ -290,6 +314,27 @@ export function ReviewsPage() {
                       <AccountLink id={e.accountId} />
                     </td>
                     <td>{e.tenant}</td>
+                    <td class="nowrap">
+                      {e.assignee ? (
+                        <span class="assignee">{e.assignee}</span>
+                      ) : e.status === 'pending' ? (
+                        <button
+                          type="button"
+                          class="small"
+                          onClick={() => assign(e.anomalyId, me)}
+                          data-act="assign-me"
+                        >
+                          Take
+                        </button>
+                      ) : (
+                        <span class="muted">—</span>
+                      )}
+                      {e.notes.length > 0 && (
+                        <span class="pill">
+                          {e.notes.length} note{e.notes.length === 1 ? '' : 's'}
+                        </span>
+                      )}
+                    </td>
                     <td>
                       <Threshold a={e.anomaly} />
                     </td>
@@ -322,8 +367,9 @@ export function ReviewsPage() {
                   </tr>
                   {open === e.anomalyId && (
                     <tr class="detail">
-                      <td colSpan={8}>
+                      <td colSpan={9}>
                         <Evidence a={e.anomaly} />
+                        <Notes entry={e} onChange={reload} />
                       </td>
                     </tr>
                   )}
@@ -333,6 +379,52 @@ export function ReviewsPage() {
           </table>
         </Card>
       )}
+    </div>
+  );
+}
+
+/** An entry's notes, oldest first, and a field to add one. */
+function Notes({ entry, onChange }: { entry: ReviewView; onChange: () => void }) {
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string>();
+  async function add(e: Event) {
+    e.preventDefault();
+    try {
+      await call('POST', `/v1/reviews/${encodeURIComponent(entry.anomalyId)}/notes`, { text });
+      setText('');
+      setError(undefined);
+      onChange();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  }
+  return (
+    <div class="ev-block notes">
+      <h4>
+        Notes <span class="muted">({entry.notes.length})</span>
+        {entry.assignee && <span class="muted"> · assigned to {entry.assignee}</span>}
+      </h4>
+      {entry.notes.map((n) => (
+        <div class="note" key={`${n.atMs}-${n.by}`}>
+          <span class="muted small">
+            {n.by} · {time(n.atMs)}
+          </span>
+          <div>{n.text}</div>
+        </div>
+      ))}
+      <form class="inline-form" onSubmit={add}>
+        <input
+          value={text}
+          onInput={(e) => setText(e.currentTarget.value)}
+          placeholder="add a note"
+          name="note"
+          class="note-input"
+        />
+        <button type="submit" class="small" disabled={!text.trim()} data-act="add-note">
+          Add note
+        </button>
+      </form>
+      {error && <div class="error">{error}</div>}
     </div>
   );
 }
