@@ -118,29 +118,39 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
   );
 
   // ── overview ──────────────────────────────────────────────────────────────────────────────
-  app.get<{ Querystring: { hours: number } }>(
+  app.get<{ Querystring: { hours: number; bucketMinutes: number } }>(
     '/overview',
     {
       preHandler: readers,
       schema: {
         tags: ['flags'],
         summary:
-          'Flags, revocations and review decisions per hour by rule; review backlog and age; detector lag and signals per tenant; top accounts',
+          'Flags, revocations and review decisions per time bucket by rule (the 8 busiest, the rest as "other rules"); review backlog and age; detector lag and signals per tenant; top accounts',
         security: bearer,
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { hours: { type: 'integer', minimum: 1, maximum: 24 * 35, default: 48 } },
+          properties: {
+            hours: { type: 'integer', minimum: 1, maximum: 24 * 35, default: 6 },
+            bucketMinutes: { type: 'integer', minimum: 1, maximum: 24 * 60, default: 10 },
+          },
         },
       },
     },
     async (req) => {
       const nowMs = clock.nowMs();
-      const startMs = Math.floor((nowMs - req.query.hours * HOUR_MS) / HOUR_MS) * HOUR_MS + HOUR_MS;
-      const buckets = req.query.hours;
+      const bucketMs = req.query.bucketMinutes * 60_000;
+      const buckets = Math.ceil((req.query.hours * HOUR_MS) / bucketMs);
+      if (buckets > OVERVIEW_BUCKETS_MAX) {
+        throw new LeechguardError(
+          'LG_ERR_REQUEST_INVALID',
+          `${buckets} buckets; at most ${OVERVIEW_BUCKETS_MAX}`,
+        );
+      }
+      const startMs = (Math.floor(nowMs / bucketMs) + 1 - buckets) * bucketMs;
       const series = () => new Map<string, number[]>();
       const add = (m: Map<string, number[]>, rule: string, atMs: number) => {
-        const i = Math.floor((atMs - startMs) / HOUR_MS);
+        const i = Math.floor((atMs - startMs) / bucketMs);
         if (i < 0 || i >= buckets) return;
         const row = m.get(rule) ?? new Array<number>(buckets).fill(0);
         row[i]! += 1;
@@ -175,14 +185,13 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
       const pendingAges: number[] = [];
       for (const e of reviews.table.values()) {
         if (e.status === 'pending') pendingAges.push(nowMs - e.createdAtMs);
-        else if (e.decidedAtMs !== null) add(reviewSeries, `${e.rule}:${e.status}`, e.decidedAtMs);
+        else if (e.decidedAtMs !== null) add(reviewSeries, e.status, e.decidedAtMs);
       }
       pendingAges.sort((x, y) => x - y);
-      const toObj = (m: Map<string, number[]>) =>
-        Object.fromEntries([...m].sort(([x], [y]) => x.localeCompare(y)));
+      const toObj = (m: Map<string, number[]>) => busiest(m, OVERVIEW_SERIES_MAX, buckets);
       return {
         startMs,
-        bucketMs: HOUR_MS,
+        bucketMs,
         buckets,
         flags: toObj(flagSeries),
         revocations: toObj(revocationSeries),
@@ -548,6 +557,26 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
       ),
   );
 };
+
+/** Buckets one overview answers at most (a chart wider than a screen gains nothing). */
+const OVERVIEW_BUCKETS_MAX = 1_000;
+/** Series one overview chart shows; the rest are summed as "other rules" (a legend stays readable). */
+const OVERVIEW_SERIES_MAX = 8;
+
+/** The `max` busiest series by name, the rest summed into "other rules". */
+function busiest(m: Map<string, number[]>, max: number, buckets: number): Record<string, number[]> {
+  const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const sorted = [...m].sort(([, x], [, y]) => total(y) - total(x));
+  const out = Object.fromEntries(sorted.slice(0, max).sort(([x], [y]) => x.localeCompare(y)));
+  if (sorted.length > max) {
+    const other = new Array<number>(buckets).fill(0);
+    for (const [, xs] of sorted.slice(max)) {
+      for (let i = 0; i < buckets; i++) other[i]! += xs[i] ?? 0;
+    }
+    out['other rules'] = other;
+  }
+  return out;
+}
 
 function flagView(f: IndexedFlag) {
   return { outcome: f.outcome, mode: f.mode, receivedAtMs: f.receivedAtMs, ...f.anomaly };

@@ -12,7 +12,7 @@ const RULE_UNITS: Record<string, string> = {
   'title-concurrency': 'sessions on one title',
   'group-concurrency': 'sessions in one group',
   'segment-fanout': 'clients on one segment',
-  'request-rate': 'requests',
+  'request-rate': '× real time',
   'segment-without-session': 'segments without a session',
   'datacenter-source': 'data-centre requests',
   'cat-replay': 'replays',

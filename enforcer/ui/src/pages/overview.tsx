@@ -1,4 +1,5 @@
-import { call } from '../api.ts';
+import { useState } from 'preact/hooks';
+import { call, query } from '../api.ts';
 import { TimeChart } from '../chart.tsx';
 import { ago, duration, num } from '../format.ts';
 import { AccountLink, Card, Empty, ErrorBox, Loading, Stat, useLoad } from '../ui.tsx';
@@ -33,11 +34,20 @@ const toSeries = (m: Record<string, number[]>) =>
 const total = (m: Record<string, number[]>) =>
   Object.values(m).reduce((s, v) => s + v.reduce((x, y) => x + y, 0), 0);
 
+const SPANS = {
+  '1': { hours: 1, bucketMinutes: 2, label: 'last hour' },
+  '6': { hours: 6, bucketMinutes: 10, label: 'last 6 hours' },
+  '48': { hours: 48, bucketMinutes: 60, label: 'last 48 hours' },
+  '336': { hours: 336, bucketMinutes: 360, label: 'last 14 days' },
+} as const;
+type Span = keyof typeof SPANS;
+const bucketText = (min: number) => (min < 60 ? `${min} min` : min === 60 ? 'hour' : `${min / 60} h`);
+
 function Chart({ title, m, o }: { title: string; m: Record<string, number[]>; o: Overview }) {
   return (
     <Card title={title}>
       {Object.keys(m).length === 0 ? (
-        <Empty>Nothing in the last 48 hours.</Empty>
+        <Empty>Nothing in this span.</Empty>
       ) : (
         <TimeChart startMs={o.startMs} stepMs={o.bucketMs} series={toSeries(m)} bars />
       )}
@@ -46,14 +56,28 @@ function Chart({ title, m, o }: { title: string; m: Record<string, number[]>; o:
 }
 
 export function OverviewPage() {
-  const { data: o, error } = useLoad(() => call<Overview>('GET', '/v1/overview?hours=48'), []);
+  const [span, setSpan] = useState<Span>('6');
+  const { hours, bucketMinutes, label } = SPANS[span];
+  const { data: o, error } = useLoad(
+    () => call<Overview>('GET', `/v1/overview${query({ hours, bucketMinutes })}`),
+    [span],
+  );
   if (error) return <ErrorBox error={error} />;
   if (!o) return <Loading />;
   return (
     <div class="page">
-      <h1>Overview</h1>
+      <div class="title-row">
+        <h1>Overview</h1>
+        <select value={span} onChange={(e) => setSpan(e.currentTarget.value as Span)} name="span">
+          {Object.entries(SPANS).map(([k, v]) => (
+            <option key={k} value={k}>
+              {v.label}
+            </option>
+          ))}
+        </select>
+      </div>
       <div class="stats">
-        <Stat label="Flags (48 h)" value={num(total(o.flags))} sub={`${Object.keys(o.flags).length} rules`} />
+        <Stat label="Flags" value={num(total(o.flags))} sub={label} />
         <Stat
           label="Reviews pending"
           value={num(o.backlog.pending)}
@@ -67,13 +91,13 @@ export function OverviewPage() {
         <Stat
           label="Revocations in force"
           value={num(o.revocationsActive)}
-          sub={`${num(total(o.revocations))} issued in 48 h`}
+          sub={`${num(total(o.revocations))} issued in the ${label}`}
         />
       </div>
-      <Chart title="Flags per hour, by rule" m={o.flags} o={o} />
+      <Chart title={`Flags per ${bucketText(bucketMinutes)}, by rule`} m={o.flags} o={o} />
       <div class="two">
-        <Chart title="Revocations per hour, by rule" m={o.revocations} o={o} />
-        <Chart title="Review decisions per hour" m={o.reviews} o={o} />
+        <Chart title={`Revocations per ${bucketText(bucketMinutes)}, by rule`} m={o.revocations} o={o} />
+        <Chart title={`Review decisions per ${bucketText(bucketMinutes)}`} m={o.reviews} o={o} />
       </div>
       <div class="two">
         <Card title="Tenants: detector lag and signals">
@@ -112,7 +136,7 @@ export function OverviewPage() {
             </table>
           )}
         </Card>
-        <Card title="Top accounts (48 h)">
+        <Card title={`Top accounts (${label})`}>
           {o.topAccounts.length === 0 ? (
             <Empty>No flagged accounts.</Empty>
           ) : (

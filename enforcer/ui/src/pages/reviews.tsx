@@ -9,6 +9,8 @@ import { AccountLink, Card, Empty, ErrorBox, Loading, Pill, Severity, useLoad } 
 
 const SEVERITY_RANK: Record<string, number> = { critical: 4, high: 3, medium: 2, low: 1 };
 type Sort = 'oldest' | 'newest' | 'severity';
+/** Rows shown at first and added by "show more": a long queue stays quick to scan and render. */
+const PAGE = 50;
 
 interface BulkResult {
   results: Array<{
@@ -27,6 +29,7 @@ export function ReviewsPage({ me }: { me: string }) {
   const [tenant, setTenant] = useState('');
   const [account, setAccount] = useState('');
   const [sort, setSort] = useState<Sort>('oldest');
+  const [shown, setShown] = useState(PAGE);
   const [assigned, setAssigned] = useState<'' | 'mine' | 'unassigned'>('');
   const [open, setOpen] = useState<string | null>(null);
   const [picked, setPicked] = useState<Set<string>>(new Set());
@@ -114,7 +117,8 @@ export function ReviewsPage({ me }: { me: string }) {
     }
   }
 
-  const pickedIds = items.filter((e) => picked.has(e.anomalyId)).map((e) => e.anomalyId);
+  const visible = items.slice(0, shown);
+  const pickedIds = visible.filter((e) => picked.has(e.anomalyId)).map((e) => e.anomalyId);
   return (
     <div class="page">
       <h1>
@@ -252,7 +256,7 @@ export function ReviewsPage({ me }: { me: string }) {
       ) : items.length === 0 ? (
         <Empty>No {status} entries match.</Empty>
       ) : (
-        <Card title={`${items.length} entries`}>
+        <Card title={`${items.length} entries${items.length > shown ? `, the first ${shown} shown` : ''}`}>
           <table class="grid queue">
             <thead>
               <tr>
@@ -261,10 +265,10 @@ export function ReviewsPage({ me }: { me: string }) {
                     <input
                       type="checkbox"
                       aria-label="select all"
-                      checked={pickedIds.length === items.length}
+                      checked={pickedIds.length > 0 && pickedIds.length === visible.length}
                       onChange={(e) =>
                         setPicked(
-                          e.currentTarget.checked ? new Set(items.map((i) => i.anomalyId)) : new Set(),
+                          e.currentTarget.checked ? new Set(visible.map((i) => i.anomalyId)) : new Set(),
                         )
                       }
                     />
@@ -281,7 +285,7 @@ export function ReviewsPage({ me }: { me: string }) {
               </tr>
             </thead>
             <tbody>
-              {items.map((e) => (
+              {visible.map((e) => (
                 <Fragment key={e.anomalyId}>
                   <tr class={open === e.anomalyId ? 'open' : ''} data-review={e.anomalyId}>
                     {status === 'pending' && (
@@ -377,6 +381,11 @@ export function ReviewsPage({ me }: { me: string }) {
               ))}
             </tbody>
           </table>
+          {items.length > shown && (
+            <button type="button" class="more" onClick={() => setShown(shown + PAGE)}>
+              Show {Math.min(PAGE, items.length - shown)} more
+            </button>
+          )}
         </Card>
       )}
     </div>
