@@ -1,7 +1,7 @@
 /**
  * Screenshots of each console page against a running enforcer (e.g. `npm run demo`, which prints
  * the URL and keys), for README: `node scripts/console-screenshots.ts --url http://127.0.0.1:8083
- * --analyst KEY --operator KEY [--out docs/console]`. Uses the browser tests' Chromium launcher.
+ * --analyst KEY --operator KEY [--out docs/console] [--rule R]`. Uses the browser tests' Chromium launcher.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ const { values } = parseArgs({
     analyst: { type: 'string' },
     operator: { type: 'string' },
     out: { type: 'string', default: 'docs/console' },
+    /** The review queue's rule filter in its screenshot (e.g. impossible-travel). */
+    rule: { type: 'string' },
   },
 });
 if (!values.url || !values.analyst || !values.operator) {
@@ -45,6 +47,8 @@ try {
   await open('#/overview', '.stats');
   await shot('overview');
   await open('#/reviews', '.card, .empty');
+  await page.select('select[name=sort]', 'severity');
+  if (values.rule) await page.select('select[name=rule]', values.rule);
   const first = await page.$('tr[data-review] button.link');
   if (first) {
     await first.click();
@@ -52,8 +56,10 @@ try {
   }
   await shot('reviews');
   await open('#/flags', 'tr[data-flag], .empty');
-  const travel = await page.$$('tr[data-flag] button.link');
-  if (travel[0]) await travel[0].click();
+  await page.select('select[name=severity]', 'critical');
+  await new Promise((r) => setTimeout(r, 500));
+  const flagRules = await page.$$('tr[data-flag] button.link');
+  if (flagRules[0]) await flagRules[0].click();
   await shot('flags');
   const top = await page.$eval('a.mono[href^="#/account/"]', (a) => a.getAttribute('href')).catch(() => null);
   await open('#/overview', '.stats');

@@ -135,7 +135,8 @@ function RuleDetail({ row, days, onChanged }: { row: RuleRow; days: string[]; on
             type="number"
             min={1}
             max={720}
-            value={policy.durationMs / 3_600_000}
+            step="any"
+            value={Math.round((policy.durationMs / 3_600_000) * 100) / 100}
             onInput={(e) => set({ durationMs: Math.round(Number(e.currentTarget.value) * 3_600_000) })}
             name="duration"
           />
@@ -201,8 +202,10 @@ function RuleDetail({ row, days, onChanged }: { row: RuleRow; days: string[]; on
 export function RulesPage() {
   const { data, error, reload } = useLoad(() => call<Rules>('GET', '/v1/rules?days=14'), []);
   const [open, setOpen] = useState<string | null>(null);
+  const [filter, setFilter] = useState('');
   if (error) return <ErrorBox error={error} />;
   if (!data) return <Loading />;
+  const rules = data.rules.filter((r) => r.rule.includes(filter.trim()));
   return (
     <div class="page">
       <h1>Rules</h1>
@@ -213,7 +216,17 @@ export function RulesPage() {
       {data.rules.length === 0 ? (
         <Empty>No rule has flagged yet.</Empty>
       ) : (
-        <Card title={`${data.rules.length} rules · last ${data.days.length} days`}>
+        <Card
+          title={`${rules.length} of ${data.rules.length} rules · last ${data.days.length} days`}
+          actions={
+            <input
+              value={filter}
+              onInput={(e) => setFilter(e.currentTarget.value)}
+              placeholder="filter rules"
+              name="rule-filter"
+            />
+          }
+        >
           <table class="grid rules">
             <thead>
               <tr>
@@ -229,10 +242,10 @@ export function RulesPage() {
               </tr>
             </thead>
             <tbody>
-              {data.rules.map((r) => (
+              {rules.map((r) => (
                 <Fragment key={r.rule}>
                   <tr data-rule={r.rule}>
-                    <td class="nowrap">
+                    <td class="rule-name">
                       <b>{r.rule}</b>
                       {!r.ownPolicy && <div class="muted small">default policy</div>}
                     </td>
