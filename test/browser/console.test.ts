@@ -340,6 +340,7 @@ describe('the analyst console in a real browser', { skip: chromiumMissing() }, (
     await page.waitForSelector('.side .me');
 
     await go('#/rules', `tr[data-rule="${RULE.monitor}"]`);
+    await page.type('input[name=rule-filter]', run);
     await click(`tr[data-rule="${RULE.monitor}"] [data-act=open-rule]`);
     await page.waitForSelector('select[name=mode]');
     await page.select('select[name=mode]', 'automate');

@@ -5,6 +5,9 @@ import type { PolicyChange, RevocationView } from '../types.ts';
 import { Card, Empty, ErrorBox, Loading, useLoad } from '../ui.tsx';
 import { ManualRevoke, RevocationsTable } from './revocations.tsx';
 
+/** Rows listed at first and added by "show more" (newest first). */
+const PAGE = 50;
+
 function policyText(json: string | null): string {
   if (!json) return '(default)';
   const p = JSON.parse(json) as Record<string, unknown>;
@@ -16,16 +19,17 @@ function policyText(json: string | null): string {
 }
 
 export function AuditPage() {
+  const [limit, setLimit] = useState(PAGE);
   const { data, error } = useLoad(
-    () => call<{ items: PolicyChange[] }>('GET', '/v1/policies/changes?limit=200'),
-    [],
+    () => call<{ items: PolicyChange[] }>('GET', `/v1/policies/changes${query({ limit })}`),
+    [limit],
   );
   if (error) return <ErrorBox error={error} />;
   if (!data) return <Loading />;
   return (
     <div class="page">
       <h1>Policy audit</h1>
-      <Card title={`${data.items.length} changes, newest first`}>
+      <Card title={`The ${data.items.length} latest changes`}>
         {data.items.length === 0 ? (
           <Empty>No policy has been changed through the API.</Empty>
         ) : (
@@ -56,6 +60,11 @@ export function AuditPage() {
             </tbody>
           </table>
         )}
+        {data.items.length === limit && (
+          <button type="button" class="more" onClick={() => setLimit(limit + PAGE)}>
+            Show older changes
+          </button>
+        )}
       </Card>
     </div>
   );
@@ -63,13 +72,11 @@ export function AuditPage() {
 
 export function RevocationsPage() {
   const [status, setStatus] = useState<'active' | 'lifted' | 'expired'>('active');
+  const [limit, setLimit] = useState(PAGE);
   const { data, error, reload } = useLoad(
     () =>
-      call<{ items: RevocationView[]; total: number }>(
-        'GET',
-        `/v1/revocations${query({ status, limit: 500 })}`,
-      ),
-    [status],
+      call<{ items: RevocationView[]; total: number }>('GET', `/v1/revocations${query({ status, limit })}`),
+    [status, limit],
   );
   return (
     <div class="page">
@@ -97,8 +104,15 @@ export function RevocationsPage() {
       ) : data.items.length === 0 ? (
         <Empty>No {status} revocations.</Empty>
       ) : (
-        <Card title={`${data.total} ${status}`}>
+        <Card
+          title={`${data.total} ${status}${data.total > data.items.length ? `, the newest ${data.items.length} shown` : ''}`}
+        >
           <RevocationsTable items={data.items} onChange={reload} />
+          {data.total > data.items.length && (
+            <button type="button" class="more" onClick={() => setLimit(limit + PAGE)}>
+              Show {Math.min(PAGE, data.total - data.items.length)} more
+            </button>
+          )}
         </Card>
       )}
     </div>
