@@ -33,6 +33,10 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   });
   const text = await res.text();
   const data = text ? JSON.parse(text) : {};
+  if (res.status === 401 && path !== '/ui/session') {
+    // The session ended (expired, signed out elsewhere, enforcer restarted): back to sign-in.
+    location.reload();
+  }
   if (!res.ok) {
     throw new ApiError(
       res.status,
