@@ -266,7 +266,7 @@ export async function main(argv: string[]): Promise<number> {
     const revoked = [...collector.revocations.values()].find((r) => r.subjectKind === 'token');
     lines.push(
       'look at:',
-      `  analyst page      ${running.enforcerUrl}/ui/   (key: ${keys.analyst})`,
+      `  analyst console   ${running.enforcerUrl}/ui/   (sign in with ${keys.analyst}; rules need the operator key ${keys.operator})`,
       `  metrics           ${running.ingestUrl}/metrics  ${running.detectorUrl ?? ''}/metrics  ${running.enforcerUrl}/metrics`,
       `  revocations       curl -H 'Authorization: Bearer ${keys.analyst}' '${running.enforcerUrl}/v1/revocations?limit=5'`,
     );

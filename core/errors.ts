@@ -158,6 +158,16 @@ export const ERRORS = {
     httpStatus: 503,
     retriable: true,
   },
+  ENF_ERR_CSRF_INVALID: {
+    message: 'a write signed in by cookie needs the x-csrf-token header of its sign-in',
+    httpStatus: 403,
+    retriable: false,
+  },
+  ENF_ERR_CURSOR_INVALID: {
+    message: 'the cursor is not one this API returned',
+    httpStatus: 400,
+    retriable: false,
+  },
   // enforcer / edge (decision API, session admission)
   ENF_ERR_DECISION_NO_SUBJECT: {
     message: 'give at least one of token, tokenHash, session, account',

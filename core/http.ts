@@ -30,6 +30,11 @@ export interface HttpServiceOptions {
   /** What the service currently works with, shown under `details` in /readyz (never a failure). */
   readinessDetails?: () => Record<string, unknown>;
   bodyLimitBytes?: number;
+  /**
+   * A second way in beside bearer keys (the console's session cookie): the request's principal,
+   * or undefined when it carries none. Asked only when there is no Authorization header.
+   */
+  sessionPrincipal?: (req: FastifyRequest) => Principal | undefined;
 }
 
 export interface Principal {
@@ -69,6 +74,11 @@ export function authenticate(
   if (!authorization?.startsWith('Bearer ')) throw new LeechguardError('LG_ERR_AUTH_MISSING');
   const principal = keys.get(digest(authorization.slice('Bearer '.length).trim()));
   if (!principal) throw new LeechguardError('LG_ERR_AUTH_INVALID');
+  return withRole(principal, allowed);
+}
+
+/** The principal when it holds one of the roles; throws LG_ERR_AUTH_FORBIDDEN otherwise. */
+export function withRole(principal: Principal, allowed: readonly Role[]): Principal {
   if (!principal.roles.some((r) => allowed.includes(r))) {
     throw new LeechguardError('LG_ERR_AUTH_FORBIDDEN', `needs one of ${allowed.join(', ')}`);
   }
@@ -235,7 +245,11 @@ export function createHttpService(options: HttpServiceOptions): HttpService {
       (...roles) =>
       (req, _reply, done) => {
         try {
-          req.principal = authenticate(keys, req.headers.authorization, roles);
+          const bySession =
+            req.headers.authorization === undefined ? options.sessionPrincipal?.(req) : undefined;
+          req.principal = bySession
+            ? withRole(bySession, roles)
+            : authenticate(keys, req.headers.authorization, roles);
         } catch (err) {
           return done(err as Error);
         }

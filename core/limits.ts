@@ -128,6 +128,23 @@ export const LIMITS = {
   enforcerRevocationSweepBatchMax: 1_000,
   /** Bytes fetched per anomaly partition per batch: bounds one batch (~a few thousand flags). */
   enforcerAnomalyBatchBytesMax: 1 * MiB,
+  // enforcer / analyst console
+  /** Flags the enforcer's in-memory flag index holds (every mode). Above: the oldest are dropped. ~2 KiB each. */
+  enforcerFlagIndexMax: 100_000,
+  /** How long a flag stays in the flag index, ms (35 days: the would-have counts' span). */
+  enforcerFlagIndexRetentionMs: 35 * 24 * 60 * 60 * 1000,
+  /** Rows one CSV / NDJSON flag export returns at most: bounds one response's size (~20 MiB). */
+  enforcerFlagExportRowsMax: 10_000,
+  /** Days a policy preview may look back over the flag index (its retention). Above: 400. */
+  enforcerPreviewDaysMax: 35,
+  /** Review entries one bulk decision may name. Above: 400 (each decision is one Kafka write). */
+  enforcerBulkDecisionsMax: 200,
+  /** Notes kept on one review entry (oldest dropped past it): bounds the compacted record's size. */
+  enforcerReviewNotesMax: 50,
+  /** Lifetime of a console sign-in (session cookie), ms: a working day, then the key is asked again. */
+  enforcerConsoleSessionTtlMs: 8 * 60 * 60 * 1000,
+  /** Console sessions held at once. Above: the oldest is signed out (bounds memory against sign-in floods). */
+  enforcerConsoleSessionsMax: 10_000,
   // enforcer / edge (decision API, edge client, session admission)
   /** Longest subject (token, hash, session id, account id) the decision API accepts, chars. Above: 400. */
   decisionSubjectCharsMax: 4_096,

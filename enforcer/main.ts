@@ -8,7 +8,13 @@ import { parseArgs } from 'node:util';
 import type { Kafka, Producer } from 'kafkajs';
 import { type Clock, systemClock } from '../core/clock.ts';
 import { loadConfig } from '../core/config.ts';
-import { createHttpService, exitOnSignals, type HttpService, type ReadinessCheck } from '../core/http.ts';
+import {
+  createHttpService,
+  exitOnSignals,
+  type HttpService,
+  indexKeys,
+  type ReadinessCheck,
+} from '../core/http.ts';
 import { createKafka, createProducer, ensureTopics, probeKafka } from '../core/kafka.ts';
 import { LIMITS } from '../core/limits.ts';
 import { createLogger, type Logger } from '../core/log.ts';
@@ -16,6 +22,8 @@ import { createMetricsRegistry, type Registry } from '../core/metrics.ts';
 import { createRedis, probeRedis, type Redis } from '../core/redis.ts';
 import { AvroSerde } from '../core/serde.ts';
 import { TOPICS } from '../core/topics.ts';
+import { type ConsoleRoutesOptions, consoleRoutes } from './api/console-routes.ts';
+import { ConsoleSessions, registerConsoleSession } from './api/console-session.ts';
 import { registerOpenApi } from './api/openapi.ts';
 import { enforcerRoutes } from './api/routes.ts';
 import { registerUi } from './api/ui.ts';
@@ -23,6 +31,7 @@ import { type EnforcerConfig, enforcerConfigSchema } from './config.ts';
 import { type CrashPoint, crashPointFromEnv } from './crash-point.ts';
 import { registerDecisionRoutes } from './decision/routes.ts';
 import { createEdgeParts } from './decision/standalone.ts';
+import { FlagIndex } from './flags/index.ts';
 import { AnomalyConsumer } from './pipeline/anomaly-consumer.ts';
 import { PolicyStore } from './policy/store.ts';
 import { ReviewQueue } from './review/queue.ts';
@@ -45,6 +54,8 @@ export interface MountContext {
   clock: Clock;
   /** Readiness checks of the service; a mounted module adds its own. */
   readiness: Record<string, ReadinessCheck>;
+  /** The console's account page asks here for an account's plan and active sessions. */
+  accountLive: ConsoleRoutesOptions['accountLive'];
 }
 
 export interface StartOptions {
@@ -105,6 +116,7 @@ export async function startEnforcer(
     reviews,
     revocations,
     wouldHave: new WouldHave(redis),
+    flags: new FlagIndex(clock),
     writer,
     clock,
     logger,
@@ -119,12 +131,14 @@ export async function startEnforcer(
       if (!ready) throw new Error('restoring state and denylist');
     },
   };
+  const consoleSessions = new ConsoleSessions(clock);
   const http = createHttpService({
     name: 'enforcer',
     logger,
     metrics,
     apiKeys: config.http.apiKeys,
     readiness,
+    sessionPrincipal: (req) => consoleSessions.principalOf(req),
   });
   await registerOpenApi(http.app);
   await http.app.register(enforcerRoutes, {
@@ -135,7 +149,27 @@ export async function startEnforcer(
   });
   // ── edge (issue 6): the decision / session routes are mounted here, in the same process:
   //    pass `mount` (or add `await http.app.register(edgeRoutes, { prefix: '/v1', ... })`).
-  await options.mount?.({ http, redis, kafka, producer, serde, logger, metrics, clock, readiness });
+  const accountLive: ConsoleRoutesOptions['accountLive'] = {};
+  await http.app.register(consoleRoutes, {
+    prefix: '/v1',
+    enforcement,
+    requireRole: http.requireRole,
+    isReady: () => ready,
+    accountLive,
+  });
+  await options.mount?.({
+    http,
+    redis,
+    kafka,
+    producer,
+    serde,
+    logger,
+    metrics,
+    clock,
+    readiness,
+    accountLive,
+  });
+  registerConsoleSession(http.app, consoleSessions, indexKeys(config.http.apiKeys));
   registerUi(http.app);
 
   const stateLog = new StateLog(kafka, admin, serde, logger, [revocations.table, reviews.table, policies]);
@@ -224,8 +258,12 @@ export async function startEnforcer(
  * process answers the analyst, the operator, the edge and the backend.
  */
 export function mountEdgeApis(config: EnforcerConfig): (ctx: MountContext) => Promise<void> {
-  return async ({ http, logger, metrics, clock, readiness }) => {
+  return async ({ http, logger, metrics, clock, readiness, accountLive }) => {
     const parts = await createEdgeParts(config, logger, clock);
+    accountLive.get = async (accountId, tenant) => ({
+      plan: parts.plans.get(accountId, tenant),
+      sessions: await parts.sessions.list(accountId),
+    });
     for (const [name, check] of Object.entries(parts.readiness)) readiness[`edge-${name}`] = check;
     registerDecisionRoutes(http.app, { edge: parts.edge, requireRole: http.requireRole, metrics });
     registerSessionRoutes(http.app, { sessions: parts.sessions, requireRole: http.requireRole });

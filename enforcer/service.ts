@@ -6,10 +6,19 @@
 import type { Clock } from '../core/clock.ts';
 import { LeechguardError } from '../core/errors.ts';
 import { deterministicId } from '../core/ids.ts';
+import { LIMITS } from '../core/limits.ts';
 import type { Logger } from '../core/log.ts';
 import { Counter, Gauge, type Registry } from '../core/metrics.ts';
-import type { Anomaly, ReviewDecision, ReviewEntry } from '../core/schemas/generated.ts';
+import type {
+  Action,
+  Anomaly,
+  ReviewDecision,
+  ReviewEntry,
+  Revocation,
+  RevokedSubjectKind,
+} from '../core/schemas/generated.ts';
 import { TOPICS } from '../core/topics.ts';
+import type { FlagIndex } from './flags/index.ts';
 import { type OutcomeName, planBatch } from './pipeline/plan.ts';
 import { buildRevocation, decide } from './policy/policy.ts';
 import type { PolicyStore } from './policy/store.ts';
@@ -23,11 +32,21 @@ export interface EnforcementParts {
   reviews: ReviewQueue;
   revocations: Revocations;
   wouldHave: WouldHave;
+  /** Recent flags of every mode, for the console and the flag API. */
+  flags: FlagIndex;
   writer: StateWriter;
   clock: Clock;
   logger: Logger;
   metrics: Registry;
 }
+
+/** The `rule` of a revocation made by hand. */
+export const MANUAL_RULE = 'manual';
+const MANUAL_ACTIONS: Record<RevokedSubjectKind, Action> = {
+  token: 'block_token',
+  session: 'evict_session',
+  account: 'block_account',
+};
 
 export class Enforcement {
   readonly parts: EnforcementParts;
@@ -57,7 +76,7 @@ export class Enforcement {
     });
     this.revocationsTotal = new Counter({
       name: 'leechguard_enforcer_revocations_issued_total',
-      help: 'Revocations issued (first time only; replays are not counted)',
+      help: 'Revocations issued (first time only; replays are not counted), by policy, analyst or manual',
       labelNames: ['issued_by'],
       registers: [parts.metrics],
     });
@@ -78,6 +97,86 @@ export class Enforcement {
       if (n > 0) this.flagsTotal.inc({ outcome: outcome as OutcomeName }, n);
     }
     if (issued.length > 0) this.revocationsTotal.inc({ issued_by: 'policy' }, issued.length);
+    // Indexed once durable, with what the policy in force did with each flag.
+    for (const anomaly of anomalies) {
+      const outcome = decide(policies.compiled, anomaly);
+      this.parts.flags.record(anomaly, outcome.kind, outcome.policy.mode);
+    }
+  }
+
+  /**
+   * A revocation made by hand (support, an analyst on the account page): the subject's action
+   * (token → block_token, session → evict_session, account → block_account), with a reason and an
+   * expiry, issued like any other (Redis, then the topic), `issuedBy` naming who.
+   */
+  async revokeByHand(
+    input: {
+      subjectKind: RevokedSubjectKind;
+      subjectKey: string;
+      accountId: string | null;
+      tenant: string;
+      reason: string;
+      durationMs: number;
+    },
+    by: string,
+  ): Promise<RevocationView> {
+    const { revocations, clock } = this.parts;
+    const nowMs = clock.nowMs();
+    const action = MANUAL_ACTIONS[input.subjectKind];
+    const revocation: Revocation = {
+      id: deterministicId('manual', action, input.subjectKind, input.subjectKey, String(nowMs)),
+      action,
+      subjectKind: input.subjectKind,
+      subjectKey: input.subjectKey,
+      tenant: input.tenant,
+      accountId: input.accountId ?? (input.subjectKind === 'account' ? input.subjectKey : null),
+      rule: MANUAL_RULE,
+      anomalyId: null,
+      reason: input.reason,
+      issuedBy: `manual:${by}`,
+      issuedAtMs: nowMs,
+      expiresAtMs: nowMs + input.durationMs,
+      state: 'active',
+      liftedAtMs: null,
+      liftedBy: null,
+      liftReason: null,
+      slate: null,
+      throttleKbps: null,
+    };
+    const issued = await revocations.issue([revocation]);
+    if (issued.length > 0) this.revocationsTotal.inc({ issued_by: 'manual' }, issued.length);
+    this.parts.logger.info(
+      { revocationId: revocation.id, by, subjectKind: input.subjectKind },
+      'revoked by hand',
+    );
+    return revocations.get(revocation.id) ?? revocations.view(revocation);
+  }
+
+  /** Assigns a review entry to an analyst (null: unassigned). Serialised with the decisions. */
+  assignReview(anomalyId: string, assignee: string | null): Promise<ReviewView> {
+    return this.updateReview(anomalyId, (e) => ({ ...e, assignee }));
+  }
+
+  /** Adds an analyst's note to a review entry (the oldest dropped past the bound). Serialised. */
+  noteReview(anomalyId: string, by: string, text: string): Promise<ReviewView> {
+    const atMs = this.parts.clock.nowMs();
+    return this.updateReview(anomalyId, (e) => ({
+      ...e,
+      notes: [...e.notes, { by, atMs, text }].slice(-LIMITS.enforcerReviewNotesMax),
+    }));
+  }
+
+  private updateReview(anomalyId: string, change: (e: ReviewEntry) => ReviewEntry): Promise<ReviewView> {
+    const run = this.decisionChain.then(async () => {
+      const { reviews, writer, clock } = this.parts;
+      const held = reviews.get(anomalyId);
+      if (!held) throw new LeechguardError('ENF_ERR_REVIEW_NOT_FOUND', anomalyId);
+      const entry = { ...change(held), updatedAtMs: clock.nowMs() };
+      await writer.write([{ table: reviews.table, key: anomalyId, value: entry }]);
+      return viewOf(reviews.get(anomalyId) ?? entry);
+    });
+    this.decisionChain = run.catch(() => {});
+    return run;
   }
 
   /** Approves or rejects a pending entry; an approval issues the rule's policy action. Serialised. */

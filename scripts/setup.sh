@@ -12,6 +12,8 @@ command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# Debian's chromium: the console's browser tests drive it (puppeteer-core, no browser download).
+command -v chromium >/dev/null 2>&1 || [ -n "${LEECHGUARD_CHROMIUM:-}" ] || need_apt+=(chromium)
 # Only to validate docker-compose.yml in the tests (`config` needs no Docker engine).
 { docker compose version || docker-compose version; } >/dev/null 2>&1 || need_apt+=(docker-compose)
 
@@ -69,3 +71,5 @@ else
   npm ci --no-audit --no-fund --loglevel=error
 fi
 echo "[setup] node for npm scripts: $(npx --no-install node -v)"
+# The analyst console's bundle (enforcer/ui/dist, not committed): built from enforcer/ui/src.
+npm run --silent build:ui

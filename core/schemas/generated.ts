@@ -458,6 +458,16 @@ export interface PolicyChange {
 export type ReviewStatus = 'pending' | 'approved' | 'rejected';
 export const ReviewStatusValues = ['pending', 'approved', 'rejected'] as const;
 
+/** An analyst's note on a review entry. */
+export interface ReviewNote {
+  /** Analyst who wrote it. */
+  by: string;
+  /** When it was written, epoch ms. */
+  atMs: number;
+  /** The note. */
+  text: string;
+}
+
 /** The review queue's entry for one flag (moderate mode). Value of the compacted topic leechguard.review-queue.v1, keyed by anomaly id: the latest state of each entry survives compaction, so the queue survives restarts. */
 export interface ReviewEntry {
   /** Id of the flag; one entry per flag id. */
@@ -492,4 +502,8 @@ export interface ReviewEntry {
   comment: null | string;
   /** Revocation issued by an approval. */
   revocationId: null | string;
+  /** Analyst the entry is assigned to; null when unassigned. */
+  assignee: null | string;
+  /** Analysts' notes, oldest first (bounded). */
+  notes: Array<ReviewNote>;
 }

@@ -1,7 +1,7 @@
 /**
  * The review queue of moderate mode: one entry per flag id on the compacted
  * leechguard.review-queue.v1 topic (keyed by flag id), so it survives restarts. An escalation
- * (same flag id, higher version) updates its entry; an analyst approves or rejects it with a
+ * (same flag id, higher version) updates its entry, and reopens a decided one; an analyst approves or rejects it with a
  * comment; an approval issues the policy's revocation; each decision goes to leechguard.reviews.v1.
  */
 import type { Anomaly, ReviewEntry, ReviewStatus } from '../../core/schemas/generated.ts';
@@ -10,7 +10,8 @@ import { KeyedTable } from '../state/state-log.ts';
 
 /**
  * Pure: the entry a flag leads to, given the one held; undefined when nothing changes (a replay,
- * or an older version). A decided entry keeps its decision; an escalation still updates its flag.
+ * or an older version). An escalation of a decided entry reopens it: the subject did more after
+ * the analyst's verdict, so it is judged again (the earlier decision stays on leechguard.reviews.v1).
  */
 export function entryFor(
   anomaly: Anomaly,
@@ -18,6 +19,14 @@ export function entryFor(
   nowMs: number,
 ): ReviewEntry | undefined {
   if (held && held.anomalyVersion >= anomaly.version) return undefined;
+  if (held && held.status !== 'pending') {
+    return {
+      ...entryFor(anomaly, undefined, nowMs)!,
+      createdAtMs: held.createdAtMs,
+      assignee: held.assignee,
+      notes: held.notes,
+    };
+  }
   return {
     anomalyId: anomaly.id,
     anomalyVersion: anomaly.version,
@@ -35,6 +44,8 @@ export function entryFor(
     decidedAtMs: held?.decidedAtMs ?? null,
     comment: held?.comment ?? null,
     revocationId: held?.revocationId ?? null,
+    assignee: held?.assignee ?? null,
+    notes: held?.notes ?? [],
   };
 }
 

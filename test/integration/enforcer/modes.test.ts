@@ -371,7 +371,7 @@ describe('enforcer modes on real Kafka + Redis', () => {
     assert.deepEqual(await (await fetch(`${enforcer.url}/v1/mounted`)).json(), { ok: true });
     const page = await fetch(`${enforcer.url}/ui/`);
     assert.equal(page.status, 200);
-    assert.match(await page.text(), /Review queue/);
+    assert.match(await page.text(), /<script type="module" src="\/ui\/app\.js">/);
     const metrics = await (await fetch(`${enforcer.url}/metrics`)).text();
     assert.match(metrics, /leechguard_enforcer_flags_total\{outcome="revoke",service="enforcer"\} [1-9]/);
     assert.match(metrics, /leechguard_enforcer_reviews_pending\{service="enforcer"\} [1-9]/);

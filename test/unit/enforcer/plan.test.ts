@@ -85,16 +85,26 @@ describe('batch plan', () => {
 });
 
 describe('review entries', () => {
-  it('an escalation of a decided flag updates its evidence but keeps the decision', () => {
+  it('an escalation of a decided flag reopens it for review with the new evidence', () => {
     const decided: ReviewEntry = {
       ...entryFor(flag(), undefined, NOW)!,
       status: 'rejected',
       decidedBy: 'alice',
+      decidedAtMs: NOW + 5,
+      comment: '[shared-ip] campus',
+      assignee: 'bob',
+      notes: [{ by: 'bob', atMs: NOW + 1, text: 'looks like a campus' }],
     };
-    const next = entryFor(flag({ version: 2 }), decided, NOW + 10)!;
-    assert.equal(next.status, 'rejected');
+    const next = entryFor(flag({ version: 2, observed: 12 }), decided, NOW + 10)!;
+    assert.equal(next.status, 'pending');
+    assert.equal(next.decidedBy, null);
+    assert.equal(next.comment, null);
     assert.equal(next.anomalyVersion, 2);
-    assert.equal(next.createdAtMs, NOW);
+    assert.match(next.anomalyJson, /"observed":12/);
+    assert.equal(next.createdAtMs, NOW, 'its age in the queue counts from the first flag');
+    assert.equal(next.assignee, 'bob', 'it stays with its analyst');
+    assert.equal(next.notes.length, 1, 'and keeps its notes');
+    assert.equal(entryFor(flag({ version: 2 }), next, NOW + 20), undefined, 'a replay changes nothing');
   });
 });
 
