@@ -317,7 +317,11 @@ describe('the analyst console in a real browser', { skip: chromiumMissing() }, (
     await click(`tr[data-flag="${travel.id}"] button.link`);
     await page.waitForSelector('.travel');
     assert.match(await textOf('.travel'), /FR.*→.*US/s);
-    assert.match(await textOf('.travel'), /5,837 km in 35 min = 10,006 km\/h/);
+    assert.match(
+      await textOf('.travel'),
+      /at least 4,210 km apart after each position's uncertainty \(5,837 km between centres\) in 35 min = 10,006 km\/h · 2 impossible switches/,
+    );
+    assert.match(await textOf('main'), /Ruled out.*a single jump/s);
     await shot('account');
   });
 
