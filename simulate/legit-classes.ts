@@ -34,6 +34,8 @@ type Schedule = Array<{ fromMs: number; place: Place }>;
 
 /** Mobile data addresses change on each reconnection to the carrier's CGNAT pool: every 1–6 min while watching. */
 const MOBILE_READDRESS_MS: readonly [number, number] = [60_000, 6 * MINUTE_MS];
+/** Share of mobile-only viewers whose carrier gives them IPv6 (dual-stack or IPv6-only mobile networks). */
+const MOBILE_IPV6_SHARE = 0.5;
 /** Campus NAT pools hand a device a new pool address every 1–5 min (new connections, non-paired pooling). */
 const CAMPUS_READDRESS_MS: readonly [number, number] = [60_000, 5 * MINUTE_MS];
 /** RFC 8981 TEMP_PREFERRED_LIFETIME default: a device regenerates its temporary address once a day. */
@@ -101,18 +103,24 @@ export async function buildBorderHousehold(b: AccountBuilder): Promise<void> {
 /**
  * Mobile-only viewer: a phone (sometimes a tablet on its own SIM) on a domestic carrier. Every
  * reconnection takes a new public address from the carrier's CGNAT pool, anywhere in its space (a
- * different /24, often a different block), and the geolocation database places the carrier's
- * addresses at a gateway city, not where the viewer is (mobile median error ~180–200 km).
+ * different /24, often a different block; on IPv6, a new /64 anywhere in its space), and the
+ * geolocation database places the carrier's addresses at a gateway city, not where the viewer is
+ * (mobile median error ~180–200 km).
  */
 export async function buildMobileCarrier(b: AccountBuilder, country: string): Promise<void> {
   const net = b.rng.pick(networksOf(country, 'mobile'));
+  // Drawn whatever the carrier, so the carrier's IPv6 space does not shift the other draws.
+  const v6 = b.rng.chance(MOBILE_IPV6_SHARE) && hasIpv6(net);
   const types: DeviceType[] = b.plan.streamLimit >= 2 && b.rng.chance(0.2) ? ['phone', 'tablet'] : ['phone'];
+  // IPv6: each attach gets its own /64 from the carrier's space (RFC 6459 / 3GPP), unrelated to the last one.
+  const draw = (): Place => {
+    const city = pickCity(b.rng, country);
+    return v6 ? place6(home6(b.rng, net, city), randomIid(b.rng)) : randomPlace(b.rng, net, city);
+  };
   for (const device of devices(b, types)) {
     const sessions = b.rng.int(1, 2);
     for (let i = 0; i < sessions; i++) {
-      const s = b.trySession(device, (t0, t1) =>
-        readdressing(b, t0, t1, MOBILE_READDRESS_MS, () => randomPlace(b.rng, net, pickCity(b.rng, country))),
-      );
+      const s = b.trySession(device, (t0, t1) => readdressing(b, t0, t1, MOBILE_READDRESS_MS, draw));
       if (s) await b.playSession(s);
     }
   }

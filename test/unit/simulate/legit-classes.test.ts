@@ -9,7 +9,7 @@ import { createGeoResolver, type GeoResolver } from '../../../ingest/transforms/
 import { createSimulation } from '../../../simulate/engine.ts';
 import type { LegitClass, SimRequest } from '../../../simulate/model.ts';
 import { BORDER_AREAS } from '../../../simulate/world/borders.ts';
-import { DATACENTER_NETWORKS, networksOfKind, prefix64Of } from '../../../simulate/world/index.ts';
+import { DATACENTER_NETWORKS, networkOf, networksOfKind, prefix64Of } from '../../../simulate/world/index.ts';
 
 let geo: GeoResolver | undefined;
 function resolver(): GeoResolver {
@@ -89,15 +89,18 @@ test('IPv6 privacy addresses of a household stay in one /64 and rotate; its TV u
   assert.ok(rotated >= 10, `only ${rotated} households used more than one temporary address`);
 });
 
-test('a mobile-only viewer gets new carrier addresses in many /24s, all one ASN and one country', async () => {
+test('a mobile-only viewer gets new carrier addresses in many networks (IPv4 /24s or IPv6 /64s), all one ASN and one country', async () => {
   let wide = 0;
+  let wide6 = 0;
   for (const [id, rs] of await requestsOf('mobile-carrier')) {
     assert.equal(new Set(rs.map((r) => asnOf(r.clientIp))).size, 1, id);
     assert.equal(new Set(rs.map((r) => countryOf(r.clientIp))).size, 1, id);
-    const nets = new Set(rs.map((r) => r.clientIp.slice(0, r.clientIp.lastIndexOf('.'))));
-    if (nets.size >= 3) wide++;
+    if (new Set(rs.map((r) => networkOf(r.clientIp))).size >= 3) wide++;
+    const v6 = rs.filter((r) => r.clientIp.includes(':'));
+    if (new Set(v6.map((r) => prefix64Of(r.clientIp))).size >= 2) wide6++;
   }
-  assert.ok(wide >= 5, `only ${wide} viewers on three /24s or more`);
+  assert.ok(wide >= 5, `only ${wide} viewers on three networks or more`);
+  assert.ok(wide6 >= 5, `only ${wide6} IPv6 viewers on two /64s or more`);
 });
 
 test('a shared network puts many unrelated accounts behind one address', async () => {
