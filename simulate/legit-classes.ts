@@ -15,6 +15,7 @@ import {
 } from './account-builder.ts';
 import { BORDER_AREAS } from './world/borders.ts';
 import {
+  cityNamed,
   DATACENTER_NETWORKS,
   HOME_COUNTRIES,
   hasIpv6,
@@ -290,4 +291,65 @@ export async function buildInFlight(b: AccountBuilder, home: Place): Promise<voi
     const t = b.trySession(b.device('tv'), (t0) => once(home, t0));
     if (t) await b.playSession(t);
   }
+}
+
+/**
+ * Scheduled block times of real routes between the service's countries, minutes (airline
+ * timetables, rounded): origin, destination, block time.
+ */
+const ROUTES: ReadonlyArray<readonly [string, string, string, string, number]> = [
+  ['FR', 'Paris', 'ES', 'Madrid', 125],
+  ['DE', 'Munich', 'GB', 'London', 120],
+  ['GB', 'London', 'IT', 'Rome', 150],
+  ['NL', 'Amsterdam', 'SE', 'Stockholm', 110],
+  ['BE', 'Brussels', 'PL', 'Warsaw', 125],
+  ['ES', 'Barcelona', 'DE', 'Berlin', 160],
+  ['IT', 'Milan', 'FR', 'Paris', 90],
+  ['FR', 'Paris', 'US', 'New York', 510],
+  ['GB', 'London', 'US', 'New York', 480],
+  ['DE', 'Munich', 'US', 'Chicago', 580],
+];
+
+/**
+ * A traveller who flies between two countries: watches at the origin (phone on its mobile network,
+ * or the airport's wifi), maybe in the air on the aircraft's wifi, then at the destination hotel's
+ * wifi. Between the origin and the destination lie 1–2 h at the airport, the route's block time and
+ * 45–90 min after landing: hours, so the whole journey shows only in spans of several hours
+ * (`--duration-min` 240 or more); in shorter spans the sessions that do not fit are left out.
+ */
+export async function buildFlightTraveller(b: AccountBuilder): Promise<void> {
+  const [fromCountry, fromCity, toCountry, toCity, blockMin] = b.rng.pick(ROUTES);
+  const [origin, destination, originCountry, destinationCountry] = b.rng.chance(0.5)
+    ? [fromCity, toCity, fromCountry, toCountry]
+    : [toCity, fromCity, toCountry, fromCountry];
+  const phone = b.device(b.rng.pick<DeviceType>(['phone', 'tablet']));
+  const departure = b.rng.chance(0.5)
+    ? randomPlace(b.rng, b.rng.pick(networksOf(originCountry, 'mobile')), cityNamed(origin))
+    : randomPlace(b.rng, b.rng.pick(networksOf(originCountry, 'fixed')), cityNamed(origin));
+  // The journey starts somewhere in the first half of the span.
+  const t0 = b.startMs + b.rng.int(0, Math.floor((b.endMs - b.startMs) / 2));
+  const first = b.trySession(phone, (s) => once(departure, s), { fromMs: t0, toMs: t0 + MINUTE_MS });
+  if (!first) return;
+  await b.playSession(first);
+  const takeoffMs = first.endMs + b.rng.int(60, 120) * MINUTE_MS;
+  if (b.rng.chance(0.4)) {
+    const provider = b.rng.pick(networksOfKind('inflight'));
+    const from = takeoffMs + 20 * MINUTE_MS;
+    const air = b.trySession(phone, (s) => once(randomPlace(b.rng, provider), s), {
+      fromMs: from,
+      toMs: from + Math.max(MINUTE_MS, (blockMin - 50) * MINUTE_MS),
+    });
+    if (air) await b.playSession(air);
+  }
+  const arriveMs = takeoffMs + blockMin * MINUTE_MS + b.rng.int(45, 90) * MINUTE_MS;
+  const hotel = randomPlace(
+    b.rng,
+    b.rng.pick(networksOf(destinationCountry, 'fixed')),
+    cityNamed(destination),
+  );
+  const last = b.trySession(phone, (s) => once(hotel, s), {
+    fromMs: arriveMs,
+    toMs: arriveMs + 30 * MINUTE_MS,
+  });
+  if (last) await b.playSession(last);
 }

@@ -91,6 +91,7 @@ export const LEGIT_CLASSES = [
   'roaming-traveller',
   'satellite-home',
   'in-flight',
+  'flight-traveller',
 ] as const;
 export type LegitClass = (typeof LEGIT_CLASSES)[number];
 export const ABUSE_CLASSES = [

@@ -166,3 +166,32 @@ test('the same seed builds the same new classes; another seed builds others', as
   assert.equal(await digest('d1'), await digest('d1'));
   assert.notEqual(await digest('d1'), await digest('d2'));
 });
+
+test('a flight traveller reaches the destination country hours later: airport time plus the route block time', async () => {
+  const sim = await createSimulation({
+    seed: 'legit-classes',
+    viewers: 40,
+    classes: ['flight-traveller'],
+    abuserFraction: 0,
+    durationMs: 6 * 3_600_000,
+  });
+  const byAccount = new Map<string, SimRequest[]>();
+  for (const e of sim.events())
+    if (e.type === 'request')
+      byAccount.set(e.request.accountId, [...(byAccount.get(e.request.accountId) ?? []), e.request]);
+  let journeys = 0;
+  for (const [id, rs] of byAccount) {
+    const ground = rs.filter((r) => !networksOfKind('inflight').some((n) => n.asn === asnOf(r.clientIp)));
+    const first = ground[0] as SimRequest;
+    const last = ground.at(-1) as SimRequest;
+    if (countryOf(first.clientIp) === countryOf(last.clientIp)) continue;
+    journeys++;
+    const lastAtOrigin = ground
+      .filter((r) => countryOf(r.clientIp) === countryOf(first.clientIp))
+      .at(-1) as SimRequest;
+    const firstAway = ground.find((r) => countryOf(r.clientIp) === countryOf(last.clientIp)) as SimRequest;
+    const hours = (firstAway.timestampMs - lastAtOrigin.timestampMs) / 3_600_000;
+    assert.ok(hours >= 2.5, `${id}: only ${hours.toFixed(1)} h between the countries`);
+  }
+  assert.ok(journeys >= 5, `only ${journeys} journeys fit the span`);
+});
