@@ -35,6 +35,11 @@ type Schedule = Array<{ fromMs: number; place: Place }>;
 
 /** Mobile data addresses change on each reconnection to the carrier's CGNAT pool: every 1–6 min while watching. */
 const MOBILE_READDRESS_MS: readonly [number, number] = [60_000, 6 * MINUTE_MS];
+/** The /24 of a country's first fixed operator that stands for a company's business line, and its egress addresses. */
+const CORPORATE_SLASH24 = 8;
+const CORPORATE_EGRESS_ADDRESSES = 4;
+/** Share of a home's phone sessions during which the phone leaves home (wifi → 4G/5G handover). */
+const PHONE_LEAVES_HOME_SHARE = 0.3;
 /** Share of mobile-only viewers whose carrier gives them IPv6 (dual-stack or IPv6-only mobile networks). */
 const MOBILE_IPV6_SHARE = 0.5;
 /** Campus NAT pools hand a device a new pool address every 1–5 min (new connections, non-paired pooling). */
@@ -131,7 +136,8 @@ export async function buildMobileCarrier(b: AccountBuilder, country: string): Pr
  * IPv6 home with privacy addresses (RFC 8981): the operator delegates a /56, the LAN is one /64 of
  * it, and each phone / laptop / tablet uses a random temporary interface id, a new one when it
  * rejoins the network (half of its sessions) and when the current one's preferred lifetime (one day)
- * ends. Smart TVs are often IPv4-only: the TV uses the same line's IPv4 address.
+ * ends. Smart TVs are often IPv4-only: the TV uses the same line's IPv4 address. In 30 % of
+ * the phone's sessions its owner leaves home and the phone hands over to the domestic mobile network.
  */
 export async function buildIpv6Privacy(b: AccountBuilder, country: string, city: City): Promise<void> {
   const net = b.rng.pick(networksOf(country, 'fixed').filter(hasIpv6));
@@ -160,6 +166,12 @@ export async function buildIpv6Privacy(b: AccountBuilder, country: string, city:
           fromMs: next,
           place: place6(home, iids.get(device.id) as [number, number, number, number]),
         });
+      }
+      // The phone's owner leaves home: wifi hands over to the domestic mobile network for the rest.
+      if (device.type === 'phone' && b.rng.chance(PHONE_LEAVES_HOME_SHARE)) {
+        const at = Math.round(b.rng.range(t0 + 20_000, Math.max(t0 + 20_001, t1 - 10_000)));
+        const mobile = randomPlace(b.rng, b.rng.pick(networksOf(country, 'mobile')), city);
+        return [...out.filter((p) => p.fromMs < at), { fromMs: at, place: mobile }];
       }
       return out;
     });
@@ -352,4 +364,27 @@ export async function buildFlightTraveller(b: AccountBuilder): Promise<void> {
     toMs: arriveMs + 30 * MINUTE_MS,
   });
   if (last) await b.playSession(last);
+}
+
+/**
+ * Remote worker on a corporate VPN: the work laptop tunnels everything (full tunnel) to the
+ * company's gateway, so it appears at the company's egress address (one of a few on the company's
+ * business line, shared by every colleague connected), in the company's country: another country
+ * for half of them (cross-border employers, multinationals). The VPN connects or drops 0–2 times in
+ * a session, and the laptop is then on the home line; the TV at home is never on the VPN.
+ */
+export async function buildCorporateVpn(b: AccountBuilder, country: string, home: Place): Promise<void> {
+  const hq = b.rng.chance(0.5) ? country : b.rng.pick(HOME_COUNTRIES.filter((c) => c !== country));
+  // One company per HQ country; its egress is a few addresses of one /24 of a business line there.
+  const net = networksOf(hq, 'fixed')[0] as NetworkSpec;
+  const hqCity = pickCity(b.rng, hq);
+  const egress = () =>
+    placeAt(net, CORPORATE_SLASH24, 20 + b.rng.int(0, CORPORATE_EGRESS_ADDRESSES - 1), hqCity);
+  const laptop = b.device('laptop');
+  const s = b.trySession(laptop, (t0, t1) => alternating(b, t0, t1, [egress, () => home], b.rng.int(0, 2)));
+  if (s) await b.playSession(s);
+  if (b.plan.streamLimit >= 2 && b.rng.chance(0.5)) {
+    const t = b.trySession(b.device('tv'), (t0) => once(home, t0));
+    if (t) await b.playSession(t);
+  }
 }

@@ -92,6 +92,7 @@ export const LEGIT_CLASSES = [
   'satellite-home',
   'in-flight',
   'flight-traveller',
+  'corporate-vpn',
 ] as const;
 export type LegitClass = (typeof LEGIT_CLASSES)[number];
 export const ABUSE_CLASSES = [
