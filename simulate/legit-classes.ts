@@ -1,7 +1,7 @@
 /**
  * Legitimate classes built from published material on how real viewers' addresses look (IP
  * geolocation error, mobile carriers and CGNAT, IPv6 privacy addresses, border households, shared
- * networks, VPNs, roaming, satellite and in-flight internet). Each class and the source of its
+ * networks, consumer and corporate VPNs, roaming, flights, satellite and in-flight internet). Each class and the source of its
  * parameters is in docs/simulate.md, "Legitimate population: classes and sources". None is derived
  * from the detector's rules or their configuration.
  */
@@ -12,6 +12,7 @@ import {
   homePlace,
   MINUTE_MS,
   once,
+  type Schedule,
 } from './account-builder.ts';
 import { BORDER_AREAS } from './world/borders.ts';
 import {
@@ -30,8 +31,6 @@ import {
   randomPlace,
 } from './world/index.ts';
 import type { City, NetworkSpec } from './world/types.ts';
-
-type Schedule = Array<{ fromMs: number; place: Place }>;
 
 /** Mobile data addresses change on each reconnection to the carrier's CGNAT pool: every 1–6 min while watching. */
 const MOBILE_READDRESS_MS: readonly [number, number] = [60_000, 6 * MINUTE_MS];
