@@ -60,12 +60,15 @@ export interface Device {
   userAgent: string;
 }
 
+/** Where a client is from each time on (the first entry from the session's start). */
+export type Schedule = Array<{ fromMs: number; place: Place }>;
+
 export interface Session {
   startMs: number;
   endMs: number;
   content: Content;
   device: Device;
-  places: Array<{ fromMs: number; place: Place }>;
+  places: Schedule;
 }
 
 /** Everything the class builders share for one account. */
@@ -176,7 +179,7 @@ export class AccountBuilder {
   /** Tries to place a session within the plan; returns it or null. */
   trySession(
     device: Device,
-    placesFor: (startMs: number, endMs: number) => Array<{ fromMs: number; place: Place }>,
+    placesFor: (startMs: number, endMs: number) => Schedule,
     window?: { fromMs: number; toMs: number },
   ): Session | null {
     const [minMin, maxMin] = this.cfg.sessionMinutes;
@@ -288,4 +291,4 @@ export function mobilePlace(rng: Prng, country: string, city: City): Place {
   return randomPlace(rng, rng.pick(networksOf(country, 'mobile')), city);
 }
 
-export const once = (place: Place, fromMs: number) => [{ fromMs, place }];
+export const once = (place: Place, fromMs: number): Schedule => [{ fromMs, place }];

@@ -1,7 +1,7 @@
 /**
  * Legitimate classes built from published material on how real viewers' addresses look (IP
  * geolocation error, mobile carriers and CGNAT, IPv6 privacy addresses, border households, shared
- * networks, VPNs, roaming, satellite and in-flight internet). Each class and the source of its
+ * networks, consumer and corporate VPNs, roaming, flights, satellite and in-flight internet). Each class and the source of its
  * parameters is in docs/simulate.md, "Legitimate population: classes and sources". None is derived
  * from the detector's rules or their configuration.
  */
@@ -12,9 +12,11 @@ import {
   homePlace,
   MINUTE_MS,
   once,
+  type Schedule,
 } from './account-builder.ts';
 import { BORDER_AREAS } from './world/borders.ts';
 import {
+  cityNamed,
   DATACENTER_NETWORKS,
   HOME_COUNTRIES,
   hasIpv6,
@@ -30,10 +32,15 @@ import {
 } from './world/index.ts';
 import type { City, NetworkSpec } from './world/types.ts';
 
-type Schedule = Array<{ fromMs: number; place: Place }>;
-
 /** Mobile data addresses change on each reconnection to the carrier's CGNAT pool: every 1–6 min while watching. */
 const MOBILE_READDRESS_MS: readonly [number, number] = [60_000, 6 * MINUTE_MS];
+/** The /24 of a country's first fixed operator that stands for a company's business line, and its egress addresses. */
+const CORPORATE_SLASH24 = 8;
+const CORPORATE_EGRESS_ADDRESSES = 4;
+/** Share of a home's phone sessions during which the phone leaves home (wifi → 4G/5G handover). */
+const PHONE_LEAVES_HOME_SHARE = 0.3;
+/** Share of mobile-only viewers whose carrier gives them IPv6 (dual-stack or IPv6-only mobile networks). */
+const MOBILE_IPV6_SHARE = 0.5;
 /** Campus NAT pools hand a device a new pool address every 1–5 min (new connections, non-paired pooling). */
 const CAMPUS_READDRESS_MS: readonly [number, number] = [60_000, 5 * MINUTE_MS];
 /** RFC 8981 TEMP_PREFERRED_LIFETIME default: a device regenerates its temporary address once a day. */
@@ -101,18 +108,24 @@ export async function buildBorderHousehold(b: AccountBuilder): Promise<void> {
 /**
  * Mobile-only viewer: a phone (sometimes a tablet on its own SIM) on a domestic carrier. Every
  * reconnection takes a new public address from the carrier's CGNAT pool, anywhere in its space (a
- * different /24, often a different block), and the geolocation database places the carrier's
- * addresses at a gateway city, not where the viewer is (mobile median error ~180–200 km).
+ * different /24, often a different block; on IPv6, a new /64 anywhere in its space), and the
+ * geolocation database places the carrier's addresses at a gateway city, not where the viewer is
+ * (mobile median error ~180–200 km).
  */
 export async function buildMobileCarrier(b: AccountBuilder, country: string): Promise<void> {
   const net = b.rng.pick(networksOf(country, 'mobile'));
+  // Drawn whatever the carrier, so the carrier's IPv6 space does not shift the other draws.
+  const v6 = b.rng.chance(MOBILE_IPV6_SHARE) && hasIpv6(net);
   const types: DeviceType[] = b.plan.streamLimit >= 2 && b.rng.chance(0.2) ? ['phone', 'tablet'] : ['phone'];
+  // IPv6: each attach gets its own /64 from the carrier's space (RFC 6459 / 3GPP), unrelated to the last one.
+  const draw = (): Place => {
+    const city = pickCity(b.rng, country);
+    return v6 ? place6(home6(b.rng, net, city), randomIid(b.rng)) : randomPlace(b.rng, net, city);
+  };
   for (const device of devices(b, types)) {
     const sessions = b.rng.int(1, 2);
     for (let i = 0; i < sessions; i++) {
-      const s = b.trySession(device, (t0, t1) =>
-        readdressing(b, t0, t1, MOBILE_READDRESS_MS, () => randomPlace(b.rng, net, pickCity(b.rng, country))),
-      );
+      const s = b.trySession(device, (t0, t1) => readdressing(b, t0, t1, MOBILE_READDRESS_MS, draw));
       if (s) await b.playSession(s);
     }
   }
@@ -122,7 +135,8 @@ export async function buildMobileCarrier(b: AccountBuilder, country: string): Pr
  * IPv6 home with privacy addresses (RFC 8981): the operator delegates a /56, the LAN is one /64 of
  * it, and each phone / laptop / tablet uses a random temporary interface id, a new one when it
  * rejoins the network (half of its sessions) and when the current one's preferred lifetime (one day)
- * ends. Smart TVs are often IPv4-only: the TV uses the same line's IPv4 address.
+ * ends. Smart TVs are often IPv4-only: the TV uses the same line's IPv4 address. In 30 % of
+ * the phone's sessions its owner leaves home and the phone hands over to the domestic mobile network.
  */
 export async function buildIpv6Privacy(b: AccountBuilder, country: string, city: City): Promise<void> {
   const net = b.rng.pick(networksOf(country, 'fixed').filter(hasIpv6));
@@ -151,6 +165,12 @@ export async function buildIpv6Privacy(b: AccountBuilder, country: string, city:
           fromMs: next,
           place: place6(home, iids.get(device.id) as [number, number, number, number]),
         });
+      }
+      // The phone's owner leaves home: wifi hands over to the domestic mobile network for the rest.
+      if (device.type === 'phone' && b.rng.chance(PHONE_LEAVES_HOME_SHARE)) {
+        const at = Math.round(b.rng.range(t0 + 20_000, Math.max(t0 + 20_001, t1 - 10_000)));
+        const mobile = randomPlace(b.rng, b.rng.pick(networksOf(country, 'mobile')), city);
+        return [...out.filter((p) => p.fromMs < at), { fromMs: at, place: mobile }];
       }
       return out;
     });
@@ -279,6 +299,90 @@ export async function buildInFlight(b: AccountBuilder, home: Place): Promise<voi
   );
   if (s) await b.playSession(s);
   if (b.plan.streamLimit >= 2) {
+    const t = b.trySession(b.device('tv'), (t0) => once(home, t0));
+    if (t) await b.playSession(t);
+  }
+}
+
+/**
+ * Scheduled block times of real routes between the service's countries, minutes (airline
+ * timetables, rounded): origin, destination, block time.
+ */
+const ROUTES: ReadonlyArray<readonly [string, string, string, string, number]> = [
+  ['FR', 'Paris', 'ES', 'Madrid', 125],
+  ['DE', 'Munich', 'GB', 'London', 120],
+  ['GB', 'London', 'IT', 'Rome', 150],
+  ['NL', 'Amsterdam', 'SE', 'Stockholm', 110],
+  ['BE', 'Brussels', 'PL', 'Warsaw', 125],
+  ['ES', 'Barcelona', 'DE', 'Berlin', 160],
+  ['IT', 'Milan', 'FR', 'Paris', 90],
+  ['FR', 'Paris', 'US', 'New York', 510],
+  ['GB', 'London', 'US', 'New York', 480],
+  ['DE', 'Munich', 'US', 'Chicago', 580],
+];
+
+/**
+ * A traveller who flies between two countries: watches at the origin (phone on its mobile network,
+ * or the airport's wifi), maybe in the air on the aircraft's wifi, then at the destination hotel's
+ * wifi. Between the origin and the destination lie 1–2 h at the airport, the route's block time and
+ * 45–90 min after landing: hours, so the whole journey shows only in spans of several hours
+ * (`--duration-min` 240 or more); in shorter spans the sessions that do not fit are left out.
+ */
+export async function buildFlightTraveller(b: AccountBuilder): Promise<void> {
+  const [fromCountry, fromCity, toCountry, toCity, blockMin] = b.rng.pick(ROUTES);
+  const [origin, destination, originCountry, destinationCountry] = b.rng.chance(0.5)
+    ? [fromCity, toCity, fromCountry, toCountry]
+    : [toCity, fromCity, toCountry, fromCountry];
+  const phone = b.device(b.rng.pick<DeviceType>(['phone', 'tablet']));
+  const departure = b.rng.chance(0.5)
+    ? randomPlace(b.rng, b.rng.pick(networksOf(originCountry, 'mobile')), cityNamed(origin))
+    : randomPlace(b.rng, b.rng.pick(networksOf(originCountry, 'fixed')), cityNamed(origin));
+  // The journey starts somewhere in the first half of the span.
+  const t0 = b.startMs + b.rng.int(0, Math.floor((b.endMs - b.startMs) / 2));
+  const first = b.trySession(phone, (s) => once(departure, s), { fromMs: t0, toMs: t0 + MINUTE_MS });
+  if (!first) return;
+  await b.playSession(first);
+  const takeoffMs = first.endMs + b.rng.int(60, 120) * MINUTE_MS;
+  if (b.rng.chance(0.4)) {
+    const provider = b.rng.pick(networksOfKind('inflight'));
+    const from = takeoffMs + 20 * MINUTE_MS;
+    const air = b.trySession(phone, (s) => once(randomPlace(b.rng, provider), s), {
+      fromMs: from,
+      toMs: from + Math.max(MINUTE_MS, (blockMin - 50) * MINUTE_MS),
+    });
+    if (air) await b.playSession(air);
+  }
+  const arriveMs = takeoffMs + blockMin * MINUTE_MS + b.rng.int(45, 90) * MINUTE_MS;
+  const hotel = randomPlace(
+    b.rng,
+    b.rng.pick(networksOf(destinationCountry, 'fixed')),
+    cityNamed(destination),
+  );
+  const last = b.trySession(phone, (s) => once(hotel, s), {
+    fromMs: arriveMs,
+    toMs: arriveMs + 30 * MINUTE_MS,
+  });
+  if (last) await b.playSession(last);
+}
+
+/**
+ * Remote worker on a corporate VPN: the work laptop tunnels everything (full tunnel) to the
+ * company's gateway, so it appears at the company's egress address (one of a few on the company's
+ * business line, shared by every colleague connected), in the company's country: another country
+ * for half of them (cross-border employers, multinationals). The VPN connects or drops 0–2 times in
+ * a session, and the laptop is then on the home line; the TV at home is never on the VPN.
+ */
+export async function buildCorporateVpn(b: AccountBuilder, country: string, home: Place): Promise<void> {
+  const hq = b.rng.chance(0.5) ? country : b.rng.pick(HOME_COUNTRIES.filter((c) => c !== country));
+  // One company per HQ country; its egress is a few addresses of one /24 of a business line there.
+  const net = networksOf(hq, 'fixed')[0] as NetworkSpec;
+  const hqCity = pickCity(b.rng, hq);
+  const egress = () =>
+    placeAt(net, CORPORATE_SLASH24, 20 + b.rng.int(0, CORPORATE_EGRESS_ADDRESSES - 1), hqCity);
+  const laptop = b.device('laptop');
+  const s = b.trySession(laptop, (t0, t1) => alternating(b, t0, t1, [egress, () => home], b.rng.int(0, 2)));
+  if (s) await b.playSession(s);
+  if (b.plan.streamLimit >= 2 && b.rng.chance(0.5)) {
     const t = b.trySession(b.device('tv'), (t0) => once(home, t0));
     if (t) await b.playSession(t);
   }

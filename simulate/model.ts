@@ -91,8 +91,27 @@ export const LEGIT_CLASSES = [
   'roaming-traveller',
   'satellite-home',
   'in-flight',
+  'flight-traveller',
+  'corporate-vpn',
 ] as const;
 export type LegitClass = (typeof LEGIT_CLASSES)[number];
+/**
+ * The legitimate classes built from published material on real viewers' addresses
+ * (legit-classes.ts, docs/simulate.md "Legitimate population: classes and sources"); the others
+ * were written beside the detector's rules.
+ */
+export const MATERIAL_LEGIT_CLASSES: ReadonlySet<LegitClass> = new Set<LegitClass>([
+  'ipv6-privacy',
+  'mobile-carrier',
+  'shared-network',
+  'vpn-switcher',
+  'border-household',
+  'roaming-traveller',
+  'satellite-home',
+  'in-flight',
+  'flight-traveller',
+  'corporate-vpn',
+]);
 export const ABUSE_CLASSES = [
   'token-resale',
   'restream',

@@ -22,6 +22,8 @@ import type { SimulationConfig } from './config.ts';
 import { type Content, contentById, LIVE_CONTENTS } from './content.ts';
 import {
   buildBorderHousehold,
+  buildCorporateVpn,
+  buildFlightTraveller,
   buildInFlight,
   buildIpv6Privacy,
   buildMobileCarrier,
@@ -77,7 +79,7 @@ const PLANS: ReadonlyArray<readonly [PlanSpec, number]> = [
  * a few thousand viewers).
  */
 const LEGIT_WEIGHTS: ReadonlyArray<readonly [LegitClass, number]> = [
-  ['household', 44],
+  ['household', 42],
   ['commuter', 8],
   ['cgnat', 6],
   ['traveller', 2],
@@ -91,6 +93,8 @@ const LEGIT_WEIGHTS: ReadonlyArray<readonly [LegitClass, number]> = [
   ['roaming-traveller', 1.5],
   ['satellite-home', 1],
   ['in-flight', 0.5],
+  ['flight-traveller', 0.5],
+  ['corporate-vpn', 1.5],
 ];
 
 const COUNTRY_WEIGHTS_BASE: ReadonlyArray<readonly [string, number]> = [
@@ -571,6 +575,12 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
         break;
       case 'in-flight':
         await buildInFlight(b, home);
+        break;
+      case 'flight-traveller':
+        await buildFlightTraveller(b);
+        break;
+      case 'corporate-vpn':
+        await buildCorporateVpn(b, country, home);
         break;
       case 'token-resale':
         abuse = await buildTokenResale(b, cfg, home);

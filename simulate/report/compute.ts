@@ -145,7 +145,7 @@ function resolver(
 }
 
 /** What each legitimate class does that a rule must leave room for (the "why" of a false positive). */
-const LEGIT_PATTERN: Record<string, string> = {
+export const LEGIT_PATTERN: Record<string, string> = {
   household: 'a household on home wifi plus phones on 4G, within its plan',
   commuter: 'a phone changing cells: up to three /24s of one carrier in one session',
   cgnat: 'carrier-grade NAT: many accounts behind the same /24 (and even the same address)',
@@ -168,6 +168,10 @@ const LEGIT_PATTERN: Record<string, string> = {
     "a Starlink home geolocated to the neighbouring country's PoP, phones on the domestic mobile network",
   'in-flight':
     "a passenger on in-flight wifi geolocated to the provider's country while the family watches at home",
+  'flight-traveller':
+    "a flight between two countries: the origin, maybe the aircraft's wifi, then the destination hotel hours later",
+  'corporate-vpn':
+    "a remote worker's laptop on a full-tunnel corporate VPN: the company's shared egress, often in another country, then the home line",
 };
 
 /** What each abuse class shows that its expected rules should catch (the "why" of a miss). */

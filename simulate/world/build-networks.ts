@@ -42,7 +42,7 @@ for (const line of csv6.split('\n')) {
   const [a, b, asnText] = line.split(',');
   const asn = Number(asnText);
   const c = wanted.get(asn);
-  if (c?.kind !== 'fixed') continue;
+  if (c?.kind !== 'fixed' && c?.kind !== 'mobile') continue;
   const list = rangesByAsn6.get(asn) ?? [];
   list.push([BigInt(a as string), BigInt(b as string)]);
   rangesByAsn6.set(asn, list);
@@ -125,7 +125,7 @@ function specs(candidates: ReadonlyArray<Candidate>): string[] {
       process.stderr.write(`skip AS${c.asn} ${c.name} (${c.country}): no block maps to ${c.country}\n`);
       continue;
     }
-    const v6 = c.kind === 'fixed' ? ipv6Block(c.asn, c.country) : null;
+    const v6 = c.kind === 'fixed' || c.kind === 'mobile' ? ipv6Block(c.asn, c.country) : null;
     out.push(
       `  { country: '${c.country}', asn: ${c.asn}, name: ${JSON.stringify(c.name)}, kind: '${c.kind}', blocks: ${JSON.stringify(blocks)}${v6 ? `, blocks6: [${JSON.stringify(v6)}]` : ''} },`,
     );

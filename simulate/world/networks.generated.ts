@@ -40,6 +40,7 @@ export const NETWORKS: ReadonlyArray<NetworkSpec> = [
       [786038784, 32],
       [1040711680, 32],
     ],
+    blocks6: [[46181132533760, 256]],
   },
   {
     country: 'DE',
@@ -78,6 +79,7 @@ export const NETWORKS: ReadonlyArray<NetworkSpec> = [
       [84148224, 32],
       [779223040, 32],
     ],
+    blocks6: [[35189105885184, 256]],
   },
   {
     country: 'GB',
@@ -152,6 +154,7 @@ export const NETWORKS: ReadonlyArray<NetworkSpec> = [
       [520355840, 32],
       [635305984, 32],
     ],
+    blocks6: [[46183917551616, 256]],
   },
   {
     country: 'IT',
@@ -190,6 +193,7 @@ export const NETWORKS: ReadonlyArray<NetworkSpec> = [
       [532545536, 32],
       [627310592, 32],
     ],
+    blocks6: [[46191031091200, 256]],
   },
   {
     country: 'NL',
@@ -228,6 +232,7 @@ export const NETWORKS: ReadonlyArray<NetworkSpec> = [
       [1536000000, 32],
       [3001090048, 32],
     ],
+    blocks6: [[46188155371520, 256]],
   },
   {
     country: 'BE',
@@ -289,6 +294,7 @@ export const NETWORKS: ReadonlyArray<NetworkSpec> = [
       [1593573376, 32],
       [3561111552, 32],
     ],
+    blocks6: [[46180587278336, 256]],
   },
   {
     country: 'SE',
@@ -314,6 +320,7 @@ export const NETWORKS: ReadonlyArray<NetworkSpec> = [
       [633602048, 32],
       [1046413312, 32],
     ],
+    blocks6: [[35188783448064, 256]],
   },
   {
     country: 'PL',
@@ -339,6 +346,7 @@ export const NETWORKS: ReadonlyArray<NetworkSpec> = [
       [779091968, 32],
       [1500299264, 32],
     ],
+    blocks6: [[46179916251136, 256]],
   },
   {
     country: 'US',
@@ -389,6 +397,7 @@ export const NETWORKS: ReadonlyArray<NetworkSpec> = [
       [1095499776, 32],
       [1113456640, 32],
     ],
+    blocks6: [[41815727144960, 256]],
   },
   {
     country: 'BR',
@@ -414,6 +423,7 @@ export const NETWORKS: ReadonlyArray<NetworkSpec> = [
       [2566586368, 32],
       [2566684672, 32],
     ],
+    blocks6: [[43997646555648, 256]],
   },
   {
     country: 'IN',
@@ -426,6 +436,7 @@ export const NETWORKS: ReadonlyArray<NetworkSpec> = [
       [789250048, 32],
       [789512192, 32],
     ],
+    blocks6: [[39603926990848, 256]],
   },
   {
     country: 'IN',
@@ -490,6 +501,7 @@ export const NETWORKS: ReadonlyArray<NetworkSpec> = [
       [457697280, 32],
       [1934098432, 32],
     ],
+    blocks6: [[39590337445888, 256]],
   },
   {
     country: 'PH',
@@ -541,6 +553,7 @@ export const NETWORKS: ReadonlyArray<NetworkSpec> = [
       [689274880, 32],
       [689373184, 32],
     ],
+    blocks6: [[48439714947072, 256]],
   },
   {
     country: 'US',
@@ -619,6 +632,7 @@ export const EXTRA_NETWORKS: ReadonlyArray<NetworkSpec> = [
       [780009472, 32],
       [780926976, 32],
     ],
+    blocks6: [[35189052932096, 256]],
   },
   {
     country: 'AT',
@@ -644,6 +658,7 @@ export const EXTRA_NETWORKS: ReadonlyArray<NetworkSpec> = [
       [1049370624, 32],
       [1051852800, 32],
     ],
+    blocks6: [[35189938454528, 256]],
   },
   {
     country: 'DK',
@@ -669,6 +684,7 @@ export const EXTRA_NETWORKS: ReadonlyArray<NetworkSpec> = [
       [627048448, 32],
       [1044512768, 32],
     ],
+    blocks6: [[35189027766272, 256]],
   },
   {
     country: 'CA',
@@ -694,6 +710,7 @@ export const EXTRA_NETWORKS: ReadonlyArray<NetworkSpec> = [
       [412680192, 32],
       [412909568, 32],
     ],
+    blocks6: [[41803235459072, 256]],
   },
   {
     country: 'FR',

@@ -47,13 +47,17 @@ test('heartbeats some: CDN-only tenant accounts send none, the others do, no-ses
 });
 
 test('the deployment shape never moves the viewers: same accounts, places and contents whatever the heartbeats', async () => {
+  // What was planned for each account: its sessions' times, contents and network schedules.
   const viewing = async (heartbeats: 'all' | 'some' | 'none') => {
     const sim = await createSimulation({ ...BASE, abuserFraction: 0, heartbeats });
-    const seen = new Set<string>();
-    for (const e of sim.events())
-      if (e.type === 'request')
-        seen.add(`${e.request.accountId} ${e.request.clientIp} ${e.request.path.split('/')[2]}`);
-    return [...seen].sort().join('\n');
+    return sim.population.accounts
+      .flatMap((a) =>
+        a.players.map(
+          (p) =>
+            `${p.accountId} ${p.startMs}-${p.endMs} ${p.content.id} ${p.places.map((x) => `${x.fromMs}@${x.place.ip}`).join(',')}`,
+        ),
+      )
+      .join('\n');
   };
   const all = await viewing('all');
   assert.equal(await viewing('none'), all);

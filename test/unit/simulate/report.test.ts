@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Anomaly, Revocation } from '../../../core/schemas/generated.ts';
-import type { Truth, TruthAccount } from '../../../simulate/model.ts';
-import { buildReport, percentile } from '../../../simulate/report/compute.ts';
+import { LEGIT_CLASSES, type Truth, type TruthAccount } from '../../../simulate/model.ts';
+import { buildReport, LEGIT_PATTERN, percentile } from '../../../simulate/report/compute.ts';
 import {
   classRuleMatrixSvg,
   latencySvg,
@@ -247,4 +247,8 @@ test('markdown and charts render the figures and are well-formed', () => {
     assert.equal((svg.match(/<text/g) ?? []).length, (svg.match(/<\/text>/g) ?? []).length);
   }
   assert.match(classRuleMatrixSvg(r), /cgnat × token-network-spread: 1 of 1/);
+});
+
+test('every legitimate class has the pattern a shortfall names when a rule flags it', () => {
+  for (const cls of LEGIT_CLASSES) assert.ok(LEGIT_PATTERN[cls], `no pattern for ${cls}`);
 });
