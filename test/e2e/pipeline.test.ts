@@ -31,7 +31,6 @@ import {
   ABUSE_CLASSES,
   createSimulation,
   LEGIT_CLASSES,
-  MATERIAL_LEGIT_CLASSES,
   playLive,
   type Simulation,
 } from '../../simulate/index.ts';
@@ -206,12 +205,7 @@ describe('end to end on the real stack', { timeout: 300_000 }, () => {
     }
 
     for (const cls of LEGIT_CLASSES) {
-      // The classes built from published material (border households, roaming, VPN switchers, ...)
-      // are flagged by the geographic rules until those allow for geolocation error: todo, reported.
-      const todo = MATERIAL_LEGIT_CLASSES.has(cls)
-        ? { todo: 'built from published material; the rules do not leave room for it yet' }
-        : {};
-      it(`leaves every ${cls} account alone: no flag, no revocation`, todo, () => {
+      it(`leaves every ${cls} account alone: no flag, no revocation`, () => {
         assert.ok(run);
         const { flagged, revoked } = byClass(run);
         const accounts = run.sim.truth.accounts.filter((a) => a.class === cls);

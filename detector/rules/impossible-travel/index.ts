@@ -4,9 +4,10 @@
  * between two uses is the shortest their regions allow: neighbouring countries are 0 km apart.
  * Positions that are no evidence of where the viewer is (mobile carriers, satellite / in-flight
  * links, hosting / VPN exits) are not used. One impossible jump is not enough either: an address
- * re-geolocated, or a VPN switched on, looks like one. A token that switches between far places
- * faster than a plane flies, and does it again (back, or on to a third place), is in two places
- * at once.
+ * re-geolocated, or a VPN switched on, looks like one, and a full-tunnel corporate VPN turned on and
+ * off looks like a few. A token that keeps switching between far places faster than a plane flies
+ * (several times within minutes, as two players at once do at their segment rate) is in two
+ * places at once.
  */
 import { z } from 'zod';
 import type { EvidenceItem } from '../../../core/schemas/generated.ts';
@@ -24,11 +25,18 @@ export const impossibleTravelConfig = z
      */
     minDistanceKm: z.number().nonnegative().default(500),
     /**
-     * Impossible switches between far places a token may show in the window before it is
-     * flagged, plus one. One switch is a re-geolocated address or a VPN turned on; a second (back,
-     * or to a third place) means the token is in two places at once.
+     * Impossible switches between far places within `switchWindowMs` that flag the token. Two
+     * players sharing a token at once alternate at their segment rate (every 2–10 s: dozens of
+     * switches in minutes); one switch is a re-geolocated address or a VPN turned on, and a person
+     * turning a full-tunnel VPN on and off, or a flapping link, switches a few times an hour.
      */
-    minImpossibleSwitches: z.number().int().min(1).default(2),
+    minImpossibleSwitches: z.number().int().min(1).default(4),
+    /** The span the switches are counted over, ms: "at once". */
+    switchWindowMs: z
+      .number()
+      .int()
+      .positive()
+      .default(5 * 60_000),
     /** Switches are counted over, and flags grouped per, a window of this size, ms. */
     windowMs: z
       .number()
@@ -123,7 +131,7 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
     if (live && c.atMs < live.at) return;
     const st: TravelState = live ?? { x: 0, p: [], c: -1, at: c.atMs, s: [] };
     const cutoffMs = c.atMs - config.windowMs;
-    st.s = st.s.filter((s) => s.at >= cutoffMs);
+    st.s = st.s.filter((s) => s.at >= c.atMs - config.switchWindowMs);
     let idx = st.p.findIndex((p) => minDistanceKm(p.g, here) < config.minDistanceKm);
     if (idx === -1) {
       // Places not used within the window leave first; beyond the bound, the new place is not kept.
@@ -197,7 +205,7 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
         `(${a.g.cc ?? '?'} → ${b.g.cc ?? '?'} in ${minutes} min, ${Math.round(speedKmh(last.km, last.ms))} km/h, max ${config.maxSpeedKmh})`;
       e.ruledOut = [
         `neighbouring or same-region positions: at least ${Math.round(last.km)} km apart after each position's uncertainty (country extent or accuracy radius)`,
-        `a single jump (an address re-geolocated, a VPN switched on): ${switches} impossible switches`,
+        `a single jump or a VPN turned on and off (an address re-geolocated, a full tunnel): ${switches} impossible switches within ${Math.round(config.switchWindowMs / 60_000)} min`,
         `travel: faster than ${config.maxSpeedKmh} km/h`,
         'mobile carrier, satellite / in-flight and hosting / VPN positions: not used',
       ];
