@@ -167,7 +167,7 @@ export async function runBacktest(
       silencedByRule: Object.fromEntries(
         Object.entries(s.silenced).filter(([r, n]) => FLAG_RULES.includes(r) && n > 0),
       ),
-      tenantSignals: Object.fromEntries(topology.tenantSignals),
+      tenantSignals: Object.fromEntries(topology.tenantSignals()),
       signals: topology.signalsReport(),
       idsByRule: Object.fromEntries(Object.entries(idsByRule).map(([r, ids]) => [r, ids.size])),
       overflowEntries: s.overflowEntries,

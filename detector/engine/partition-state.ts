@@ -17,6 +17,18 @@ export interface PartitionMeta {
   watermarkMs: number;
   /** Next offset of the anomalies partition after the last flag this partition produced. */
   anomaliesOffset: number | null;
+  /**
+   * Latest event time of each input per tenant (c: CDN logs, h: heartbeats), epoch ms: which
+   * signals a tenant sends, kept beside the offsets so a restart or a rebuild knows them exactly.
+   * Absent in metas written before it (read as {}).
+   */
+  signals?: Record<string, TenantSeen>;
+}
+
+/** Latest event time of a tenant's CDN logs (c) and heartbeats (h) in one partition, epoch ms. */
+export interface TenantSeen {
+  c: number | null;
+  h: number | null;
 }
 
 /**

@@ -17,8 +17,8 @@ import type {
 import { type DetectorConfig, RuleConfigs } from '../config.ts';
 import { type AnyRule, RULES } from '../rules/index.ts';
 import type { DetectorEvent, FlagDraft, RuleContext, RuleOutput, StateValue } from '../rules/kit.ts';
-import { lastSeenMs, type SignalsConfig, signalsOf } from '../rules/signals/index.ts';
-import { type InputRole, PartitionState } from './partition-state.ts';
+import type { SignalsConfig } from '../rules/signals/index.ts';
+import { type InputRole, PartitionState, type TenantSeen } from './partition-state.ts';
 
 /** One input record as the topology sees it. */
 export type InputRecord =
@@ -41,14 +41,18 @@ export interface TopologyStats {
   silenced: Record<string, number>;
 }
 
-/** Latest event time of each input per tenant, as this process saw them (metrics, readiness). */
+/** Latest event time of each input per tenant over the partitions held (metrics, readiness). */
 export interface TenantSignals {
   cdnLogsLastMs: number | null;
   heartbeatsLastMs: number | null;
 }
 
-/** Tenants whose inputs are reported; more are counted in one bucket (a bounded metric). */
-const TENANTS_REPORTED_MAX = 1_000;
+/**
+ * Tenants whose inputs a partition tracks; events of further tenants share one entry (their
+ * signals are then those of all of them together: a bound on the meta written with each flush).
+ */
+const TENANTS_TRACKED_MAX = 1_000;
+const OTHER_TENANTS = '(other)';
 
 /** A published flag of one subject and window. */
 interface FlagWindow {
@@ -111,7 +115,7 @@ export class Topology {
   private readonly out: RuleOutput = { changes: [], flags: [], overflow: 0, silenced: 0 };
   /** Index of the signals rule in `rules`, or -1 (then every rule judges every tenant). */
   private readonly signalsIndex: number;
-  readonly tenantSignals = new Map<string, TenantSignals>();
+
   /** Rule configs (in rule order) per tenant + plan: one lookup per event. */
   private readonly flagNamespaces = new Map<string, Map<string, string>>();
   /** The partition of the event being processed (for `wouldFlag`). */
@@ -164,6 +168,22 @@ export class Topology {
     };
   }
 
+  /** Latest event time of each input per tenant, over the partitions held. */
+  tenantSignals(): Map<string, TenantSignals> {
+    const out = new Map<string, TenantSignals>();
+    for (const state of this.partitions.values()) {
+      for (const [tenant, seen] of Object.entries(state.meta.signals ?? {})) {
+        const t = out.get(tenant) ?? { cdnLogsLastMs: null, heartbeatsLastMs: null };
+        if (seen.c !== null && (t.cdnLogsLastMs === null || seen.c > t.cdnLogsLastMs))
+          t.cdnLogsLastMs = seen.c;
+        if (seen.h !== null && (t.heartbeatsLastMs === null || seen.h > t.heartbeatsLastMs))
+          t.heartbeatsLastMs = seen.h;
+        out.set(tenant, t);
+      }
+    }
+    return out;
+  }
+
   /**
    * Per tenant: the inputs seen within the signals rule's window of the tenant's latest event,
    * and the rules silenced for want of one (what /readyz and the quality report show).
@@ -171,11 +191,8 @@ export class Topology {
   signalsReport(): Record<string, { cdnLogs: boolean; heartbeats: boolean; silencedRules: string[] }> {
     const heartbeatRules = this.rules.filter((r) => r.requires?.includes('heartbeats')).map((r) => r.name);
     const out: Record<string, { cdnLogs: boolean; heartbeats: boolean; silencedRules: string[] }> = {};
-    for (const [tenant, t] of this.tenantSignals) {
-      const withinMs =
-        this.signalsIndex >= 0
-          ? (this.ruleConfigs.get<SignalsConfig>('signals', tenant, '\u0000').presentWithinMs ?? 0)
-          : Number.POSITIVE_INFINITY;
+    for (const [tenant, t] of this.tenantSignals()) {
+      const withinMs = this.presentWithinMs(tenant);
       const latest = Math.max(t.cdnLogsLastMs ?? 0, t.heartbeatsLastMs ?? 0);
       const heartbeats = t.heartbeatsLastMs !== null && t.heartbeatsLastMs >= latest - withinMs;
       out[tenant] = {
@@ -187,19 +204,24 @@ export class Topology {
     return out;
   }
 
-  private noteTenant(tenant: string, kind: 'request' | 'heartbeat', atMs: number): void {
-    let t = this.tenantSignals.get(tenant);
-    if (!t) {
-      if (this.tenantSignals.size >= TENANTS_REPORTED_MAX) tenant = '(other)';
-      t = this.tenantSignals.get(tenant);
-      if (!t) {
-        t = { cdnLogsLastMs: null, heartbeatsLastMs: null };
-        this.tenantSignals.set(tenant, t);
-      }
+  /** How recent an input must be to count as present for the tenant, ms (no signals rule: always). */
+  private presentWithinMs(tenant: string): number {
+    if (this.signalsIndex < 0) return Number.POSITIVE_INFINITY;
+    const c = this.ruleConfigs.get<SignalsConfig>('signals', tenant, '\u0000');
+    return c.enabled ? c.presentWithinMs : Number.POSITIVE_INFINITY;
+  }
+
+  /** The partition's entry of the tenant's inputs, created when new (bounded: see TENANTS_TRACKED_MAX). */
+  private tenantSeen(state: PartitionState, tenant: string): TenantSeen {
+    state.meta.signals ??= {};
+    const all = state.meta.signals;
+    let seen = all[tenant];
+    if (seen === undefined) {
+      const key = Object.keys(all).length < TENANTS_TRACKED_MAX ? tenant : OTHER_TENANTS;
+      seen = all[key] ?? { c: null, h: null };
+      all[key] = seen;
     }
-    if (kind === 'request') {
-      if (t.cdnLogsLastMs === null || atMs > t.cdnLogsLastMs) t.cdnLogsLastMs = atMs;
-    } else if (t.heartbeatsLastMs === null || atMs > t.heartbeatsLastMs) t.heartbeatsLastMs = atMs;
+    return seen;
   }
 
   /** The partition's state, created empty when new. */
@@ -263,18 +285,19 @@ export class Topology {
       (accountId === null ? undefined : state.get<PlanState>(PLANS_NS, accountId)?.p) ??
       this.ruleConfigs.defaultPlan(value.tenant, accountId ?? '');
     this.current = state;
-    this.noteTenant(value.tenant, event.kind, atMs);
     const configs = this.configsFor(value.tenant, plan.planId);
-    // What the tenant sends, read before the signals rule records this event: a heartbeat is
-    // its own evidence that heartbeats flow.
+    // What the tenant sends, read before this event is counted: a heartbeat is its own evidence
+    // that heartbeats flow.
+    const seen = this.tenantSeen(state, value.tenant);
+    const hbNowMs = event.kind === 'heartbeat' ? Math.max(atMs, seen.h ?? atMs) : seen.h;
     const signalsConfig =
       this.signalsIndex >= 0 ? (configs[this.signalsIndex] as SignalsConfig | undefined) : undefined;
-    const hbLastMs = signalsConfig === undefined ? null : lastSeenMs(state, 'heartbeats', value.tenant);
-    const hbNowMs = event.kind === 'heartbeat' ? Math.max(atMs, hbLastMs ?? atMs) : hbLastMs;
     const heartbeatsPresent =
       signalsConfig === undefined ||
       !signalsConfig.enabled ||
       (hbNowMs !== null && hbNowMs >= atMs - signalsConfig.presentWithinMs);
+    if (event.kind === 'heartbeat') seen.h = hbNowMs;
+    else if (seen.c === null || atMs > seen.c) seen.c = atMs;
     const ctx: RuleContext = {
       nowMs: state.meta.watermarkMs,
       heartbeatNowMs: hbNowMs ?? state.meta.watermarkMs,
@@ -305,7 +328,11 @@ export class Topology {
         const flag = this.finalize(state, draft);
         if (!flag) continue;
         if (signalsConfig !== undefined) {
-          flag.evidence.signals = signalsOf(state, value.tenant, atMs, signalsConfig.presentWithinMs);
+          const within = signalsConfig.presentWithinMs;
+          flag.evidence.signals = [
+            ...(seen.c !== null && seen.c >= atMs - within ? ['cdn-logs'] : []),
+            ...(seen.h !== null && seen.h >= atMs - within ? ['heartbeats'] : []),
+          ];
         }
         if (flags) flags.push(flag);
         else flags = [flag];

@@ -33,6 +33,22 @@ export interface Position {
 export type Unplaced = 'mobile carrier' | 'satellite / in-flight link' | 'hosting / VPN exit' | 'no position';
 
 const MOBILE = new Set(MOBILE_ASNS);
+/** Country-level positions, built once per country (most events carry one: no allocation). */
+const COUNTRY_POSITIONS = new Map<string, Position | null>();
+
+/** The position of "somewhere in this country", or undefined when its extent is not known. */
+export function countryPosition(cc: string): Position | undefined {
+  let p = COUNTRY_POSITIONS.get(cc);
+  if (p === undefined) {
+    const box = countryBox(cc);
+    p = box
+      ? Object.freeze({ lat: (box[0] + box[2]) / 2, lon: (box[1] + box[3]) / 2, r: 0, b: box, cc })
+      : null;
+    // Bounded by the ISO 3166 codes a country field can hold once validated upstream.
+    if (COUNTRY_POSITIONS.size < 1_000) COUNTRY_POSITIONS.set(cc, p);
+  }
+  return p ?? undefined;
+}
 const SATELLITE = new Set(SATELLITE_ASNS);
 
 /**
@@ -54,10 +70,8 @@ export function positionOf(
   if (v.geoAccuracyKm !== null && v.latitude !== null && v.longitude !== null) {
     return { lat: v.latitude, lon: v.longitude, r: v.geoAccuracyKm, b: null, cc: v.country };
   }
-  const box = v.country === null ? undefined : countryBox(v.country);
-  if (box) {
-    return { lat: (box[0] + box[2]) / 2, lon: (box[1] + box[3]) / 2, r: 0, b: box, cc: v.country };
-  }
+  const country = v.country === null ? undefined : countryPosition(v.country);
+  if (country) return country;
   if (v.latitude !== null && v.longitude !== null) {
     return { lat: v.latitude, lon: v.longitude, r: fallbackRadiusKm, b: null, cc: v.country };
   }
@@ -91,6 +105,7 @@ function boxToBoxKm(a: LatLonBox, b: LatLonBox): number {
  * neighbouring countries, overlapping radii).
  */
 export function minDistanceKm(a: Position, b: Position): number {
+  if (a === b) return 0;
   if (a.b && b.b) return a.cc !== null && a.cc === b.cc ? 0 : boxToBoxKm(a.b, b.b);
   if (a.b) return Math.max(0, pointToBoxKm(b.lat, b.lon, a.b) - b.r);
   if (b.b) return Math.max(0, pointToBoxKm(a.lat, a.lon, b.b) - a.r);

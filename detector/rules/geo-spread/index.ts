@@ -7,8 +7,7 @@
  * VPN exits: see ../geo.ts).
  */
 import { z } from 'zod';
-import { countryBox, type LatLonBox } from '../../../core/country-extents.ts';
-import { minDistanceKm, type Position, positionOf } from '../geo.ts';
+import { countryPosition, minDistanceKm, positionOf } from '../geo.ts';
 import type { Rule, SeenMap } from '../kit.ts';
 import { type SpreadSpec, spreadApply, spreadNamespaces } from '../spread.ts';
 
@@ -39,18 +38,11 @@ export type GeoSpreadConfig = z.infer<typeof geoSpreadConfig>;
 const note = (n: number, max: number, w: number) =>
   `seen in ${n} far-apart regions in ${w / 60_000} min (max ${max})`;
 
-function boxPosition(cc: string, box: LatLonBox): Position {
-  return { lat: (box[0] + box[2]) / 2, lon: (box[1] + box[3]) / 2, r: 0, b: box, cc };
-}
-
 /** Regions among the countries seen: groups linked by territories closer than `gapKm`. */
 export function regionCount(countries: readonly string[], gapKm: number): number {
   const n = countries.length;
   if (n <= 1) return n;
-  const pos = countries.map((cc) => {
-    const box = countryBox(cc);
-    return box ? boxPosition(cc, box) : null;
-  });
+  const pos = countries.map((cc) => countryPosition(cc) ?? null);
   const parent = countries.map((_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;

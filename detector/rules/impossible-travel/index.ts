@@ -129,6 +129,17 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
     const live = prev && prev.x >= ctx.nowMs ? prev : undefined;
     // A late use is not ordered against the others: it neither moves the token nor switches it.
     if (live && c.atMs < live.at) return;
+    // Most uses repeat the current place (same country box, same point): no search, no allocation.
+    const cur = live && live.c >= 0 ? live.p[live.c] : undefined;
+    if (cur && (cur.g === here || (cur.g.b !== null && here.b !== null && cur.g.cc === here.cc))) {
+      cur.n++;
+      cur.l = c.atMs;
+      cur.net = v.networkPrefix;
+      live!.at = c.atMs;
+      live!.x = c.atMs + config.windowMs;
+      out.changes.push({ ns: NS, key, value: live });
+      return;
+    }
     const st: TravelState = live ?? { x: 0, p: [], c: -1, at: c.atMs, s: [] };
     const cutoffMs = c.atMs - config.windowMs;
     st.s = st.s.filter((s) => s.at >= c.atMs - config.switchWindowMs);

@@ -21,7 +21,7 @@ import {
   windowStart,
 } from '../kit.ts';
 import { accountOfSession, SESSIONS_NS, type SessionRow, type SessionTable } from '../sessions/index.ts';
-import { lastSeenMs } from '../signals/index.ts';
+import { contentHeartbeatMs } from '../signals/index.ts';
 
 export const segmentWithoutSessionConfig = z
   .object({
@@ -77,6 +77,22 @@ function covers(row: SessionRow, atMs: number, config: SegmentWithoutSessionConf
   return row.st - config.startSlackMs <= atMs && atMs <= end + config.graceMs;
 }
 
+/** True when the named session (or, without a sid, any session of the account) covers `atMs`. */
+function covered(
+  table: SessionTable | undefined,
+  sid: string | null,
+  atMs: number,
+  config: SegmentWithoutSessionConfig,
+): boolean {
+  if (!table) return false;
+  if (sid !== null) {
+    const row = table.s[sid];
+    return row !== undefined && covers(row, atMs, config);
+  }
+  for (const id in table.s) if (covers(table.s[id]!, atMs, config)) return true;
+  return false;
+}
+
 export const segmentWithoutSession: Rule<SegmentWithoutSessionConfig> = {
   name: 'segment-without-session',
   requires: ['heartbeats'],
@@ -89,31 +105,29 @@ export const segmentWithoutSession: Rule<SegmentWithoutSessionConfig> = {
     const account =
       v.accountId ?? (v.sessionId === null ? null : accountOfSession(view, v.sessionId, ctx.nowMs));
     if (account === null) return;
+    const table = view.get<SessionTable>(SESSIONS_NS, account);
+    const sid = config.matchSessionId ? v.sessionId : null;
+    // One run per player (CMCD sid) when the request names one: another device of the household
+    // playing within its session must not end a patched player's run of uncovered segments.
+    const ns = 'segment-without-session';
+    const key = sid !== null ? `${account}|${sid}` : account;
+    const prev = view.get<UncoveredRun>(ns, key);
+    const live = prev && prev.x >= ctx.nowMs ? prev : undefined;
+    // Most requests: nothing pending and a session covering this one (no run to keep).
+    if ((!live || live.p.length === 0) && covered(table, sid, v.timestampMs, config)) {
+      if (prev) out.changes.push({ ns, key, value: undefined });
+      return;
+    }
+    // A content id whose players send no heartbeats (an app that does not report yet) is not judged.
     if (config.contentHeartbeatsWithinMs > 0 && v.contentId !== null) {
-      const seen = lastSeenMs(view, 'heartbeats', v.tenant, v.contentId);
+      const seen = contentHeartbeatMs(view, v.tenant, v.contentId);
       if (seen === null || seen < v.timestampMs - config.contentHeartbeatsWithinMs) {
         out.silenced++;
         return;
       }
     }
     const c = common(event);
-    const table = view.get<SessionTable>(SESSIONS_NS, account);
-    const bySid = v.sessionId !== null && config.matchSessionId;
-    const covered = (atMs: number): boolean => {
-      if (!table) return false;
-      if (bySid) {
-        const row = table.s[v.sessionId as string];
-        return row !== undefined && covers(row, atMs, config);
-      }
-      for (const sid in table.s) if (covers(table.s[sid]!, atMs, config)) return true;
-      return false;
-    };
-    // One run per player (CMCD sid) when the request names one: another device of the household
-    // playing within its session must not end a patched player's run of uncovered segments.
-    const ns = 'segment-without-session';
-    const key = bySid ? `${account}|${v.sessionId}` : account;
-    const prev = view.get<UncoveredRun>(ns, key);
-    const run: UncoveredRun = prev && prev.x >= ctx.nowMs ? prev : { x: 0, n: 0, p: [], net: [], dev: [] };
+    const run: UncoveredRun = live ?? { x: 0, n: 0, p: [], net: [], dev: [] };
     // Decide what the heartbeats now allow, in time order: covered ends the run; uncovered once
     // heartbeats passed the segment's time plus the start slack and none covered it.
     const decidedBeforeMs = ctx.heartbeatNowMs - config.startSlackMs;
@@ -121,7 +135,7 @@ export const segmentWithoutSession: Rule<SegmentWithoutSessionConfig> = {
     const pending: number[] = [];
     let uncovered = 0;
     for (const t of times) {
-      if (covered(t)) {
+      if (covered(table, sid, t, config)) {
         run.n = 0;
         uncovered = 0;
         pending.length = 0;

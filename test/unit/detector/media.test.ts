@@ -114,7 +114,7 @@ describe('segment-without-session', () => {
     assert.equal(d.flagsOf('datacenter-source').length, 0);
     assert.equal(d.topology.stats.silenced['segment-without-session'], 400);
     assert.equal(d.topology.stats.silenced['datacenter-source'], 400, 'every request goes unjudged');
-    assert.equal(d.topology.tenantSignals.get('acme')!.heartbeatsLastMs, null);
+    assert.equal(d.topology.tenantSignals().get('acme')!.heartbeatsLastMs, null);
     const report = d.topology.signalsReport().acme!;
     assert.equal(report.cdnLogs, true);
     assert.equal(report.heartbeats, false);
