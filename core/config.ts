@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { resolveEndpoints } from './endpoints.ts';
 import { LeechguardError } from './errors.ts';
+import { LIMITS } from './limits.ts';
 
 export const kafkaSection = z
   .object({
@@ -42,7 +43,7 @@ export const redisSection = z
   })
   .strict();
 
-export const ROLES = ['source', 'player', 'analyst', 'operator', 'edge', 'backend'] as const;
+export const ROLES = ['source', 'player', 'analyst', 'operator', 'edge', 'backend', 'monitor'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const apiKeySchema = z
@@ -56,15 +57,39 @@ export const apiKeySchema = z
   .strict();
 export type ApiKey = z.infer<typeof apiKeySchema>;
 
+/** HTTPS: PEM files read at boot (a missing file stops the boot naming it). */
+export const tlsServerSection = z
+  .object({
+    certFile: z.string().min(1),
+    keyFile: z.string().min(1),
+    /** CA bundle; with `requestClientCert` the server asks clients for a certificate signed by it. */
+    caFile: z.string().min(1).optional(),
+    requestClientCert: z.boolean().default(false),
+  })
+  .strict();
+export type TlsServerConfig = z.infer<typeof tlsServerSection>;
+
 export function httpSection(defaultPort: number) {
   return z
     .object({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(defaultPort),
       apiKeys: z.array(apiKeySchema).default([]),
+      /** Serve HTTPS instead of HTTP. */
+      tls: tlsServerSection.optional(),
+      /** Request-body bytes received at once by this process; above: 503 before the body is read. */
+      inFlightBytesMax: z.number().int().min(1024).default(LIMITS.httpInFlightBytesMax),
+      /** The same per bearer key. */
+      inFlightBytesPerKeyMax: z.number().int().min(1024).default(LIMITS.httpInFlightBytesPerKeyMax),
+      /**
+       * `/metrics`, `/readyz` and `/openapi.json` need a key with role `monitor` or `operator`
+       * (`/healthz` stays open for liveness probes).
+       */
+      opsEndpointsNeedKey: z.boolean().default(false),
     })
     .strict();
 }
+export type HttpConfig = z.infer<ReturnType<typeof httpSection>>;
 
 export const logSection = z
   .object({

@@ -13,6 +13,14 @@ export const LIMITS = {
   httpBodyBytesMax: 16 * MiB,
   /** Time a client may take to send a request, ms. Above: the socket is closed. */
   httpRequestTimeoutMs: 30_000,
+  /**
+   * Request-body bytes being received at once by one process (Content-Length, or the body limit
+   * when the length is not declared), counted from the moment a key is accepted. Above: 503 +
+   * Retry-After before a byte of the body is read, so a flood of uploads cannot exhaust memory.
+   */
+  httpInFlightBytesMax: 64 * MiB,
+  /** The same per bearer key: one client cannot take the whole process's allowance. Above: 503. */
+  httpInFlightBytesPerKeyMax: 32 * MiB,
   /** Time graceful shutdown waits for in-flight requests before closing anyway, ms. */
   shutdownGraceMs: 10_000,
 

@@ -87,6 +87,7 @@ export async function startDetector(
       metrics,
       apiKeys: config.http.apiKeys,
       readiness: { kafka: () => probeKafka(admin) },
+      http: config.http,
     });
     url = await http.listen(config.http.host, config.http.port);
   }

@@ -125,8 +125,9 @@ export async function startEnforcer(
     metrics,
     apiKeys: config.http.apiKeys,
     readiness,
+    http: config.http,
   });
-  await registerOpenApi(http.app);
+  await registerOpenApi(http.app, http.opsAccess);
   await http.app.register(enforcerRoutes, {
     prefix: '/v1',
     enforcement,

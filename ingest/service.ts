@@ -183,6 +183,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     metrics,
     apiKeys: allApiKeys(config),
     readiness: { kafka: () => probeKafka(admin) },
+    http: config.http,
     bodyLimitBytes: config.limits.bodyBytesMax,
   });
   const { app } = service;
@@ -282,7 +283,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
 
   app.post<{ Params: { format: string } }>(
     '/v1/logs/:format',
-    { preHandler: service.requireRole('source', 'operator') },
+    { onRequest: service.requireRole('source', 'operator') },
     async (req, reply) =>
       guarded(reply, async () => {
         const format = req.params.format;
@@ -293,14 +294,14 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
 
   app.post(
     '/v1/heartbeats',
-    { preHandler: service.requireRole('player', 'source', 'operator') },
+    { onRequest: service.requireRole('player', 'source', 'operator') },
     async (req, reply) =>
       guarded(reply, async () => {
         return runBatch(req, 'heartbeat', batchSource(req.principal!.name, 'heartbeat'));
       }),
   );
 
-  app.post('/v1/accounts', { preHandler: service.requireRole('backend', 'operator') }, async (req, reply) =>
+  app.post('/v1/accounts', { onRequest: service.requireRole('backend', 'operator') }, async (req, reply) =>
     guarded(reply, async () => {
       const source: BatchSource = {
         name: req.principal!.name,

@@ -155,6 +155,7 @@ export async function startEdgeServer(config: EdgeConfig, clock: Clock = systemC
     metrics,
     apiKeys: config.http.apiKeys,
     readiness: parts.readiness,
+    http: config.http,
   });
   registerDecisionRoutes(http.app, { edge: parts.edge, requireRole: http.requireRole, metrics });
   registerSessionRoutes(http.app, { sessions: parts.sessions, requireRole: http.requireRole });
