@@ -75,6 +75,11 @@ export function httpSection(defaultPort: number) {
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(defaultPort),
       apiKeys: z.array(apiKeySchema).default([]),
+      /**
+       * Proxies whose X-Forwarded-For is believed for the client address (fastify `trustProxy`):
+       * their addresses or CIDRs. Default: none, the socket's peer is the client.
+       */
+      trustedProxies: z.array(z.string().min(1)).optional(),
       /** Serve HTTPS instead of HTTP. */
       tls: tlsServerSection.optional(),
       /** Request-body bytes received at once by this process; above: 503 before the body is read. */

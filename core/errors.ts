@@ -95,6 +95,11 @@ export const ERRORS = {
   },
   ING_ERR_FIELD_MISSING: { message: 'a required field is missing', httpStatus: 400, retriable: false },
   ING_ERR_FIELD_INVALID: { message: 'a field has an invalid value', httpStatus: 400, retriable: false },
+  ING_ERR_ACCOUNT_UNVERIFIED: {
+    message: 'a heartbeat sent with a player key names its account only through a verified token',
+    httpStatus: 400,
+    retriable: false,
+  },
   ING_ERR_TIMESTAMP_INVALID: {
     message: 'the event time is missing or invalid',
     httpStatus: 400,

@@ -31,7 +31,10 @@ export interface HttpServiceOptions {
   bodyLimitBytes?: number;
   /** The service's `http` config section: TLS, bytes-in-flight bounds, keyed ops endpoints. */
   http?: Partial<
-    Pick<HttpConfig, 'tls' | 'inFlightBytesMax' | 'inFlightBytesPerKeyMax' | 'opsEndpointsNeedKey'>
+    Pick<
+      HttpConfig,
+      'tls' | 'inFlightBytesMax' | 'inFlightBytesPerKeyMax' | 'opsEndpointsNeedKey' | 'trustedProxies'
+    >
   >;
 }
 
@@ -262,6 +265,8 @@ export function createHttpService(options: HttpServiceOptions): HttpService {
   const https = httpsOptions(options.http?.tls);
   const app = Fastify({
     ...(https ? { https } : {}),
+    // Without configured proxies req.ip is the socket's peer: a forwarded header is never believed.
+    ...(options.http?.trustedProxies !== undefined ? { trustProxy: options.http.trustedProxies } : {}),
     loggerInstance: options.logger as FastifyBaseLogger,
     // Per-request lines would dominate the log at edge rates; durations go to /metrics instead.
     logController: new LogController({ disableRequestLogging: true }),

@@ -275,13 +275,29 @@ export function buildCdnRequests(
   return { records, deadLetters };
 }
 
-/** Parsed heartbeats as records + dead letters; `fallbackIp` is the HTTP peer when the player posts itself. */
+/** Who handed ingest a batch of heartbeats, which decides what of its body is believed. */
+export interface HeartbeatSender {
+  /**
+   * A backend key, a CDN source or operator tooling (ship, quality): the body's `accountId` and
+   * `clientIp` are taken as given. A player key ships inside apps and is public, so for it the
+   * account comes only from a verified token and the address only from the connection: anyone
+   * could otherwise make an innocent account look shared.
+   */
+  trusted: boolean;
+  /** The HTTP peer (the socket, or a configured trusted proxy's header); null off HTTP. */
+  peerIp: string | null;
+}
+
+/** Files and tools run by the operator: the records say what they say. */
+export const OPERATOR_SENDER: HeartbeatSender = Object.freeze({ trusted: true, peerIp: null });
+
+/** Parsed heartbeats as records + dead letters; what of each body is believed depends on `sender`. */
 export function buildHeartbeats(
   parsed: ParseResult<ParsedHeartbeat>,
   source: BatchSource,
   meta: BatchMeta,
   ctx: PipelineContext,
-  fallbackIp: string | null = null,
+  sender: HeartbeatSender = OPERATOR_SENDER,
 ): BatchOutput<PlayerHeartbeat> {
   const records: Array<Keyed<PlayerHeartbeat>> = [];
   const deadLetters: Array<Keyed<DeadLetter>> = [];
@@ -292,7 +308,20 @@ export function buildHeartbeats(
           token: h.token,
         })
       : null;
-    const accountId = h.accountId ?? token?.accountId ?? null;
+    const accountId = sender.trusted
+      ? (h.accountId ?? token?.accountId ?? null)
+      : token?.verified === true
+        ? token.accountId
+        : null;
+    if (accountId === null && !sender.trusted && (h.accountId !== null || token?.accountId)) {
+      errors.push({
+        offset: h.offset,
+        line: h.line,
+        code: 'ING_ERR_ACCOUNT_UNVERIFIED',
+        reason: 'a player key is public: the account must come from a token whose signature verifies',
+      });
+      continue;
+    }
     if (accountId === null) {
       errors.push({
         offset: h.offset,
@@ -304,7 +333,7 @@ export function buildHeartbeats(
     }
     const timestampMs = h.timestampMs ?? meta.receivedAtMs;
     const geo = enrichGeo(
-      h.clientIp ?? fallbackIp,
+      sender.trusted ? (h.clientIp ?? sender.peerIp) : sender.peerIp,
       { country: null, asn: null, latitude: null, longitude: null },
       ctx,
     );

@@ -237,7 +237,12 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       mapping: s?.mapping,
       givenBatchId: typeof given === 'string' && BATCH_ID.test(given) ? given : null,
       receivedAtMs: clock.nowMs(),
-      clientIp: format === 'heartbeat' ? req.ip : null,
+      sender: {
+        // Roles other than `player` belong to keys kept server-side (CDN sources, backends).
+        trusted: req.principal!.roles.some((r) => r !== 'player'),
+        // req.ip: the socket's address, or the forwarded one when the peer is a configured trusted proxy.
+        peerIp: req.ip,
+      },
     });
     await sink.write(result.batches);
     return answer(source, result.batchId, result.accepted, result.deadLetters);
@@ -294,7 +299,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
 
   app.post(
     '/v1/heartbeats',
-    { onRequest: service.requireRole('player', 'source', 'operator') },
+    { onRequest: service.requireRole('player', 'backend', 'source', 'operator') },
     async (req, reply) =>
       guarded(reply, async () => {
         return runBatch(req, 'heartbeat', batchSource(req.principal!.name, 'heartbeat'));
