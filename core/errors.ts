@@ -18,6 +18,11 @@ export const ERRORS = {
     httpStatus: 500,
     retriable: false,
   },
+  LG_ERR_CONFIG_WEAK_SECRET: {
+    message: 'a secret in the configuration is a default, an example or too short',
+    httpStatus: 500,
+    retriable: false,
+  },
   LG_ERR_AUTH_MISSING: { message: 'missing bearer key', httpStatus: 401, retriable: false },
   LG_ERR_AUTH_INVALID: { message: 'unknown bearer key', httpStatus: 401, retriable: false },
   LG_ERR_AUTH_FORBIDDEN: {

@@ -21,6 +21,11 @@ export const LIMITS = {
   httpInFlightBytesMax: 64 * MiB,
   /** The same per bearer key: one client cannot take the whole process's allowance. Above: 503. */
   httpInFlightBytesPerKeyMax: 32 * MiB,
+  /**
+   * Shortest secret (bearer key, token-hashing key, SASL / registry password) a service boots
+   * with, chars: 32 hex chars are 128 bits (`openssl rand -hex 32` gives 64). Below: the boot stops.
+   */
+  secretCharsMin: 32,
   /** Time graceful shutdown waits for in-flight requests before closing anyway, ms. */
   shutdownGraceMs: 10_000,
 

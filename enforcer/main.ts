@@ -14,6 +14,7 @@ import { LIMITS } from '../core/limits.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { createMetricsRegistry, type Registry } from '../core/metrics.ts';
 import { createRedis, probeRedis, type Redis } from '../core/redis.ts';
+import { refuseWeakSecrets } from '../core/secrets.ts';
 import { AvroSerde } from '../core/serde.ts';
 import { TOPICS } from '../core/topics.ts';
 import { registerOpenApi } from './api/openapi.ts';
@@ -242,6 +243,7 @@ export async function main(argv: string[]): Promise<number> {
     allowPositionals: false,
   });
   const config = loadConfig(enforcerConfigSchema, { file: values.config });
+  refuseWeakSecrets('enforcer', config);
   const logger = createLogger('enforcer', config.log.level);
   const running = await startEnforcer(config, { logger, mount: mountEdgeApis(config) });
   process.stdout.write(`enforcer listening on ${running.url}\n`);
