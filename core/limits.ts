@@ -57,6 +57,11 @@ export const LIMITS = {
   // ── ingest ───────────────────────────────────────────────────────────────────────────────────
   /** Longest log line accepted, bytes (CloudFront lines with long cookies stay under 8 KiB). Above: ING_ERR_LINE_TOO_LONG for that line, the rest of the batch goes on. */
   ingestLineBytesMax: 32 * KiB,
+  /**
+   * Longest request path (before the query), chars: CDNs refuse URLs past 8 KiB, and the segment
+   * and content patterns run on it. Above: the line is dead-lettered ING_ERR_FIELD_INVALID.
+   */
+  ingestPathCharsMax: 8 * KiB,
   /** Lines per HTTP batch or shipped chunk. Above: 413 ING_ERR_BATCH_TOO_MANY_LINES for the whole batch (the client splits it). */
   ingestBatchLinesMax: 50_000,
   /** Records produced but not yet acked by Kafka, across all requests. Above: 503 + Retry-After (back-pressure, nothing taken). */

@@ -8,6 +8,7 @@
 import { hash } from 'node:crypto';
 import type { ErrorCode } from '../core/errors.ts';
 import { deterministicId } from '../core/ids.ts';
+import { LIMITS } from '../core/limits.ts';
 import type { AccountPlan, CdnRequest, DeadLetter, PlayerHeartbeat } from '../core/schemas/generated.ts';
 import type { TokenHasher } from '../core/token-hash.ts';
 import type { EnrichConfig } from './config.ts';
@@ -257,6 +258,23 @@ export function buildCdnRequests(
   const records: Array<Keyed<CdnRequest>> = [];
   const deadLetters: Array<Keyed<DeadLetter>> = [];
   for (const p of parsed.records) {
+    if (p.path.length > LIMITS.ingestPathCharsMax) {
+      // Checked before any pattern runs on it: the configured segment / content patterns are
+      // operator regexes whose cost grows with the path.
+      deadLetters.push(
+        deadLetter(
+          {
+            ...p,
+            code: 'ING_ERR_FIELD_INVALID',
+            reason: `path is ${p.path.length} chars, limit ${LIMITS.ingestPathCharsMax}`,
+          },
+          source,
+          meta,
+          ctx,
+        ),
+      );
+      continue;
+    }
     try {
       records.push(toCdnRequest(p, source, meta, ctx));
     } catch (err) {

@@ -290,7 +290,9 @@ function redactor(config: TokenConfig): RegExp {
       `|("(?:${alt})"\\s*:\\s*")((?:[^"\\\\]|\\\\.)*)` +
       `|((?:^|\\s)(?:${alt}):\\s*(?:[Bb]earer\\s+)?)([^\\s]+)` +
       `|([Bb]earer(?:\\s|%20)+)([A-Za-z0-9._~+/=-]+)` +
-      `|()(eyJ[A-Za-z0-9_-]{4,}\\.[A-Za-z0-9_-]{2,}\\.[A-Za-z0-9_-]*)`,
+      // A JWT starts only where a run of base64url characters starts: without the lookbehind,
+      // `eyJeyJeyJ…` is tried at every `eyJ`, each attempt scanning the rest (quadratic).
+      `|()((?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\\.[A-Za-z0-9_-]{2,}\\.[A-Za-z0-9_-]*)`,
     'gi',
   );
   redactorCache.set(config, re);
