@@ -149,6 +149,12 @@ export const LIMITS = {
   decisionSubjectCharsMax: 4_096,
   /** Most sessions one account may hold at once whatever its plan says; bounds the Lua loop. */
   sessionsPerAccountMax: 64,
+  /**
+   * Ended-session reasons one account keeps (they answer late heartbeats with why the session
+   * ended); every start reads them whole. 8x the most sessions an account may hold. Above: a
+   * refused unknown id is not remembered, a real session's end replaces a random entry.
+   */
+  sessionEndedPerAccountMax: 512,
   /** Longest account / device / content / session id accepted by session admission, chars. Above: 400. */
   sessionIdCharsMax: 256,
   /** Heartbeat records buffered for Kafka before new ones are dropped (counted + logged). */
