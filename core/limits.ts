@@ -26,6 +26,11 @@ export const LIMITS = {
    * with, chars: 32 hex chars are 128 bits (`openssl rand -hex 32` gives 64). Below: the boot stops.
    */
   secretCharsMin: 32,
+  /**
+   * Gauges whose value needs a scan of a table (active revocations, pending reviews) are
+   * recomputed at most this often, ms: scrapes cost one scan per interval, however many arrive.
+   */
+  metricsScanIntervalMs: 15_000,
   /** Time graceful shutdown waits for in-flight requests before closing anyway, ms. */
   shutdownGraceMs: 10_000,
 
@@ -147,6 +152,11 @@ export const LIMITS = {
   // enforcer / edge (decision API, edge client, session admission)
   /** Longest subject (token, hash, session id, account id) the decision API accepts, chars. Above: 400. */
   decisionSubjectCharsMax: 4_096,
+  /**
+   * Bytes the decision API's "not denied" cache may hold (its keys are caller-chosen subjects of up
+   * to decisionSubjectCharsMax chars, so a count alone does not bound it). Above: oldest dropped.
+   */
+  edgeNegativeCacheBytesMax: 16 * MiB,
   /** Most sessions one account may hold at once whatever its plan says; bounds the Lua loop. */
   sessionsPerAccountMax: 64,
   /**
