@@ -94,7 +94,10 @@ export const LIMITS = {
   shipFollowPollMs: 500,
 
   // ── detector ─────────────────────────────────────────────────────────────────────────────────
-  /** State keys one partition holds in memory. Above: new keys are refused and counted (overflow). */
+  /**
+   * State keys one partition holds in memory. At it, the coldest 1/64 (soonest-expiring values) are
+   * shed and counted, so a flood of random tokens cannot stop new keys from being tracked.
+   */
   detectorStateKeysPerPartitionMax: 2_000_000,
   /** Entries one state value holds (distinct networks, sessions, devices). Above: refused, counted. */
   detectorEntriesPerKeyMax: 64,
