@@ -15,14 +15,41 @@ export const kafkaSection = z
   .object({
     brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
     clientId: z.string().min(1).default('leechguard'),
-    ssl: z.boolean().default(false),
+    /** TLS to the brokers: `true` (system CAs), or PEM files for a private CA / client certificate. */
+    ssl: z
+      .union([
+        z.boolean(),
+        z
+          .object({
+            caFile: z.string().min(1).optional(),
+            certFile: z.string().min(1).optional(),
+            keyFile: z.string().min(1).optional(),
+            /** Expected broker name when it differs from the address dialled. */
+            servername: z.string().min(1).optional(),
+          })
+          .strict(),
+      ])
+      .default(false),
     sasl: z
-      .object({
-        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
-        username: z.string(),
-        password: z.string(),
-      })
-      .strict()
+      .discriminatedUnion('mechanism', [
+        z
+          .object({
+            mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+            username: z.string().min(1),
+            password: z.string().min(1),
+          })
+          .strict(),
+        z
+          .object({
+            /** OAUTHBEARER with tokens from an OAuth 2.0 client-credentials grant. */
+            mechanism: z.literal('oauthbearer'),
+            tokenUrl: z.string().url(),
+            clientId: z.string().min(1),
+            clientSecret: z.string().min(1),
+            scope: z.string().min(1).optional(),
+          })
+          .strict(),
+      ])
       .optional(),
     /** Replication factor for topics leechguard creates (1 on the local stack, 3 on a cluster). */
     replicationFactor: z.number().int().min(1).default(1),

@@ -16,7 +16,7 @@ const EXAMPLE_MARKERS = /change-?me|changeit|example|placeholder|your-?(?:key|se
 
 /** Config paths that hold secrets (dotted, array indexes as numbers). */
 const SECRET_PATH =
-  /(?:^|\.)(?:apiKeys\.\d+\.key|sources\.\d+\.key|tokenHashing\.keys\.[^.]+|sasl\.password|registry\.password|hmacSecrets\.[^.]+)$/;
+  /(?:^|\.)(?:apiKeys\.\d+\.key|sources\.\d+\.key|tokenHashing\.keys\.[^.]+|sasl\.password|sasl\.clientSecret|registry\.password|hmacSecrets\.[^.]+)$/;
 
 function* secrets(node: unknown, path: string): Generator<[string, string]> {
   if (typeof node === 'string') {

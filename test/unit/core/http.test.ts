@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { LeechguardError } from '../../../core/errors.ts';
@@ -325,5 +330,53 @@ describe('service HTTP helper', () => {
     }
     assert.equal((await svc.app.inject('/healthz')).statusCode, 200, 'liveness stays open');
     await svc.app.close();
+  });
+
+  it('serves HTTPS with the configured certificate and key', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-http-tls-'));
+    const gen = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ]);
+    if (gen.status !== 0) return t.skip('openssl is not available');
+    const svc = createHttpService({
+      name: 'test',
+      logger: createLogger('test', 'silent'),
+      metrics: createMetricsRegistry('test'),
+      apiKeys: [],
+      readiness: {},
+      http: {
+        tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem'), requestClientCert: false },
+      },
+    });
+    const url = await svc.listen('127.0.0.1', 0);
+    try {
+      assert.match(url, /^https:/);
+      const body = await new Promise<string>((resolve, reject) => {
+        httpsGet(`${url}/healthz`, { ca: readFileSync(join(dir, 'cert.pem')) }, (res) => {
+          let text = '';
+          res.on('data', (d) => {
+            text += d;
+          });
+          res.on('end', () => resolve(text));
+        }).on('error', reject);
+      });
+      assert.equal(JSON.parse(body).status, 'ok');
+    } finally {
+      await svc.app.close();
+    }
   });
 });
