@@ -146,7 +146,13 @@ export const LIMITS = {
    * topic and the enforcer's memory to about a week of revocations.
    */
   enforcerRevocationKeepAfterExpiryMs: 7 * 24 * 60 * 60 * 1000,
-  /** How often expired revocations are swept into tombstones, ms. */
+  /**
+   * How long a decided review entry stays on the compacted review-queue topic, ms (35 days: past
+   * the anomalies topic's 30-day retention, so a replayed flag can no longer find its entry gone
+   * and open a new one). Then a tombstone removes it; pending entries stay until decided.
+   */
+  enforcerReviewKeepAfterDecisionMs: 35 * 24 * 60 * 60 * 1000,
+  /** How often expired revocations (and old decided reviews) are swept into tombstones, ms. */
   enforcerRevocationSweepIntervalMs: 60 * 60 * 1000,
   /** Tombstones written per produce request by the sweep: bounds one request's size. */
   enforcerRevocationSweepBatchMax: 1_000,

@@ -203,6 +203,12 @@ export async function startEnforcer(
           LIMITS.enforcerRevocationSweepBatchMax,
         );
         if (n > 0) logger.info({ tombstones: n }, 'old revocations swept from the topic');
+        const decided = reviews.decidedBefore(clock.nowMs() - LIMITS.enforcerReviewKeepAfterDecisionMs);
+        for (let i = 0; i < decided.length; i += LIMITS.enforcerRevocationSweepBatchMax) {
+          const keys = decided.slice(i, i + LIMITS.enforcerRevocationSweepBatchMax);
+          await writer.write(keys.map((key) => ({ table: reviews.table, key, value: null })));
+        }
+        if (decided.length > 0) logger.info({ tombstones: decided.length }, 'old decided reviews swept');
       } catch (err) {
         logger.warn({ err: (err as Error).message }, 'revocation sweep failed; retrying at the next one');
       }
