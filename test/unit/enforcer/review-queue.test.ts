@@ -37,7 +37,8 @@ test('decided review entries past the retention are named for tombstones; pendin
     entry('recent', { status: 'approved', decidedBy: 'x', decidedAtMs: NOW - 10 * DAY }),
     entry('old-pending', {}),
   ];
-  rows.forEach((value, offset) => q.table.apply({ key: value.anomalyId, value, partition: 0, offset }));
+  for (const [offset, value] of rows.entries())
+    q.table.apply({ key: value.anomalyId, value, partition: 0, offset });
   assert.deepEqual(q.decidedBefore(NOW - LIMITS.enforcerReviewKeepAfterDecisionMs).sort(), [
     'old-approved',
     'old-rejected',
