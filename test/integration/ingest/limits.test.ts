@@ -53,6 +53,20 @@ describe('ingest limits (real stack)', () => {
     }
   });
 
+  it('answers a 1 MB pathological JSON-array element with a dead letter, the rest accepted', async () => {
+    const body = JSON.stringify([
+      { timestamp: 1763668800, url: '/limits/seg_1.ts', clientIp: '192.0.2.9' },
+      { timestamp: 1763668800, url: `/limits/${'1'.repeat(500_000)}${'eyJ'.repeat(170_000)}`, t: 'x' },
+    ]);
+    const res = await post(tight, body);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.accepted, 1);
+    assert.deepEqual(
+      (res.body.errors as Array<{ offset: number; code: string }>).map((e) => [e.offset, e.code]),
+      [[1, 'ING_ERR_LINE_TOO_LONG']],
+    );
+  });
+
   it('answers 413 for a body over the size limit, compressed or inflated', async () => {
     const big = Array.from({ length: 90 }, (_, i) => `${line(i)}${' '.repeat(900)}`).join('\n');
     assert.equal((await post(ingest, big)).status, 413);
