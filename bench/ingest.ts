@@ -23,7 +23,7 @@ import { TokenHasher } from '../core/token-hash.ts';
 import { TOPICS } from '../core/topics.ts';
 import { enrichSection } from '../ingest/config.ts';
 import { encodeOutput } from '../ingest/encode.ts';
-import { buildCdnRequests, createPipelineContext } from '../ingest/pipeline.ts';
+import { buildCdnRequests, createPipelineContext, OPERATOR_SENDER } from '../ingest/pipeline.ts';
 import { startIngest } from '../ingest/service.ts';
 import { CLOUDFRONT_REALTIME_VIDEO_FIELDS } from '../ingest/sources/cloudfront-realtime/index.ts';
 import { type LogFormat, parseBatch } from '../ingest/sources/index.ts';
@@ -295,7 +295,7 @@ async function main(): Promise<void> {
           fields,
           givenBatchId: 'b',
           receivedAtMs: 0,
-          clientIp: null,
+          sender: OPERATOR_SENDER,
         },
         jobEnv,
       );

@@ -11,6 +11,7 @@ import { loadConfig } from '../core/config.ts';
 import { LeechguardError } from '../core/errors.ts';
 import { exitOnSignals } from '../core/http.ts';
 import { createLogger, type Logger } from '../core/log.ts';
+import { refuseWeakSecrets } from '../core/secrets.ts';
 import { detectorConfigSchema } from '../detector/config.ts';
 import { startDetector } from '../detector/main.ts';
 import { enforcerConfigSchema } from '../enforcer/config.ts';
@@ -36,10 +37,17 @@ export async function startAll(
   sections: AllSections,
   logger: Logger,
   env = process.env,
+  /** `demo`: the demo and tests boot with generated or built-in keys; else weak secrets stop the boot. */
+  secrets: 'refuse-weak' | 'demo' = 'demo',
 ): Promise<RunningAll> {
   const enforcerConfig = loadConfig(enforcerConfigSchema, { env, overrides: sections.enforcer ?? {} });
   const detectorConfig = loadConfig(detectorConfigSchema, { env, overrides: sections.detector ?? {} });
   const ingestConfig = loadConfig(ingestConfigSchema, { env, overrides: sections.ingest ?? {} });
+  if (secrets === 'refuse-weak') {
+    refuseWeakSecrets('enforcer', enforcerConfig, env);
+    refuseWeakSecrets('detector', detectorConfig, env);
+    refuseWeakSecrets('ingest', ingestConfig, env);
+  }
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const fn of closers.reverse()) await fn().catch((err) => logger.warn({ err }, 'close failed'));
@@ -82,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new LeechguardError('LG_ERR_CONFIG_INVALID', `unknown section(s): ${unknown.join(', ')}`);
   }
   const logger = createLogger('all');
-  const running = await startAll(sections, logger, { ...process.env, LEECHGUARD_CONFIG: '' });
+  const running = await startAll(sections, logger, { ...process.env, LEECHGUARD_CONFIG: '' }, 'refuse-weak');
   process.stdout.write(
     `leechguard all: ingest ${running.ingestUrl}  enforcer ${running.enforcerUrl}  detector ${running.detectorUrl ?? '-'}\n`,
   );

@@ -9,19 +9,47 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { resolveEndpoints } from './endpoints.ts';
 import { LeechguardError } from './errors.ts';
+import { LIMITS } from './limits.ts';
 
 export const kafkaSection = z
   .object({
     brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
     clientId: z.string().min(1).default('leechguard'),
-    ssl: z.boolean().default(false),
+    /** TLS to the brokers: `true` (system CAs), or PEM files for a private CA / client certificate. */
+    ssl: z
+      .union([
+        z.boolean(),
+        z
+          .object({
+            caFile: z.string().min(1).optional(),
+            certFile: z.string().min(1).optional(),
+            keyFile: z.string().min(1).optional(),
+            /** Expected broker name when it differs from the address dialled. */
+            servername: z.string().min(1).optional(),
+          })
+          .strict(),
+      ])
+      .default(false),
     sasl: z
-      .object({
-        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
-        username: z.string(),
-        password: z.string(),
-      })
-      .strict()
+      .discriminatedUnion('mechanism', [
+        z
+          .object({
+            mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+            username: z.string().min(1),
+            password: z.string().min(1),
+          })
+          .strict(),
+        z
+          .object({
+            /** OAUTHBEARER with tokens from an OAuth 2.0 client-credentials grant. */
+            mechanism: z.literal('oauthbearer'),
+            tokenUrl: z.string().url(),
+            clientId: z.string().min(1),
+            clientSecret: z.string().min(1),
+            scope: z.string().min(1).optional(),
+          })
+          .strict(),
+      ])
       .optional(),
     /** Replication factor for topics leechguard creates (1 on the local stack, 3 on a cluster). */
     replicationFactor: z.number().int().min(1).default(1),
@@ -42,7 +70,7 @@ export const redisSection = z
   })
   .strict();
 
-export const ROLES = ['source', 'player', 'analyst', 'operator', 'edge', 'backend'] as const;
+export const ROLES = ['source', 'player', 'analyst', 'operator', 'edge', 'backend', 'monitor'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const apiKeySchema = z
@@ -56,15 +84,44 @@ export const apiKeySchema = z
   .strict();
 export type ApiKey = z.infer<typeof apiKeySchema>;
 
+/** HTTPS: PEM files read at boot (a missing file stops the boot naming it). */
+export const tlsServerSection = z
+  .object({
+    certFile: z.string().min(1),
+    keyFile: z.string().min(1),
+    /** CA bundle; with `requestClientCert` the server asks clients for a certificate signed by it. */
+    caFile: z.string().min(1).optional(),
+    requestClientCert: z.boolean().default(false),
+  })
+  .strict();
+export type TlsServerConfig = z.infer<typeof tlsServerSection>;
+
 export function httpSection(defaultPort: number) {
   return z
     .object({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(defaultPort),
       apiKeys: z.array(apiKeySchema).default([]),
+      /**
+       * Proxies whose X-Forwarded-For is believed for the client address (fastify `trustProxy`):
+       * their addresses or CIDRs. Default: none, the socket's peer is the client.
+       */
+      trustedProxies: z.array(z.string().min(1)).optional(),
+      /** Serve HTTPS instead of HTTP. */
+      tls: tlsServerSection.optional(),
+      /** Request-body bytes received at once by this process; above: 503 before the body is read. */
+      inFlightBytesMax: z.number().int().min(1024).default(LIMITS.httpInFlightBytesMax),
+      /** The same per bearer key. */
+      inFlightBytesPerKeyMax: z.number().int().min(1024).default(LIMITS.httpInFlightBytesPerKeyMax),
+      /**
+       * `/metrics`, `/readyz` and `/openapi.json` need a key with role `monitor` or `operator`
+       * (`/healthz` stays open for liveness probes).
+       */
+      opsEndpointsNeedKey: z.boolean().default(false),
     })
     .strict();
 }
+export type HttpConfig = z.infer<ReturnType<typeof httpSection>>;
 
 export const logSection = z
   .object({

@@ -18,6 +18,11 @@ export const ERRORS = {
     httpStatus: 500,
     retriable: false,
   },
+  LG_ERR_CONFIG_WEAK_SECRET: {
+    message: 'a secret in the configuration is a default, an example or too short',
+    httpStatus: 500,
+    retriable: false,
+  },
   LG_ERR_AUTH_MISSING: { message: 'missing bearer key', httpStatus: 401, retriable: false },
   LG_ERR_AUTH_INVALID: { message: 'unknown bearer key', httpStatus: 401, retriable: false },
   LG_ERR_AUTH_FORBIDDEN: {
@@ -95,6 +100,11 @@ export const ERRORS = {
   },
   ING_ERR_FIELD_MISSING: { message: 'a required field is missing', httpStatus: 400, retriable: false },
   ING_ERR_FIELD_INVALID: { message: 'a field has an invalid value', httpStatus: 400, retriable: false },
+  ING_ERR_ACCOUNT_UNVERIFIED: {
+    message: 'a heartbeat sent with a player key names its account only through a verified token',
+    httpStatus: 400,
+    retriable: false,
+  },
   ING_ERR_TIMESTAMP_INVALID: {
     message: 'the event time is missing or invalid',
     httpStatus: 400,

@@ -4,6 +4,7 @@
  * `{ code, message, retriable, details? }` from the error table, and graceful shutdown.
  */
 import { hash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -12,11 +13,11 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Bindings, ChildLoggerOptions } from 'pino';
-import type { ApiKey, Role } from './config.ts';
+import type { ApiKey, HttpConfig, Role } from './config.ts';
 import { isLeechguardError, LeechguardError } from './errors.ts';
 import { LIMITS } from './limits.ts';
 import type { Logger } from './log.ts';
-import { Histogram, type Registry } from './metrics.ts';
+import { Gauge, Histogram, type Registry } from './metrics.ts';
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -35,6 +36,13 @@ export interface HttpServiceOptions {
    * or undefined when it carries none. Asked only when there is no Authorization header.
    */
   sessionPrincipal?: (req: FastifyRequest) => Principal | undefined;
+  /** The service's `http` config section: TLS, bytes-in-flight bounds, keyed ops endpoints. */
+  http?: Partial<
+    Pick<
+      HttpConfig,
+      'tls' | 'inFlightBytesMax' | 'inFlightBytesPerKeyMax' | 'opsEndpointsNeedKey' | 'trustedProxies'
+    >
+  >;
 }
 
 export interface Principal {
@@ -78,6 +86,17 @@ export function authenticate(
 }
 
 /** The principal when it holds one of the roles; throws LG_ERR_AUTH_FORBIDDEN otherwise. */
+/** True when the request carries a valid monitor or operator key. */
+function canSeeDetails(keys: KeyIndex, req: FastifyRequest): boolean {
+  if (req.principal) return req.principal.roles.some((r) => r === 'monitor' || r === 'operator');
+  try {
+    authenticate(keys, req.headers.authorization, ['monitor', 'operator']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function withRole(principal: Principal, allowed: readonly Role[]): Principal {
   if (!principal.roles.some((r) => allowed.includes(r))) {
     throw new LeechguardError('LG_ERR_AUTH_FORBIDDEN', `needs one of ${allowed.join(', ')}`);
@@ -144,6 +163,82 @@ class LazyRequestLogger {
 
 type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/**
+ * Body bytes a request will send, known from its headers alone: the Content-Length, the body
+ * limit when the body is chunked (its length is unknown until read), 0 without a body.
+ */
+function declaredBodyBytes(req: FastifyRequest, bodyLimit: number): number {
+  const length = req.headers['content-length'];
+  if (length !== undefined) {
+    const n = Number(length);
+    return Number.isSafeInteger(n) && n >= 0 ? n : bodyLimit + 1;
+  }
+  return req.headers['transfer-encoding'] !== undefined ? bodyLimit : 0;
+}
+
+/**
+ * Request-body bytes being received, per process and per key, reserved from headers before a byte
+ * of the body is read and released when the response closes (sent or aborted).
+ */
+class BodyBudget {
+  private total = 0;
+  private readonly perKey = new Map<string, number>();
+  private readonly totalMax: number;
+  private readonly perKeyMax: number;
+
+  constructor(totalMax: number, perKeyMax: number) {
+    this.totalMax = totalMax;
+    this.perKeyMax = perKeyMax;
+  }
+
+  /** Bytes reserved now across the process (tests, metrics). */
+  get inFlightBytes(): number {
+    return this.total;
+  }
+
+  /** Reserves against the process; false when it would go over. */
+  reserve(bytes: number, onRelease: (fn: () => void) => void): boolean {
+    if (bytes === 0) return true;
+    if (this.total + bytes > this.totalMax) return false;
+    this.total += bytes;
+    onRelease(() => {
+      this.total -= bytes;
+    });
+    return true;
+  }
+
+  /** Reserves against one key; false when it would go over. */
+  reserveKey(key: string, bytes: number, onRelease: (fn: () => void) => void): boolean {
+    if (bytes === 0) return true;
+    const held = this.perKey.get(key) ?? 0;
+    if (held + bytes > this.perKeyMax) return false;
+    this.perKey.set(key, held + bytes);
+    onRelease(() => {
+      const left = (this.perKey.get(key) ?? bytes) - bytes;
+      if (left <= 0) this.perKey.delete(key);
+      else this.perKey.set(key, left);
+    });
+    return true;
+  }
+}
+
+/**
+ * Runs `fn` once when the response is handed to the OS (`finish`, before the client can read it) or
+ * the connection closes without it (`close`).
+ */
+function onResponseClosed(reply: FastifyReply): (fn: () => void) => void {
+  return (fn) => {
+    let done = false;
+    const once = () => {
+      if (done) return;
+      done = true;
+      fn();
+    };
+    reply.raw.once('finish', once);
+    reply.raw.once('close', once);
+  };
+}
+
 export function sendError(reply: FastifyReply, err: LeechguardError): FastifyReply {
   if (err.retriable && err.httpStatus === 503) reply.header('retry-after', '1');
   return reply.code(err.httpStatus).send(err.toJSON());
@@ -154,24 +249,80 @@ export type RoleCheck = (req: FastifyRequest, reply: FastifyReply, done: (err?: 
 
 export interface HttpService {
   app: FastifyInstance;
-  /** onRequest / preHandler hook that admits only keys holding one of the roles. */
+  /**
+   * onRequest hook that admits only keys holding one of the roles, then reserves the request's
+   * body bytes against the key's allowance: a refused request (401 / 403 / 413 / 503) is answered
+   * before its body is read, and its connection is closed rather than drained.
+   */
   requireRole(...roles: Role[]): RoleCheck;
+  /** onRequest hook for operational endpoints: open, or `monitor` / `operator` keys when configured. */
+  readonly opsAccess: RoleCheck;
   listen(host: string, port: number): Promise<string>;
   /** Registers a closer run on shutdown, in reverse order of registration, after the server stops. */
   onShutdown(fn: () => Promise<void> | void): void;
   shutdown(): Promise<void>;
 }
 
+function httpsOptions(tls: NonNullable<HttpServiceOptions['http']>['tls']) {
+  if (!tls) return undefined;
+  const read = (file: string, key: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (cause) {
+      throw new LeechguardError('LG_ERR_CONFIG_INVALID', `http.tls.${key}: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+  };
+  return {
+    cert: read(tls.certFile, 'certFile'),
+    key: read(tls.keyFile, 'keyFile'),
+    ...(tls.caFile ? { ca: read(tls.caFile, 'caFile') } : {}),
+    requestCert: tls.requestClientCert,
+    rejectUnauthorized: tls.requestClientCert,
+  };
+}
+
 export function createHttpService(options: HttpServiceOptions): HttpService {
+  const bodyLimit = options.bodyLimitBytes ?? LIMITS.httpBodyBytesMax;
+  const https = httpsOptions(options.http?.tls);
   const app = Fastify({
+    ...(https ? { https } : {}),
+    // Without configured proxies req.ip is the socket's peer: a forwarded header is never believed.
+    ...(options.http?.trustedProxies !== undefined ? { trustProxy: options.http.trustedProxies } : {}),
     loggerInstance: options.logger as FastifyBaseLogger,
     // Per-request lines would dominate the log at edge rates; durations go to /metrics instead.
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: (logger, bindings, options) =>
       new LazyRequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger,
-    bodyLimit: options.bodyLimitBytes ?? LIMITS.httpBodyBytesMax,
+    bodyLimit,
     requestTimeout: LIMITS.httpRequestTimeoutMs,
     return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  const inFlightMax = options.http?.inFlightBytesMax ?? LIMITS.httpInFlightBytesMax;
+  const perKeyMax = options.http?.inFlightBytesPerKeyMax ?? LIMITS.httpInFlightBytesPerKeyMax;
+  if (perKeyMax > inFlightMax || bodyLimit > perKeyMax) {
+    throw new LeechguardError(
+      'LG_ERR_CONFIG_INVALID',
+      `http: body limit ${bodyLimit} <= inFlightBytesPerKeyMax ${perKeyMax} <= inFlightBytesMax ${inFlightMax} must hold (else a largest body never fits)`,
+    );
+  }
+  const budget = new BodyBudget(inFlightMax, perKeyMax);
+  /** Refuses before the body is read; the connection closes after the answer instead of draining it. */
+  const refuse = (req: FastifyRequest, reply: FastifyReply, err: LeechguardError | Error): Error => {
+    if (declaredBodyBytes(req, bodyLimit) > 0) reply.header('connection', 'close');
+    return err;
+  };
+  // Every request's body counts against the process, keyed or not, before any route hook runs.
+  app.addHook('onRequest', (req, reply, done) => {
+    const bytes = declaredBodyBytes(req, bodyLimit);
+    if (bytes > bodyLimit) return done(refuse(req, reply, new LeechguardError('LG_ERR_BODY_TOO_LARGE')));
+    if (!budget.reserve(bytes, onResponseClosed(reply))) {
+      return done(
+        refuse(req, reply, new LeechguardError('LG_ERR_OVERLOADED', 'request bodies in flight at the limit')),
+      );
+    }
+    done();
   });
   const closers: Array<() => Promise<void> | void> = [];
   let shuttingDown = false;
@@ -212,8 +363,48 @@ export function createHttpService(options: HttpServiceOptions): HttpService {
     sendError(reply, new LeechguardError('LG_ERR_NOT_FOUND', `${req.method} ${req.url}`)),
   );
 
+  new Gauge({
+    name: `leechguard_${options.name}_http_body_bytes_in_flight`,
+    help: 'Request-body bytes reserved by requests being received (declared lengths)',
+    registers: [options.metrics],
+    collect() {
+      this.set(budget.inFlightBytes);
+    },
+  });
+
+  const keys = indexKeys(options.apiKeys);
+  const requireRole =
+    (...roles: Role[]): RoleCheck =>
+    (req, reply, done) => {
+      let principal: Principal;
+      try {
+        // The console's session cookie is a second way in, asked only without an Authorization header.
+        const bySession =
+          req.headers.authorization === undefined ? options.sessionPrincipal?.(req) : undefined;
+        principal = bySession
+          ? withRole(bySession, roles)
+          : authenticate(keys, req.headers.authorization, roles);
+      } catch (err) {
+        return done(refuse(req, reply, err as Error));
+      }
+      req.principal = principal;
+      if (!budget.reserveKey(principal.name, declaredBodyBytes(req, bodyLimit), onResponseClosed(reply))) {
+        return done(
+          refuse(
+            req,
+            reply,
+            new LeechguardError('LG_ERR_OVERLOADED', 'this key has request bodies in flight at its limit'),
+          ),
+        );
+      }
+      done();
+    };
+  const opsAccess: RoleCheck = options.http?.opsEndpointsNeedKey
+    ? requireRole('monitor', 'operator')
+    : (_req, _reply, done) => done();
+
   app.get('/healthz', async () => ({ status: 'ok', service: options.name }));
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/readyz', { onRequest: opsAccess }, async (req, reply) => {
     if (shuttingDown) return sendError(reply, new LeechguardError('LG_ERR_SHUTTING_DOWN'));
     const results: Record<string, string> = {};
     let ready = true;
@@ -223,38 +414,29 @@ export function createHttpService(options: HttpServiceOptions): HttpService {
           await check();
           results[name] = 'ok';
         } catch (err) {
+          // The answer names the failing dependency only: hosts and raw errors go to the log.
           ready = false;
-          results[name] = (err as Error).message;
+          results[name] = 'failing';
+          req.log.warn({ err, check: name }, 'readiness check failed');
         }
       }),
     );
-    const details = options.readinessDetails?.();
+    // What the service works with (e.g. the tenants' signals) is shown to a monitor / operator key only.
+    const details =
+      options.readinessDetails && canSeeDetails(keys, req) ? options.readinessDetails() : undefined;
     return reply
       .code(ready ? 200 : 503)
       .send({ status: ready ? 'ready' : 'not ready', checks: results, ...(details ? { details } : {}) });
   });
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { onRequest: opsAccess }, async (_req, reply) => {
     reply.header('content-type', options.metrics.contentType);
     return options.metrics.metrics();
   });
 
-  const keys = indexKeys(options.apiKeys);
   const service: HttpService = {
     app,
-    requireRole:
-      (...roles) =>
-      (req, _reply, done) => {
-        try {
-          const bySession =
-            req.headers.authorization === undefined ? options.sessionPrincipal?.(req) : undefined;
-          req.principal = bySession
-            ? withRole(bySession, roles)
-            : authenticate(keys, req.headers.authorization, roles);
-        } catch (err) {
-          return done(err as Error);
-        }
-        done();
-      },
+    requireRole,
+    opsAccess,
     async listen(host, port) {
       return app.listen({ host, port });
     },

@@ -3,18 +3,22 @@
  * be swapped on measurement. Producers are idempotent with acks=all; topics are created with the
  * partitions and cleanup policy of core/topics.ts.
  */
+
+import { readFileSync } from 'node:fs';
 import {
   type Admin,
   type Consumer,
   type ConsumerConfig,
   type ICustomPartitioner,
   Kafka,
+  type KafkaConfig as KafkaConfigOptions,
   logLevel,
   Partitioners,
   type Producer,
 } from 'kafkajs';
 import type { z } from 'zod';
 import type { kafkaSection } from './config.ts';
+import { LeechguardError } from './errors.ts';
 import { LIMITS } from './limits.ts';
 import type { Logger } from './log.ts';
 import { partitionOf } from './partition.ts';
@@ -42,13 +46,80 @@ const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+function readPem(file: string, key: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (cause) {
+    throw new LeechguardError('LG_ERR_CONFIG_INVALID', `kafka.ssl.${key}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}
+
+/** kafkajs `ssl` from the config: PEM files read once, at boot (a missing one stops it, named). */
+export function kafkaTls(ssl: KafkaConfig['ssl']): KafkaConfigOptions['ssl'] {
+  if (typeof ssl === 'boolean') return ssl;
+  return {
+    ...(ssl.caFile ? { ca: [readPem(ssl.caFile, 'caFile')] } : {}),
+    ...(ssl.certFile ? { cert: readPem(ssl.certFile, 'certFile') } : {}),
+    ...(ssl.keyFile ? { key: readPem(ssl.keyFile, 'keyFile') } : {}),
+    ...(ssl.servername ? { servername: ssl.servername } : {}),
+  };
+}
+
+/**
+ * OAUTHBEARER tokens from an OAuth 2.0 client-credentials grant (RFC 6749 §4.4), reused until a
+ * minute before they expire; kafkajs asks on every (re)authentication.
+ */
+export function clientCredentialsProvider(
+  sasl: Extract<NonNullable<KafkaConfig['sasl']>, { mechanism: 'oauthbearer' }>,
+  nowMs: () => number = Date.now,
+): () => Promise<{ value: string }> {
+  let cached: { value: string; untilMs: number } | undefined;
+  return async () => {
+    if (cached && nowMs() < cached.untilMs) return { value: cached.value };
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      ...(sasl.scope ? { scope: sasl.scope } : {}),
+    });
+    const res = await fetch(sasl.tokenUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(sasl.clientId)}:${encodeURIComponent(sasl.clientSecret)}`).toString('base64')}`,
+      },
+      body,
+      signal: AbortSignal.timeout(LIMITS.readinessProbeTimeoutMs * 5),
+    });
+    if (!res.ok)
+      throw new LeechguardError('LG_ERR_KAFKA_UNAVAILABLE', `OAuth token endpoint answered ${res.status}`);
+    const token = (await res.json()) as { access_token?: unknown; expires_in?: unknown };
+    if (typeof token.access_token !== 'string') {
+      throw new LeechguardError('LG_ERR_KAFKA_UNAVAILABLE', 'OAuth token endpoint gave no access_token');
+    }
+    const lifetimeMs = (typeof token.expires_in === 'number' ? token.expires_in : 300) * 1000;
+    cached = { value: token.access_token, untilMs: nowMs() + Math.max(0, lifetimeMs - 60_000) };
+    return { value: cached.value };
+  };
+}
+
+/** kafkajs `sasl` from the config. */
+export function kafkaSasl(sasl: KafkaConfig['sasl']): KafkaConfigOptions['sasl'] {
+  if (!sasl) return undefined;
+  if (sasl.mechanism === 'oauthbearer') {
+    return { mechanism: 'oauthbearer', oauthBearerProvider: clientCredentialsProvider(sasl) };
+  }
+  return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as never;
+}
+
 export function createKafka(config: KafkaConfig, logger: Logger): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
+  const sasl = kafkaSasl(config.sasl);
   return new Kafka({
     clientId: config.clientId,
     brokers: [...config.brokers],
-    ssl: config.ssl,
-    ...(config.sasl ? { sasl: { ...config.sasl } as never } : {}),
+    ssl: kafkaTls(config.ssl),
+    ...(sasl ? { sasl } : {}),
     connectionTimeout: 3_000,
     requestTimeout: LIMITS.kafkaAckTimeoutMs,
     retry: {

@@ -13,6 +13,24 @@ export const LIMITS = {
   httpBodyBytesMax: 16 * MiB,
   /** Time a client may take to send a request, ms. Above: the socket is closed. */
   httpRequestTimeoutMs: 30_000,
+  /**
+   * Request-body bytes being received at once by one process (Content-Length, or the body limit
+   * when the length is not declared), counted from the moment a key is accepted. Above: 503 +
+   * Retry-After before a byte of the body is read, so a flood of uploads cannot exhaust memory.
+   */
+  httpInFlightBytesMax: 64 * MiB,
+  /** The same per bearer key: one client cannot take the whole process's allowance. Above: 503. */
+  httpInFlightBytesPerKeyMax: 32 * MiB,
+  /**
+   * Shortest secret (bearer key, token-hashing key, SASL / registry password) a service boots
+   * with, chars: 32 hex chars are 128 bits (`openssl rand -hex 32` gives 64). Below: the boot stops.
+   */
+  secretCharsMin: 32,
+  /**
+   * Gauges whose value needs a scan of a table (active revocations, pending reviews) are
+   * recomputed at most this often, ms: scrapes cost one scan per interval, however many arrive.
+   */
+  metricsScanIntervalMs: 15_000,
   /** Time graceful shutdown waits for in-flight requests before closing anyway, ms. */
   shutdownGraceMs: 10_000,
 
@@ -46,6 +64,11 @@ export const LIMITS = {
   ingestLineBytesMax: 32 * KiB,
   /** Longest syslog header read before a JSON log record (`<134>2026-02-09T13:52:42Z host name[pid]: {…}`), chars: RFC 5424 headers with structured data stay well under it. A longer prefix is not taken for a header, and the line is dead-lettered as invalid JSON. */
   ingestSyslogHeaderCharsMax: 1_024,
+  /**
+   * Longest request path (before the query), chars: CDNs refuse URLs past 8 KiB, and the segment
+   * and content patterns run on it. Above: the line is dead-lettered ING_ERR_FIELD_INVALID.
+   */
+  ingestPathCharsMax: 8 * KiB,
   /** Lines per HTTP batch or shipped chunk. Above: 413 ING_ERR_BATCH_TOO_MANY_LINES for the whole batch (the client splits it). */
   ingestBatchLinesMax: 50_000,
   /** Records produced but not yet acked by Kafka, across all requests. Above: 503 + Retry-After (back-pressure, nothing taken). */
@@ -73,7 +96,10 @@ export const LIMITS = {
   shipFollowPollMs: 500,
 
   // ── detector ─────────────────────────────────────────────────────────────────────────────────
-  /** State keys one partition holds in memory. Above: new keys are refused and counted (overflow). */
+  /**
+   * State keys one partition holds in memory. At it, the coldest 1/64 (soonest-expiring values) are
+   * shed and counted, so a flood of random tokens cannot stop new keys from being tracked.
+   */
   detectorStateKeysPerPartitionMax: 2_000_000,
   /** Entries one state value holds (distinct networks, sessions, devices). Above: refused, counted. */
   detectorEntriesPerKeyMax: 64,
@@ -122,7 +148,13 @@ export const LIMITS = {
    * topic and the enforcer's memory to about a week of revocations.
    */
   enforcerRevocationKeepAfterExpiryMs: 7 * 24 * 60 * 60 * 1000,
-  /** How often expired revocations are swept into tombstones, ms. */
+  /**
+   * How long a decided review entry stays on the compacted review-queue topic, ms (35 days: past
+   * the anomalies topic's 30-day retention, so a replayed flag can no longer find its entry gone
+   * and open a new one). Then a tombstone removes it; pending entries stay until decided.
+   */
+  enforcerReviewKeepAfterDecisionMs: 35 * 24 * 60 * 60 * 1000,
+  /** How often expired revocations (and old decided reviews) are swept into tombstones, ms. */
   enforcerRevocationSweepIntervalMs: 60 * 60 * 1000,
   /** Tombstones written per produce request by the sweep: bounds one request's size. */
   enforcerRevocationSweepBatchMax: 1_000,
@@ -148,8 +180,19 @@ export const LIMITS = {
   // enforcer / edge (decision API, edge client, session admission)
   /** Longest subject (token, hash, session id, account id) the decision API accepts, chars. Above: 400. */
   decisionSubjectCharsMax: 4_096,
+  /**
+   * Bytes the decision API's "not denied" cache may hold (its keys are caller-chosen subjects of up
+   * to decisionSubjectCharsMax chars, so a count alone does not bound it). Above: oldest dropped.
+   */
+  edgeNegativeCacheBytesMax: 16 * MiB,
   /** Most sessions one account may hold at once whatever its plan says; bounds the Lua loop. */
   sessionsPerAccountMax: 64,
+  /**
+   * Ended-session reasons one account keeps (they answer late heartbeats with why the session
+   * ended); every start reads them whole. 8x the most sessions an account may hold. Above: a
+   * refused unknown id is not remembered, a real session's end replaces a random entry.
+   */
+  sessionEndedPerAccountMax: 512,
   /** Longest account / device / content / session id accepted by session admission, chars. Above: 400. */
   sessionIdCharsMax: 256,
   /** Heartbeat records buffered for Kafka before new ones are dropped (counted + logged). */

@@ -12,3 +12,20 @@ export function createMetricsRegistry(service: string): Registry {
   collectDefaultMetrics({ register: registry, prefix: 'leechguard_' });
   return registry;
 }
+
+/**
+ * A value computed at most once per `intervalMs` of the clock, for gauges whose exact value costs
+ * a scan: a scrape (or a flood of them) then costs one scan per interval, not one each.
+ */
+export function recomputedEvery<T>(intervalMs: number, nowMs: () => number, compute: () => T): () => T {
+  let value: T | undefined;
+  let atMs = Number.NEGATIVE_INFINITY;
+  return () => {
+    const now = nowMs();
+    if (value === undefined || now - atMs >= intervalMs) {
+      value = compute();
+      atMs = now;
+    }
+    return value;
+  };
+}

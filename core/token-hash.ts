@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
+import { DEMO_TOKEN_HASHING_KEY } from './secrets.ts';
 
 export const tokenHashingSection = z
   .object({
@@ -13,7 +14,8 @@ export const tokenHashingSection = z
     /** Secrets by key id; at least 32 chars. Keep retired keys until their tokens have expired. */
     keys: z
       .record(z.string(), z.string().min(32))
-      .default({ k1: 'leechguard-local-development-key-change-me!' }),
+      // Public: services refuse to boot with it outside the demo and tests (core/secrets.ts).
+      .default({ k1: DEMO_TOKEN_HASHING_KEY }),
   })
   .strict()
   .refine((s) => s.currentKeyId in s.keys, { message: 'currentKeyId must name one of keys' });

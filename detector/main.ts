@@ -10,6 +10,7 @@ import { createHttpService, exitOnSignals } from '../core/http.ts';
 import { createKafka, ensureTopics, probeKafka } from '../core/kafka.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { createMetricsRegistry } from '../core/metrics.ts';
+import { refuseWeakSecrets } from '../core/secrets.ts';
 import { AvroSerde } from '../core/serde.ts';
 import { TOPICS } from '../core/topics.ts';
 import { type DetectorConfig, detectorConfigSchema } from './config.ts';
@@ -88,6 +89,7 @@ export async function startDetector(
       apiKeys: config.http.apiKeys,
       readiness: { kafka: () => probeKafka(admin) },
       readinessDetails: () => ({ signals: runner.topology.signalsReport() }),
+      http: config.http,
     });
     url = await http.listen(config.http.host, config.http.port);
   }
@@ -125,6 +127,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig(detectorConfigSchema, { file: values.config });
+  refuseWeakSecrets('detector', config);
   const logger = createLogger('detector', config.log.level);
   const service = await startDetector(config, { logger });
   exitOnSignals(() => service.close(), logger);

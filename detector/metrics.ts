@@ -65,7 +65,7 @@ export function registerDetectorMetrics(
   mirroredCounter(
     registry,
     'leechguard_detector_state_overflow_keys_total',
-    'State keys refused at the keys-per-partition bound',
+    'State keys shed (the coldest, to admit new ones) at the keys-per-partition bound',
     () => runner.stateOverflowKeys(),
   );
   mirroredCounter(

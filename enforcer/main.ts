@@ -20,6 +20,7 @@ import { LIMITS } from '../core/limits.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { createMetricsRegistry, type Registry } from '../core/metrics.ts';
 import { createRedis, probeRedis, type Redis } from '../core/redis.ts';
+import { refuseWeakSecrets } from '../core/secrets.ts';
 import { AvroSerde } from '../core/serde.ts';
 import { TOPICS } from '../core/topics.ts';
 import { type ConsoleRoutesOptions, consoleRoutes } from './api/console-routes.ts';
@@ -139,8 +140,9 @@ export async function startEnforcer(
     apiKeys: config.http.apiKeys,
     readiness,
     sessionPrincipal: (req) => consoleSessions.principalOf(req),
+    http: config.http,
   });
-  await registerOpenApi(http.app);
+  await registerOpenApi(http.app, http.opsAccess);
   await http.app.register(enforcerRoutes, {
     prefix: '/v1',
     enforcement,
@@ -235,6 +237,12 @@ export async function startEnforcer(
           LIMITS.enforcerRevocationSweepBatchMax,
         );
         if (n > 0) logger.info({ tombstones: n }, 'old revocations swept from the topic');
+        const decided = reviews.decidedBefore(clock.nowMs() - LIMITS.enforcerReviewKeepAfterDecisionMs);
+        for (let i = 0; i < decided.length; i += LIMITS.enforcerRevocationSweepBatchMax) {
+          const keys = decided.slice(i, i + LIMITS.enforcerRevocationSweepBatchMax);
+          await writer.write(keys.map((key) => ({ table: reviews.table, key, value: null })));
+        }
+        if (decided.length > 0) logger.info({ tombstones: decided.length }, 'old decided reviews swept');
       } catch (err) {
         logger.warn({ err: (err as Error).message }, 'revocation sweep failed; retrying at the next one');
       }
@@ -279,6 +287,7 @@ export async function main(argv: string[]): Promise<number> {
     allowPositionals: false,
   });
   const config = loadConfig(enforcerConfigSchema, { file: values.config });
+  refuseWeakSecrets('enforcer', config);
   const logger = createLogger('enforcer', config.log.level);
   const running = await startEnforcer(config, { logger, mount: mountEdgeApis(config) });
   process.stdout.write(`enforcer listening on ${running.url}\n`);

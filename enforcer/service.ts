@@ -8,7 +8,7 @@ import { LeechguardError } from '../core/errors.ts';
 import { deterministicId } from '../core/ids.ts';
 import { LIMITS } from '../core/limits.ts';
 import type { Logger } from '../core/log.ts';
-import { Counter, Gauge, type Registry } from '../core/metrics.ts';
+import { Counter, Gauge, type Registry, recomputedEvery } from '../core/metrics.ts';
 import type {
   Action,
   Anomaly,
@@ -62,17 +62,24 @@ export class Enforcement {
       labelNames: ['outcome'],
       registers: [parts.metrics],
     });
+    const now = () => parts.clock.nowMs();
+    const pending = recomputedEvery(LIMITS.metricsScanIntervalMs, now, () => parts.reviews.counts().pending);
+    const active = recomputedEvery(
+      LIMITS.metricsScanIntervalMs,
+      now,
+      () => parts.revocations.list({ status: 'active', limit: 0 }).total,
+    );
     const reviewsPending: Gauge = new Gauge({
       name: 'leechguard_enforcer_reviews_pending',
-      help: 'Review entries waiting for an analyst',
+      help: 'Review entries waiting for an analyst (recomputed at most every 15 s)',
       registers: [parts.metrics],
-      collect: () => reviewsPending.set(parts.reviews.counts().pending),
+      collect: () => reviewsPending.set(pending()),
     });
     const revocationsActive: Gauge = new Gauge({
       name: 'leechguard_enforcer_revocations_active',
-      help: 'Revocations in force (active and not expired)',
+      help: 'Revocations in force, active and not expired (recomputed at most every 15 s)',
       registers: [parts.metrics],
-      collect: () => revocationsActive.set(parts.revocations.list({ status: 'active', limit: 0 }).total),
+      collect: () => revocationsActive.set(active()),
     });
     this.revocationsTotal = new Counter({
       name: 'leechguard_enforcer_revocations_issued_total',

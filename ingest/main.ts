@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.ts';
 import { exitOnSignals } from '../core/http.ts';
 import { createLogger } from '../core/log.ts';
+import { refuseWeakSecrets } from '../core/secrets.ts';
 import { ingestConfigSchema } from './config.ts';
 import { startIngest } from './service.ts';
 
@@ -35,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     file: values.config,
     ...(values.port ? { overrides: { http: { port: Number(values.port) } } } : {}),
   });
+  refuseWeakSecrets('ingest', config);
   const logger = createLogger('ingest', config.log.level);
   const handle = await startIngest(config, { logger });
   exitOnSignals(() => handle.close(), logger);

@@ -8,6 +8,7 @@
 import { hash } from 'node:crypto';
 import type { ErrorCode } from '../core/errors.ts';
 import { deterministicId } from '../core/ids.ts';
+import { LIMITS } from '../core/limits.ts';
 import type { AccountPlan, CdnRequest, DeadLetter, PlayerHeartbeat } from '../core/schemas/generated.ts';
 import type { TokenHasher } from '../core/token-hash.ts';
 import type { EnrichConfig } from './config.ts';
@@ -270,6 +271,23 @@ export function buildCdnRequests(
   const records: Array<Keyed<CdnRequest>> = [];
   const deadLetters: Array<Keyed<DeadLetter>> = [];
   for (const p of parsed.records) {
+    if (p.path.length > LIMITS.ingestPathCharsMax) {
+      // Checked before any pattern runs on it: the configured segment / content patterns are
+      // operator regexes whose cost grows with the path.
+      deadLetters.push(
+        deadLetter(
+          {
+            ...p,
+            code: 'ING_ERR_FIELD_INVALID',
+            reason: `path is ${p.path.length} chars, limit ${LIMITS.ingestPathCharsMax}`,
+          },
+          source,
+          meta,
+          ctx,
+        ),
+      );
+      continue;
+    }
     try {
       records.push(toCdnRequest(p, source, meta, ctx));
     } catch (err) {
@@ -288,13 +306,29 @@ export function buildCdnRequests(
   return { records, deadLetters };
 }
 
-/** Parsed heartbeats as records + dead letters; `fallbackIp` is the HTTP peer when the player posts itself. */
+/** Who handed ingest a batch of heartbeats, which decides what of its body is believed. */
+export interface HeartbeatSender {
+  /**
+   * A backend key, a CDN source or operator tooling (ship, quality): the body's `accountId` and
+   * `clientIp` are taken as given. A player key ships inside apps and is public, so for it the
+   * account comes only from a verified token and the address only from the connection: anyone
+   * could otherwise make an innocent account look shared.
+   */
+  trusted: boolean;
+  /** The HTTP peer (the socket, or a configured trusted proxy's header); null off HTTP. */
+  peerIp: string | null;
+}
+
+/** Files and tools run by the operator: the records say what they say. */
+export const OPERATOR_SENDER: HeartbeatSender = Object.freeze({ trusted: true, peerIp: null });
+
+/** Parsed heartbeats as records + dead letters; what of each body is believed depends on `sender`. */
 export function buildHeartbeats(
   parsed: ParseResult<ParsedHeartbeat>,
   source: BatchSource,
   meta: BatchMeta,
   ctx: PipelineContext,
-  fallbackIp: string | null = null,
+  sender: HeartbeatSender = OPERATOR_SENDER,
 ): BatchOutput<PlayerHeartbeat> {
   const records: Array<Keyed<PlayerHeartbeat>> = [];
   const deadLetters: Array<Keyed<DeadLetter>> = [];
@@ -305,7 +339,20 @@ export function buildHeartbeats(
           token: h.token,
         })
       : null;
-    const accountId = h.accountId ?? token?.accountId ?? null;
+    const accountId = sender.trusted
+      ? (h.accountId ?? token?.accountId ?? null)
+      : token?.verified === true
+        ? token.accountId
+        : null;
+    if (accountId === null && !sender.trusted && (h.accountId !== null || token?.accountId)) {
+      errors.push({
+        offset: h.offset,
+        line: h.line,
+        code: 'ING_ERR_ACCOUNT_UNVERIFIED',
+        reason: 'a player key is public: the account must come from a token whose signature verifies',
+      });
+      continue;
+    }
     if (accountId === null) {
       errors.push({
         offset: h.offset,
@@ -317,7 +364,7 @@ export function buildHeartbeats(
     }
     const timestampMs = h.timestampMs ?? meta.receivedAtMs;
     const geo = enrichGeo(
-      h.clientIp ?? fallbackIp,
+      sender.trusted ? (h.clientIp ?? sender.peerIp) : sender.peerIp,
       { country: null, asn: null, latitude: null, longitude: null },
       ctx,
     );

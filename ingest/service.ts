@@ -183,6 +183,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     metrics,
     apiKeys: allApiKeys(config),
     readiness: { kafka: () => probeKafka(admin) },
+    http: config.http,
     bodyLimitBytes: config.limits.bodyBytesMax,
   });
   const { app } = service;
@@ -236,7 +237,12 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       mapping: s?.mapping,
       givenBatchId: typeof given === 'string' && BATCH_ID.test(given) ? given : null,
       receivedAtMs: clock.nowMs(),
-      clientIp: format === 'heartbeat' ? req.ip : null,
+      sender: {
+        // Roles other than `player` belong to keys kept server-side (CDN sources, backends).
+        trusted: req.principal!.roles.some((r) => r !== 'player'),
+        // req.ip: the socket's address, or the forwarded one when the peer is a configured trusted proxy.
+        peerIp: req.ip,
+      },
     });
     await sink.write(result.batches);
     return answer(source, result.batchId, result.accepted, result.deadLetters);
@@ -282,7 +288,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
 
   app.post<{ Params: { format: string } }>(
     '/v1/logs/:format',
-    { preHandler: service.requireRole('source', 'operator') },
+    { onRequest: service.requireRole('source', 'operator') },
     async (req, reply) =>
       guarded(reply, async () => {
         const format = req.params.format;
@@ -293,14 +299,14 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
 
   app.post(
     '/v1/heartbeats',
-    { preHandler: service.requireRole('player', 'source', 'operator') },
+    { onRequest: service.requireRole('player', 'backend', 'source', 'operator') },
     async (req, reply) =>
       guarded(reply, async () => {
         return runBatch(req, 'heartbeat', batchSource(req.principal!.name, 'heartbeat'));
       }),
   );
 
-  app.post('/v1/accounts', { preHandler: service.requireRole('backend', 'operator') }, async (req, reply) =>
+  app.post('/v1/accounts', { onRequest: service.requireRole('backend', 'operator') }, async (req, reply) =>
     guarded(reply, async () => {
       const source: BatchSource = {
         name: req.principal!.name,

@@ -1,7 +1,8 @@
 /**
  * One partition's hot state: in-memory values by namespace and key, with the keys changed since
- * the last flush (write-behind), the consumed offsets and the watermark. Bounded in keys; a key
- * refused at the bound is counted, never a crash.
+ * the last flush (write-behind), the consumed offsets and the watermark. Bounded in keys: at the
+ * bound the coldest keys are shed (counted) to make room, so a flood of new keys (random tokens)
+ * cannot stop the partition from tracking the next real one.
  */
 import type { StateValue, StateView } from '../rules/kit.ts';
 
@@ -41,12 +42,26 @@ interface Entity {
   d: boolean;
 }
 
+/** At the bound, keysMax / SHED_DIVISOR of the coldest keys are shed at once (1/64: 1.6 %). */
+const SHED_DIVISOR = 64;
+
+/** How recently a key was used: the latest expiry of its values (Infinity when one never expires). */
+function heatOf(e: Entity): number {
+  let heat = Number.NEGATIVE_INFINITY;
+  for (const ns in e.v) {
+    const x = e.v[ns]!.x;
+    if (x === 0) return Number.POSITIVE_INFINITY;
+    if (x > heat) heat = x;
+  }
+  return heat;
+}
+
 export class PartitionState implements StateView {
   readonly partition: number;
   /** Entities by key. */
   readonly entities = new Map<string, Entity>();
   meta: PartitionMeta = { offsets: {}, watermarkMs: 0, anomaliesOffset: null };
-  /** Keys refused because the partition held keysMax keys. */
+  /** Keys shed (the coldest, to make room for new ones) because the partition held keysMax keys. */
   overflowKeys = 0;
   /** Keys changed since the last flush (deleted ones are absent from `entities`). */
   private dirty: string[] = [];
@@ -93,7 +108,7 @@ export class PartitionState implements StateView {
     return this.entity(key)?.v[ns] as T | undefined;
   }
 
-  /** Sets or deletes (undefined) one value; returns false when a new key is refused at the bound. */
+  /** Sets or deletes (undefined) one value. A new key at the bound first sheds the coldest keys. */
   set(ns: string, key: string, value: StateValue | undefined): boolean {
     let e = this.entity(key);
     if (value === undefined) {
@@ -109,10 +124,7 @@ export class PartitionState implements StateView {
       return true;
     }
     if (!e) {
-      if (this.entities.size >= this.keysMax) {
-        this.overflowKeys++;
-        return false;
-      }
+      if (this.entities.size >= this.keysMax) this.shedColdest();
       e = { v: {}, d: false };
       this.entities.set(key, e);
       this.remember(key, e);
@@ -130,6 +142,38 @@ export class PartitionState implements StateView {
     const e = { v: values, d: false };
     this.entities.set(key, e);
     this.remember(key, e);
+  }
+
+  /**
+   * Drops the coldest keys: those whose latest expiry is soonest (their windows were touched
+   * longest ago; a value without expiry is never cold), ties by key so a replay sheds the same
+   * ones. A slice of the bound at once, so the scan is paid once per keysMax / SHED_DIVISOR new keys.
+   */
+  private shedColdest(): void {
+    const count = Math.min(this.entities.size, Math.max(1, Math.ceil(this.keysMax / SHED_DIVISOR)));
+    const heats = new Float64Array(this.entities.size);
+    let i = 0;
+    for (const e of this.entities.values()) heats[i++] = heatOf(e);
+    heats.sort();
+    const threshold = heats[count - 1]!;
+    let below = 0;
+    while (below < count && heats[below]! < threshold) below++;
+    const ties: string[] = [];
+    for (const [key, e] of this.entities) {
+      const h = heatOf(e);
+      if (h < threshold) this.drop(key, e);
+      else if (h === threshold) ties.push(key);
+    }
+    ties.sort();
+    for (let t = 0; t < count - below; t++) this.drop(ties[t]!, this.entities.get(ties[t]!)!);
+    this.overflowKeys += count;
+  }
+
+  /** Deletes a key with all its values (written as a deletion at the next flush). */
+  private drop(key: string, e: Entity): void {
+    this.entities.delete(key);
+    this.remember(key, undefined);
+    if (!e.d) this.dirty.push(key);
   }
 
   /** Deletes values expired before `beforeMs` (event time). Returns how many were removed. */

@@ -4,8 +4,10 @@
  */
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
+import type { RoleCheck } from '../../core/http.ts';
 
-export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+/** `access`: the service's ops-endpoint check (open, or a `monitor` / `operator` key when configured). */
+export async function registerOpenApi(app: FastifyInstance, access: RoleCheck): Promise<void> {
   await app.register(swagger, {
     openapi: {
       info: {
@@ -17,5 +19,10 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Built once, on first request: the document does not change after the routes are registered.
+  let document: string | undefined;
+  app.get('/openapi.json', { schema: { hide: true }, onRequest: access }, async (_req, reply) => {
+    document ??= JSON.stringify(app.swagger());
+    return reply.type('application/json').send(document);
+  });
 }

@@ -65,7 +65,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
   app.get<{ Querystring: { status?: 'pending' | 'approved' | 'rejected'; rule?: string; limit: number } }>(
     '/reviews',
     {
-      preHandler: readers,
+      onRequest: readers,
       schema: {
         tags: ['reviews'],
         summary: 'List review entries (moderate mode), oldest pending first',
@@ -87,7 +87,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
   app.get<{ Params: { anomalyId: string } }>(
     '/reviews/:anomalyId',
     {
-      preHandler: readers,
+      onRequest: readers,
       schema: { tags: ['reviews'], summary: 'One review entry with its flag and evidence', security: bearer },
     },
     async (req) => {
@@ -100,7 +100,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
   app.post<{ Params: { anomalyId: string }; Body: { decision: 'approved' | 'rejected'; comment?: string } }>(
     '/reviews/:anomalyId/decision',
     {
-      preHandler: requireRole('analyst'),
+      onRequest: requireRole('analyst'),
       schema: {
         tags: ['reviews'],
         summary: 'Approve (issues the revocation) or reject a pending entry',
@@ -134,7 +134,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
   }>(
     '/revocations',
     {
-      preHandler: readers,
+      onRequest: readers,
       schema: {
         tags: ['revocations'],
         summary: 'List revocations, newest first',
@@ -157,7 +157,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
 
   app.get<{ Params: { id: string } }>(
     '/revocations/:id',
-    { preHandler: readers, schema: { tags: ['revocations'], summary: 'One revocation', security: bearer } },
+    { onRequest: readers, schema: { tags: ['revocations'], summary: 'One revocation', security: bearer } },
     async (req) => {
       const r = revocations.get(req.params.id);
       if (!r) throw new LeechguardError('ENF_ERR_REVOCATION_NOT_FOUND', req.params.id);
@@ -168,7 +168,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
   app.post<{ Params: { id: string }; Body: { reason: string } }>(
     '/revocations/:id/lift',
     {
-      preHandler: readers,
+      onRequest: readers,
       schema: {
         tags: ['revocations'],
         summary:
@@ -189,7 +189,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
   app.get(
     '/policies',
     {
-      preHandler: readers,
+      onRequest: readers,
       schema: {
         tags: ['policies'],
         summary: 'Current policies: default, per rule, allow-list',
@@ -202,7 +202,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
   app.get<{ Querystring: { target?: string; limit: number } }>(
     '/policies/changes',
     {
-      preHandler: readers,
+      onRequest: readers,
       schema: {
         tags: ['policies'],
         summary: 'Audit trail of policy changes (who, when, before, after), newest first',
@@ -227,7 +227,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
   app.put<{ Params: { rule: string }; Body: { policy: unknown; comment?: string } }>(
     '/policies/rules/:rule',
     {
-      preHandler: requireRole('operator'),
+      onRequest: requireRole('operator'),
       schema: {
         tags: ['policies'],
         summary: "Set a rule's policy (mode, rolloutPercent, action, durationMs, slate, throttleKbps)",
@@ -248,7 +248,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
   app.delete<{ Params: { rule: string } }>(
     '/policies/rules/:rule',
     {
-      preHandler: requireRole('operator'),
+      onRequest: requireRole('operator'),
       schema: {
         tags: ['policies'],
         summary: "Remove a rule's own policy (it falls back to the default)",
@@ -261,7 +261,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
   app.put<{ Body: { policy: unknown; comment?: string } }>(
     '/policies/default',
     {
-      preHandler: requireRole('operator'),
+      onRequest: requireRole('operator'),
       schema: { tags: ['policies'], summary: 'Set the default policy', security: bearer, body: changeBody },
     },
     async (req) =>
@@ -271,7 +271,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
   app.put<{ Body: { policy: unknown; comment?: string } }>(
     '/policies/allow-list',
     {
-      preHandler: requireRole('operator'),
+      onRequest: requireRole('operator'),
       schema: {
         tags: ['policies'],
         summary: 'Set the allow-list: { accounts: [...], networks: [CIDR...] }, never enforced',
@@ -287,7 +287,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
   app.get<{ Querystring: { from?: string; to?: string; rule?: string } }>(
     '/would-have',
     {
-      preHandler: readers,
+      onRequest: readers,
       schema: {
         tags: ['would-have'],
         summary:
@@ -314,7 +314,7 @@ export const enforcerRoutes: FastifyPluginAsync<EnforcerRoutesOptions> = async (
   app.get<{ Params: { rule: string; day: string }; Querystring: { limit: number } }>(
     '/would-have/:rule/:day',
     {
-      preHandler: readers,
+      onRequest: readers,
       schema: {
         tags: ['would-have'],
         summary: 'The flags one rule would have revoked on one UTC day, newest first',

@@ -1,7 +1,9 @@
 /**
- * `GET /v1/decision?token=|tokenHash=|session=|account=` (bearer role `edge`): what the edge does
- * with a request: allow | block | throttle | substitute, with reason, rule, revocation id and expiry.
- * A raw token is hashed on arrival under every active key id and never logged or stored.
+ * `GET /v1/decision?tokenHash=|session=|account=` (bearer role `edge`), a raw token in the
+ * `x-leechguard-token` header: what the edge does with a request: allow | block | throttle |
+ * substitute, with reason, rule, revocation id and expiry. A raw token is hashed on arrival under
+ * every active key id and never logged or stored; it never travels in the URL (URLs end up in
+ * access logs and proxies' caches), so `?token=` is refused (400).
  */
 import type { FastifyInstance } from 'fastify';
 import { LeechguardError } from '../../core/errors.ts';
@@ -18,8 +20,10 @@ export interface DecisionRouteDeps {
   metrics?: Registry | undefined;
 }
 
+/** The header carrying a raw playback token. */
+export const TOKEN_HEADER = 'x-leechguard-token';
+
 interface DecisionQuery {
-  token?: string;
   tokenHash?: string;
   session?: string;
   account?: string;
@@ -61,25 +65,27 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
     decisions?.inc({ decision: d.decision, source: d.source });
   };
 
-  app.get<{ Querystring: DecisionQuery }>(
+  app.get<{ Querystring: DecisionQuery; Headers: { [TOKEN_HEADER]?: string } }>(
     '/v1/decision',
     {
       onRequest: deps.requireRole('edge'),
       schema: {
         querystring: {
           type: 'object',
-          properties: { token: subject, tokenHash: subject, session: subject, account: subject },
+          properties: { tokenHash: subject, session: subject, account: subject },
           additionalProperties: false,
         },
+        headers: { type: 'object', properties: { [TOKEN_HEADER]: subject } },
         response: { 200: decisionReply },
       },
     },
     (req, reply) => {
       const q = req.query;
-      if (!q.token && !q.tokenHash && !q.session && !q.account) {
+      const token = req.headers[TOKEN_HEADER];
+      if (!token && !q.tokenHash && !q.session && !q.account) {
         throw new LeechguardError('ENF_ERR_DECISION_NO_SUBJECT');
       }
-      const query = { token: q.token, tokenHash: q.tokenHash, sessionId: q.session, accountId: q.account };
+      const query = { token, tokenHash: q.tokenHash, sessionId: q.session, accountId: q.account };
       // Hot path: a complete mirror answers synchronously (no promise); only a miss awaits Redis.
       if (edge.cache.complete) {
         const d = edge.check(query);

@@ -18,6 +18,7 @@ import { createKafka, createProducer, ensureTopics, probeKafka } from '../../cor
 import { createLogger, type Logger } from '../../core/log.ts';
 import { createMetricsRegistry } from '../../core/metrics.ts';
 import { createRedis, probeRedis } from '../../core/redis.ts';
+import { refuseWeakSecrets } from '../../core/secrets.ts';
 import { AvroSerde } from '../../core/serde.ts';
 import { TokenHasher, tokenHashingSection } from '../../core/token-hash.ts';
 import { TOPICS } from '../../core/topics.ts';
@@ -155,6 +156,7 @@ export async function startEdgeServer(config: EdgeConfig, clock: Clock = systemC
     metrics,
     apiKeys: config.http.apiKeys,
     readiness: parts.readiness,
+    http: config.http,
   });
   registerDecisionRoutes(http.app, { edge: parts.edge, requireRole: http.requireRole, metrics });
   registerSessionRoutes(http.app, { sessions: parts.sessions, requireRole: http.requireRole });
@@ -168,6 +170,7 @@ export async function startEdgeServer(config: EdgeConfig, clock: Clock = systemC
 export async function main(argv: string[]): Promise<number> {
   const i = argv.indexOf('--config');
   const config = loadConfig(edgeConfigSchema, { file: i >= 0 ? argv[i + 1] : undefined });
+  refuseWeakSecrets('edge', config);
   const server = await startEdgeServer(config);
   exitOnSignals(() => server.http.shutdown(), server.http.app.log as never);
   return new Promise<number>(() => {}); // runs until a signal

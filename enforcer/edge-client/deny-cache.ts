@@ -7,6 +7,7 @@
  *    mirror is incomplete (before the first resync, while the subscription is down, or when the
  *    denylist is larger than maxEntries). Any change message drops the matching negative.
  */
+import { LIMITS } from '../../core/limits.ts';
 import type { RevokedSubjectKind } from '../../core/schemas/generated.ts';
 import type { DenyChange, DenyEntry } from '../denylist/keys.ts';
 
@@ -17,6 +18,20 @@ export interface DenyCacheOptions {
   negativeTtlMs: number;
   /** Most negative entries kept; the oldest is dropped first. */
   negativeMax: number;
+  /**
+   * Most bytes the negative entries may take (subjects are caller-chosen, up to
+   * LIMITS.decisionSubjectCharsMax chars each); the oldest are dropped first. Default
+   * LIMITS.edgeNegativeCacheBytesMax.
+   */
+  negativeBytesMax?: number;
+}
+
+/** Estimated bytes of one negative entry besides its subject (Map slot, number, string header). */
+const NEGATIVE_ENTRY_OVERHEAD_BYTES = 64;
+
+/** Estimated bytes of a negative entry: the subject's UTF-16 units plus the overhead. */
+function negativeBytesOf(subject: string): number {
+  return subject.length * 2 + NEGATIVE_ENTRY_OVERHEAD_BYTES;
 }
 
 type Kinds<T> = Record<RevokedSubjectKind, Map<string, T>>;
@@ -32,6 +47,8 @@ export class DenyCache {
   private positive: Kinds<DenyEntry> = kinds();
   private readonly negative: Kinds<number> = kinds();
   private negativeCount = 0;
+  private negativeBytes = 0;
+  private readonly negativeBytesMax: number;
   private overflowed = false;
   /** True when the mirror holds every active entry (synced, subscribed, not overflowed). */
   private synced = false;
@@ -41,6 +58,12 @@ export class DenyCache {
 
   constructor(options: DenyCacheOptions) {
     this.options = options;
+    this.negativeBytesMax = options.negativeBytesMax ?? LIMITS.edgeNegativeCacheBytesMax;
+  }
+
+  /** Estimated bytes held by negative entries (tests, metrics). */
+  get negativeBytesHeld(): number {
+    return this.negativeBytes;
   }
 
   /** Hot path: one Map lookup per subject, no allocation. */
@@ -109,8 +132,16 @@ export class DenyCache {
     if (seqAtRead !== this.changeSeq) return;
     const map = this.negative[kind];
     if (!map.has(subject)) {
-      if (this.negativeCount >= this.options.negativeMax) this.dropOldestNegative();
+      const bytes = negativeBytesOf(subject);
+      if (bytes > this.negativeBytesMax) return;
+      while (
+        this.negativeCount > 0 &&
+        (this.negativeCount >= this.options.negativeMax || this.negativeBytes + bytes > this.negativeBytesMax)
+      ) {
+        this.dropOldestNegative();
+      }
       this.negativeCount++;
+      this.negativeBytes += bytes;
     }
     map.set(subject, nowMs + this.options.negativeTtlMs);
   }
@@ -124,6 +155,7 @@ export class DenyCache {
     for (const e of entries) this.putPositive(e.kind, e.subject, e.entry);
     for (const map of Object.values(this.negative)) map.clear();
     this.negativeCount = 0;
+    this.negativeBytes = 0;
     this.synced = true;
     this.changeSeq++;
   }
@@ -157,7 +189,10 @@ export class DenyCache {
   }
 
   private dropNegative(kind: RevokedSubjectKind, subject: string): void {
-    if (this.negative[kind].delete(subject)) this.negativeCount--;
+    if (this.negative[kind].delete(subject)) {
+      this.negativeCount--;
+      this.negativeBytes -= negativeBytesOf(subject);
+    }
   }
 
   private dropOldestNegative(): void {
@@ -166,6 +201,7 @@ export class DenyCache {
       if (!first.done) {
         map.delete(first.value);
         this.negativeCount--;
+        this.negativeBytes -= negativeBytesOf(first.value);
         return;
       }
     }

@@ -85,6 +85,18 @@ export class ReviewQueue {
     return { total: items.length, items: items.slice(0, filter.limit).map(viewOf) };
   }
 
+  /**
+   * Flag ids of entries decided before `cutoffMs`: their tombstones keep the compacted topic and
+   * this table to the entries of the retention window (pending ones stay until decided).
+   */
+  decidedBefore(cutoffMs: number): string[] {
+    const out: string[] = [];
+    for (const e of this.table.values()) {
+      if (e.status !== 'pending' && e.decidedAtMs !== null && e.decidedAtMs < cutoffMs) out.push(e.anomalyId);
+    }
+    return out;
+  }
+
   counts(): Record<ReviewStatus, number> {
     const out: Record<ReviewStatus, number> = { pending: 0, approved: 0, rejected: 0 };
     for (const e of this.table.values()) out[e.status]++;

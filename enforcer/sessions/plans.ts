@@ -13,7 +13,7 @@ import type { AvroSerde } from '../../core/serde.ts';
 import { TOPICS } from '../../core/topics.ts';
 import type { PlanLimits } from './config.ts';
 
-/** Limits for one session, as scripts/session.lua ARGV[8] expects, plus the session's groups. */
+/** Limits for one session, as scripts/session.lua ARGV[9] expects, plus the session's groups. */
 export interface SessionLimits {
   /** Stream limit. */
   n: number;

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../core/clock.ts';
 import { isLeechguardError, LeechguardError } from '../../core/errors.ts';
+import { LIMITS } from '../../core/limits.ts';
 import type { HeartbeatEvent } from '../../core/schemas/generated.ts';
 import type { TokenHasher } from '../../core/token-hash.ts';
 import type { EdgeClient, EdgeQuery } from '../edge-client/client.ts';
@@ -327,6 +328,7 @@ export class SessionService {
         config.ghostGraceMs,
         this.keyTtlMs,
         config.endedRetentionMs,
+        LIMITS.sessionEndedPerAccountMax,
         sessionId,
         rec,
         limits,

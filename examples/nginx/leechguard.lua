@@ -153,12 +153,18 @@ end
 
 -- Reads the given denylist keys (those not cached) in one round trip; returns the most severe live
 -- entry or nil, and an error when Redis cannot be read (with what the cache already knew).
+-- Deny entries and "not denied" answers live in separate dicts: the keys come from client-chosen
+-- values (token, sid, account), so a flood of made-up ones fills only the not-denied dict (least
+-- recently used evicted there) and never pushes a deny entry out; the deny dict holds only what
+-- Redis has, which clients cannot write.
 local function lookup(keys)
   local cache = ngx.shared.leechguard
+  local clear = ngx.shared.leechguard_clear
   local now_ms = ngx.now() * 1000
   local best, missing = nil, {}
   for _, key in ipairs(keys) do
     local cached = cache:get(key)
+    if cached == nil and clear:get(key) then cached = "" end
     if cached == nil then
       missing[#missing + 1] = key
     elseif cached ~= "" then
@@ -181,9 +187,13 @@ local function lookup(keys)
       e = {}
       for j, f in ipairs(FIELDS) do e[f] = r[j] ~= ngx.null and r[j] or "" end
     end
-    -- Cache the answer (an empty string means "not denied") for at most CACHE_TTL_S.
-    local cached = e and encode(e) or ""
-    if cached then cache:set(key, cached, CACHE_TTL_S) end
+    -- Cache the answer for at most CACHE_TTL_S (a deny entry whose values hold the separator is not).
+    if e then
+      local cached = encode(e)
+      if cached then cache:set(key, cached, CACHE_TTL_S) end
+    else
+      clear:set(key, true, CACHE_TTL_S)
+    end
     best = worse(best, e)
   end
   return best

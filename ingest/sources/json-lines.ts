@@ -29,6 +29,7 @@ export function jsonItems(
     lineObject?: (line: string) => Record<string, unknown> | null;
   } = {},
 ): { items: JsonItem[]; errors: LineError[] } {
+  const max = options.lineBytesMax ?? LIMITS.ingestLineBytesMax;
   const trimmed = text.trimStart();
   if (trimmed.startsWith('[')) {
     let parsed: unknown;
@@ -49,9 +50,17 @@ export function jsonItems(
     }
     const items: JsonItem[] = [];
     const errors: LineError[] = [];
+    // Each element is a line: the same size limit applies to it as to an NDJSON line.
     (parsed as unknown[]).forEach((value, offset) => {
       const line = JSON.stringify(value) ?? 'undefined';
-      if (isObject(value)) items.push({ offset, line, value });
+      if (line.length > max || (line.length * 3 > max && Buffer.byteLength(line) > max)) {
+        errors.push({
+          offset,
+          line: line.slice(0, max),
+          code: 'ING_ERR_LINE_TOO_LONG',
+          reason: `array element is ${Buffer.byteLength(line)} bytes, limit ${max}`,
+        });
+      } else if (isObject(value)) items.push({ offset, line, value });
       else
         errors.push({ offset, line, code: 'ING_ERR_JSON_INVALID', reason: 'array element is not an object' });
     });

@@ -17,6 +17,7 @@ import {
   buildCdnRequests,
   buildHeartbeats,
   contentBatchId,
+  type HeartbeatSender,
   type PipelineContext,
 } from '../pipeline.ts';
 import type { TopicBatch } from '../sinks/kafka.ts';
@@ -34,8 +35,8 @@ export interface BatchJob {
   /** The caller's X-Batch-Id when valid; else the id is derived from the body (replays dedupe). */
   givenBatchId: string | null;
   receivedAtMs: number;
-  /** Heartbeats without a client address take the sender's. */
-  clientIp: string | null;
+  /** Heartbeats: who sent them (what of the body is believed) and from which address. */
+  sender: HeartbeatSender;
 }
 
 export interface BatchLimits {
@@ -127,7 +128,7 @@ export function runBatchJob(job: BatchJob, env: BatchEnv): BatchResult {
   if (job.format === 'heartbeat') {
     const parsed = parseHeartbeats(text, { lineBytesMax: limits.lineBytesMax });
     tooMany(parsed.records.length + parsed.errors.length, limits.batchLinesMax);
-    const out = buildHeartbeats(parsed, job.source, meta, ctx, job.clientIp);
+    const out = buildHeartbeats(parsed, job.source, meta, ctx, job.sender);
     encoded = encodeOutput(serde, TOPICS.heartbeats.name, out, job.source, meta, ctx);
   } else {
     const parsed = parseBatch(job.format, text, {

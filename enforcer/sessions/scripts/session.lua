@@ -12,12 +12,15 @@ ARGV[3]  graceMs: an active session not seen for longer than this is a ghost; it
 ARGV[4]  keyTtlMs: PEXPIRE of a key whenever it is written; start and stop renew both (idle accounts
          are forgotten; an ended reason, written with its key's renewal, outlives endedRetentionMs)
 ARGV[5]  endedRetentionMs: how long an ended session's reason answers its late heartbeats
-ARGV[6]  sessionId
-ARGV[7]  start / heartbeat: JSON {s,d,c,g,t} of the session (s: claimed start, re-registration
+ARGV[6]  endedMax: most ended reasons kept. At it, a refused unknown id is not remembered (its
+         next heartbeat is judged again) and a real session's end replaces a random entry, so
+         heartbeats of random ids cannot grow the hash that every start reads whole
+ARGV[7]  sessionId
+ARGV[8]  start / heartbeat: JSON {s,d,c,g,t} of the session (s: claimed start, re-registration
          only; the caller omits it unless the session id vouches for it, and then it counts from now)
          stop: the reason recorded ('stopped', 'revoked', 'evicted', ...)
-ARGV[8]  start / heartbeat: JSON limits {n = streamLimit, p = perTitleLimit (0 none), g = {groupId: limit}}
-ARGV[9]  start: sessionId to terminate before admitting ('' none)
+ARGV[9]  start / heartbeat: JSON limits {n = streamLimit, p = perTitleLimit (0 none), g = {groupId: limit}}
+ARGV[10] start: sessionId to terminate before admitting ('' none)
 
 Semantics: the EARLIEST sessions are honoured. A new start is refused when any limit (stream,
 title, group) is full; with a session to terminate, that one ends only if the new one is admitted.
@@ -40,12 +43,19 @@ local now = tonumber(ARGV[2])
 local grace = tonumber(ARGV[3])
 local keyTtl = tonumber(ARGV[4])
 local endedRetention = tonumber(ARGV[5])
-local id = ARGV[6]
+local endedMax = tonumber(ARGV[6])
+local id = ARGV[7]
 
 -- Sessions ended by this call (ghosts, terminated, evicted, stopped), for the caller's stop events.
 local closed = {}
 local function endSession(sid, reason, rec)
   redis.call('HDEL', KEYS[1], sid)
+  if redis.call('HLEN', KEYS[2]) >= endedMax then
+    -- An id that never held a session (rec nil) has nothing worth keeping: judged again next time.
+    if not rec then return end
+    local victim = redis.call('HRANDFIELD', KEYS[2])
+    if victim then redis.call('HDEL', KEYS[2], victim) end
+  end
   redis.call('HSET', KEYS[2], sid, cjson.encode({r = reason, e = now}))
   if rec then closed[#closed + 1] = { id = sid, r = reason, d = rec.d, c = rec.c, t = rec.t } end
 end
@@ -182,13 +192,13 @@ end
 if op == 'start' then
   forgetOldEnded()
   -- Terminate-and-start is one step: the named session ends only if the new one is admitted.
-  local term = ARGV[9] ~= '' and byId[ARGV[9]] or nil
+  local term = ARGV[10] ~= '' and byId[ARGV[10]] or nil
   if term then term.gone = true end
-  local rec = cjson.decode(ARGV[7])
+  local rec = cjson.decode(ARGV[8])
   rec.s = now
   rec.l = now
   local cand = { id = id, rec = rec }
-  local full = findRoom(cand, cjson.decode(ARGV[8]))
+  local full = findRoom(cand, cjson.decode(ARGV[9]))
   if full then
     if term then term.gone = nil end
     touch()
@@ -230,7 +240,7 @@ if op == 'heartbeat' then
     return cjson.encode({ status = 'stop', reason = cjson.decode(ended).r, pruned = pruned, closed = closed })
   end
   -- Unknown: session state was lost (or never here). Re-register with the claimed start.
-  local rec = cjson.decode(ARGV[7])
+  local rec = cjson.decode(ARGV[8])
   if type(rec.d) ~= 'string' or rec.d == '' or type(rec.c) ~= 'string' or rec.c == '' then
     if #closed > 0 then touch() end -- ghosts pruned above wrote ended reasons: give them their TTL
     return cjson.encode({ status = 'stop', reason = 'unknown_session', pruned = pruned, closed = closed })
@@ -239,7 +249,7 @@ if op == 'heartbeat' then
   if late then rec.s = now end
   rec.l = now
   local cand = { id = id, rec = rec, late = late }
-  local full, evicted = fitByStart(cand, cjson.decode(ARGV[8]))
+  local full, evicted = fitByStart(cand, cjson.decode(ARGV[9]))
   if full then
     endSession(id, 'limit:' .. full.name)
     touch()
@@ -259,7 +269,7 @@ if op == 'stop' then
     if #closed > 0 then touch() end -- ghosts pruned above wrote ended reasons: give them their TTL
     return cjson.encode({ stopped = false, closed = closed })
   end
-  endSession(id, ARGV[7], a.rec)
+  endSession(id, ARGV[8], a.rec)
   touch()
   return cjson.encode({ stopped = true, rec = a.rec, closed = closed })
 end

@@ -10,7 +10,9 @@ export const mediaSection = z
     /** Tried in order on the path; first match wins. Named groups: `segment` (digits), optional `content`. */
     segmentPatterns: z.array(z.string()).default([
       // HLS media playlists and DASH $Number$ templates: seg_00042.ts, 720p-42.m4s, chunk-stream0-00042.m4s
-      '(?<segment>\\d+)\\.(?:ts|m4s|aac|mp4|m4a|m4v|vtt|webvtt|cmfv|cmfa)$',
+      // The lookbehind starts a match only where a run of digits starts: linear on a long run of
+      // digits (without it every position of the run is tried, each scanning to its end).
+      '(?<!\\d)(?<segment>\\d+)\\.(?:ts|m4s|aac|mp4|m4a|m4v|vtt|webvtt|cmfv|cmfa)$',
     ]),
     /**
      * Content id patterns (named group `content`), tried before the default reading: the directory

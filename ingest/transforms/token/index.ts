@@ -276,6 +276,8 @@ function escapeRe(s: string): string {
 }
 
 const redactorCache = new WeakMap<TokenConfig, RegExp>();
+/** Capture groups of the redactor: a (prefix, value) pair per alternative. */
+const REDACTOR_GROUPS = 16;
 
 function redactor(config: TokenConfig): RegExp {
   let re = redactorCache.get(config);
@@ -284,13 +286,20 @@ function redactor(config: TokenConfig): RegExp {
   for (const l of config.locations) names.add(l.name);
   const alt = [...names].map(escapeRe).join('|');
   // name=value in queries / cookies, "name":"value" in JSON, Name: value in header blocks,
-  // Bearer credentials, and anything shaped like a JWT.
+  // Bearer credentials, anything shaped like a JWT; then the same inside a path segment
+  // (/hdnts=…/), percent-encoded (a referrer's %3Ftoken%3D…%26) and in JSON escaped inside a
+  // JSON string (a nested log field). Each alternative is one (prefix, value) group pair.
   re = new RegExp(
     `((?:^|[?&;\\s"'{,])(?:${alt})=)([^&;\\s"',}]+)` +
       `|("(?:${alt})"\\s*:\\s*")((?:[^"\\\\]|\\\\.)*)` +
       `|((?:^|\\s)(?:${alt}):\\s*(?:[Bb]earer\\s+)?)([^\\s]+)` +
       `|([Bb]earer(?:\\s|%20)+)([A-Za-z0-9._~+/=-]+)` +
-      `|()(eyJ[A-Za-z0-9_-]{4,}\\.[A-Za-z0-9_-]{2,}\\.[A-Za-z0-9_-]*)`,
+      // A JWT starts only where a run of base64url characters starts: without the lookbehind,
+      // `eyJeyJeyJ…` is tried at every `eyJ`, each attempt scanning the rest (quadratic).
+      `|()((?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\\.[A-Za-z0-9_-]{2,}\\.[A-Za-z0-9_-]*)` +
+      `|(/(?:${alt})(?:=|%3D))([^/?#&;\\s"',}]+)` +
+      `|((?:%3F|%26|%3B|%2F|%20|%22)(?:${alt})%3D)((?:[^&;\\s"',}%]|%(?!26|3B|2F|20|22)[0-9A-F]{2})+)` +
+      `|(\\\\"(?:${alt})\\\\"\\s*:\\s*\\\\")([^"\\\\]+)`,
     'gi',
   );
   redactorCache.set(config, re);
@@ -300,7 +309,7 @@ function redactor(config: TokenConfig): RegExp {
 /** The line with every token-like value replaced by `lgh:<keyId>:<keyed hash>`. */
 export function redactLine(line: string, config: TokenConfig, hasher: TokenHasher): string {
   return line.replace(redactor(config), (...m: unknown[]) => {
-    for (let i = 1; i <= 9; i += 2) {
+    for (let i = 1; i <= REDACTOR_GROUPS; i += 2) {
       const prefix = m[i];
       const value = m[i + 1];
       if (typeof value === 'string' && typeof prefix === 'string') {

@@ -92,7 +92,8 @@ describe('detector recovery on real Kafka', () => {
         }),
       );
       const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'leechguard.mjs'), 'detector'], {
-        env: { ...process.env, LEECHGUARD_CONFIG: configFile },
+        // Test keys are short and public: the flag the demo uses lets the CLI boot with them.
+        env: { ...process.env, LEECHGUARD_CONFIG: configFile, LEECHGUARD_INSECURE_DEMO_SECRETS: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const output: string[] = [];

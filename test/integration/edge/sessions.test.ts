@@ -428,10 +428,16 @@ describe('session admission on the shared Redis and Kafka', () => {
     assert.equal((started.body.decision as { slate: string }).slate, 'too-many-devices');
     const raw = await app.inject({
       method: 'GET',
+      url: '/v1/decision',
+      headers: { ...asEdge, 'x-leechguard-token': 'some-raw-token' },
+    });
+    assert.equal(raw.json().decision, 'allow');
+    const inUrl = await app.inject({
+      method: 'GET',
       url: '/v1/decision?token=some-raw-token',
       headers: asEdge,
     });
-    assert.equal(raw.json().decision, 'allow');
+    assert.equal(inUrl.statusCode, 400, 'a raw token never travels in the URL');
     assert.equal(
       (await app.inject({ method: 'GET', url: '/v1/decision', headers: asEdge })).json().code,
       'ENF_ERR_DECISION_NO_SUBJECT',

@@ -81,9 +81,12 @@ export interface PrivateRedis {
 
 /**
  * Starts a throwaway redis-server (no persistence) that a test may FLUSHALL or kill; with
- * `password`, it requires AUTH (the url carries the password).
+ * `password`, it requires AUTH (the url carries the password); with `aclFile`, its users are
+ * those of the file and the url logs in as `user`.
  */
-export async function startPrivateRedis(options: { password?: string } = {}): Promise<PrivateRedis> {
+export async function startPrivateRedis(
+  options: { password?: string; aclFile?: string; user?: string } = {},
+): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'lg-edge-redis-'));
   const args = [
@@ -98,10 +101,11 @@ export async function startPrivateRedis(options: { password?: string } = {}): Pr
     '--dir',
     dir,
   ];
-  if (options.password) args.push('--requirepass', options.password);
+  if (options.aclFile) args.push('--aclfile', options.aclFile);
+  else if (options.password) args.push('--requirepass', options.password);
   const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
   const url = options.password
-    ? `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`
+    ? `redis://${encodeURIComponent(options.user ?? '')}:${encodeURIComponent(options.password)}@127.0.0.1:${port}`
     : `redis://127.0.0.1:${port}`;
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => {});

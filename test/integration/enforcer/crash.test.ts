@@ -29,7 +29,8 @@ function startChild(
     process.execPath,
     [join(PROJECT_ROOT, 'bin/leechguard.mjs'), 'enforcer', '--config', configFile],
     {
-      env: { ...process.env, ...env },
+      // Test keys are short and public: the flag the demo uses lets the CLI boot with them.
+      env: { ...process.env, LEECHGUARD_INSECURE_DEMO_SECRETS: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -87,16 +87,26 @@ describe('ingest over HTTP into Kafka (real stack)', () => {
     });
   }
 
-  it('heartbeats land on player.heartbeats.v1 keyed by account, token hashed', async () => {
-    const from = await endOffsets(endpoints, TOPICS.heartbeats.name);
+  it('heartbeats with a player key cannot name their account: the public key is not believed', async () => {
     const res = await post('/v1/heartbeats', 'player-key-0123456789', fixture('heartbeats/sample.ndjson'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.accepted, 0);
+    assert.deepEqual(
+      (res.body.errors as Array<{ code: string }>).map((e) => e.code),
+      ['ING_ERR_ACCOUNT_UNVERIFIED', 'ING_ERR_ACCOUNT_UNVERIFIED', 'ING_ERR_ACCOUNT_UNVERIFIED'],
+    );
+  });
+
+  it('heartbeats relayed by a backend land on player.heartbeats.v1 keyed by account, token hashed', async () => {
+    const from = await endOffsets(endpoints, TOPICS.heartbeats.name);
+    const res = await post('/v1/heartbeats', 'backend-key-0123456789', fixture('heartbeats/sample.ndjson'));
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.accepted, 3);
     const got = await readSince<PlayerHeartbeat>(
       endpoints,
       TOPICS.heartbeats.name,
       from,
-      (r) => r.value?.sessionId === 's-1' && r.value.source === 'players',
+      (r) => r.value?.sessionId === 's-1' && r.value.source === 'backend',
       (k) => k.length >= 3,
     );
     assert.deepEqual(got.map((r) => r.value!.event).sort(), ['heartbeat', 'start', 'stop']);

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { type IngestHandle, startIngest } from '../../../ingest/service.ts';
 import { testEndpoints } from '../../support/stack.ts';
+import { uploadUntilAnswered } from '../../support/upload.ts';
 import { ingestTestConfig } from './support.ts';
 
 const KEY = 'ndjson-key-0123456789';
@@ -37,6 +38,34 @@ describe('ingest limits (real stack)', () => {
     });
     return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
   }
+
+  it('refuses a keyless 16 MiB upload with 401 before reading its body', async () => {
+    const total = 16 * 1024 * 1024;
+    for (const path of ['/v1/logs/ndjson', '/v1/heartbeats', '/v1/accounts']) {
+      const out = await uploadUntilAnswered(
+        tight.url,
+        path,
+        { 'content-type': 'application/x-ndjson' },
+        total,
+      );
+      assert.equal(out.status, 401, path);
+      assert.ok(out.sentBytes < total, `${path}: answered only after ${out.sentBytes} of ${total} bytes`);
+    }
+  });
+
+  it('answers a 1 MB pathological JSON-array element with a dead letter, the rest accepted', async () => {
+    const body = JSON.stringify([
+      { timestamp: 1763668800, url: '/limits/seg_1.ts', clientIp: '192.0.2.9' },
+      { timestamp: 1763668800, url: `/limits/${'1'.repeat(500_000)}${'eyJ'.repeat(170_000)}`, t: 'x' },
+    ]);
+    const res = await post(tight, body);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.accepted, 1);
+    assert.deepEqual(
+      (res.body.errors as Array<{ offset: number; code: string }>).map((e) => [e.offset, e.code]),
+      [[1, 'ING_ERR_LINE_TOO_LONG']],
+    );
+  });
 
   it('answers 413 for a body over the size limit, compressed or inflated', async () => {
     const big = Array.from({ length: 90 }, (_, i) => `${line(i)}${' '.repeat(900)}`).join('\n');

@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { LeechguardError } from '../../../core/errors.ts';
 import { authenticate, createHttpService, indexKeys } from '../../../core/http.ts';
 import { createLogger } from '../../../core/log.ts';
 import { createMetricsRegistry } from '../../../core/metrics.ts';
+import { uploadUntilAnswered } from '../../support/upload.ts';
 
 const ANALYST_KEY = 'analyst-key-0123456789abcdef';
 const EDGE_KEY = 'edge-key-0123456789abcdef00';
@@ -46,11 +54,12 @@ describe('service HTTP helper', () => {
     assert.equal(res.statusCode, 200);
   });
 
-  it('/readyz is 200 when every dependency answers and 503 naming the one that does not', async () => {
+  it('/readyz is 200 when every dependency answers and 503 naming the one that does not, without its host or error', async () => {
     assert.equal((await ok.app.inject('/readyz')).statusCode, 200);
     const res = await failing.app.inject('/readyz');
     assert.equal(res.statusCode, 503);
-    assert.match(res.json().checks.redis, /ECONNREFUSED/);
+    assert.deepEqual(res.json().checks, { redis: 'failing' });
+    assert.doesNotMatch(res.body, /ECONNREFUSED|127\.0\.0\.1/);
   });
 
   it('/metrics serves Prometheus text including request durations', async () => {
@@ -193,5 +202,181 @@ describe('service HTTP helper', () => {
     });
     await svc.shutdown();
     assert.deepEqual(order, ['redis', 'kafka']);
+  });
+
+  /** A service taking raw bodies, with small in-flight bounds: 1 MiB per key, 2 MiB in all. */
+  async function uploads(bounded = true) {
+    const svc = createHttpService({
+      name: 'test',
+      logger: createLogger('test', 'silent'),
+      metrics: createMetricsRegistry('test'),
+      apiKeys: [
+        { name: 'alice', key: ANALYST_KEY, roles: ['analyst'] },
+        { name: 'edge-1', key: EDGE_KEY, roles: ['edge'] },
+      ],
+      readiness: {},
+      bodyLimitBytes: bounded ? 1024 * 1024 : undefined,
+      http: bounded ? { inFlightBytesMax: 2 * 1024 * 1024, inFlightBytesPerKeyMax: 1024 * 1024 } : {},
+    });
+    svc.app.removeAllContentTypeParsers();
+    svc.app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    svc.app.post('/v1/upload', { onRequest: svc.requireRole('analyst', 'edge') }, async (req) => ({
+      bytes: (req.body as Buffer).length,
+    }));
+    const url = await svc.listen('127.0.0.1', 0);
+    return { svc, url };
+  }
+
+  /** Opens an upload that declares `bytes` and sends only its headers: it holds its reservation. */
+  async function heldUpload(url: string, key: string, bytes: number) {
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      `POST /v1/upload HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\ncontent-length: ${bytes}\r\n\r\n`,
+    );
+    let answer = '';
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString();
+    });
+    return {
+      /** Sends the rest of the body and resolves with the answer's status. */
+      async finish(): Promise<number> {
+        socket.write(Buffer.alloc(bytes, 'a'));
+        while (!answer.includes('\r\n\r\n')) await once(socket, 'data');
+        socket.destroy();
+        return Number(answer.slice(9, 12));
+      },
+    };
+  }
+
+  it('a keyless 16 MiB upload is answered 401 before its body is read', async () => {
+    const { svc, url } = await uploads(false);
+    const total = 16 * 1024 * 1024;
+    const out = await uploadUntilAnswered(url, '/v1/upload', {}, total);
+    assert.equal(out.status, 401);
+    assert.ok(out.sentBytes < total, `answered only after ${out.sentBytes} of ${total} bytes`);
+    assert.match(out.answer, /connection: close/i, 'the connection is closed, not drained');
+    await svc.app.close();
+  });
+
+  it('a declared body over the limit is 413 before it is read', async () => {
+    const { svc, url } = await uploads(false);
+    const total = 17 * 1024 * 1024;
+    const out = await uploadUntilAnswered(
+      url,
+      '/v1/upload',
+      { authorization: `Bearer ${ANALYST_KEY}` },
+      total,
+    );
+    assert.equal(out.status, 413);
+    assert.ok(out.sentBytes < total);
+    await svc.app.close();
+  });
+
+  it('bytes in flight are bounded per key and per process, and released when a request is answered', async () => {
+    const { svc, url } = await uploads();
+    const size = 700 * 1024;
+    const first = await heldUpload(url, ANALYST_KEY, size);
+    const sameKey = await uploadUntilAnswered(
+      url,
+      '/v1/upload',
+      { authorization: `Bearer ${ANALYST_KEY}` },
+      size,
+    );
+    assert.equal(sameKey.status, 503, 'the key is at its allowance');
+    assert.match(sameKey.answer, /LG_ERR_OVERLOADED/);
+    assert.match(sameKey.answer, /retry-after: 1/i);
+    const otherKey = await heldUpload(url, EDGE_KEY, size);
+    const third = await uploadUntilAnswered(url, '/v1/upload', { authorization: `Bearer ${EDGE_KEY}` }, size);
+    assert.equal(third.status, 503, 'the process is at its allowance (2 x 700 KiB held, 700 KiB more)');
+    const keyless = await uploadUntilAnswered(url, '/v1/upload', {}, size);
+    assert.equal(keyless.status, 503, 'a keyless body counts against the process before its key is checked');
+    assert.equal(await first.finish(), 200);
+    assert.equal(await otherKey.finish(), 200);
+    const metrics = (await svc.app.inject('/metrics')).body;
+    assert.match(metrics, /leechguard_test_http_body_bytes_in_flight\{[^}]*\} 0\n/);
+    const again = await uploadUntilAnswered(
+      url,
+      '/v1/upload',
+      { authorization: `Bearer ${ANALYST_KEY}` },
+      size,
+    );
+    assert.equal(again.status, 200, 'the allowance is back once the first upload was answered');
+    await svc.app.close();
+  });
+
+  it('/metrics, /readyz and /openapi-style ops routes need a monitor or operator key when configured', async () => {
+    const svc = createHttpService({
+      name: 'test',
+      logger: createLogger('test', 'silent'),
+      metrics: createMetricsRegistry('test'),
+      apiKeys: [
+        { name: 'prometheus', key: 'monitor-key-0123456789abcdef', roles: ['monitor'] },
+        { name: 'alice', key: ANALYST_KEY, roles: ['analyst'] },
+      ],
+      readiness: {},
+      http: { opsEndpointsNeedKey: true },
+    });
+    for (const url of ['/metrics', '/readyz']) {
+      assert.equal((await svc.app.inject(url)).statusCode, 401, url);
+      const analyst = await svc.app.inject({ url, headers: { authorization: `Bearer ${ANALYST_KEY}` } });
+      assert.equal(analyst.statusCode, 403, url);
+      const monitor = await svc.app.inject({
+        url,
+        headers: { authorization: 'Bearer monitor-key-0123456789abcdef' },
+      });
+      assert.equal(monitor.statusCode, 200, url);
+    }
+    assert.equal((await svc.app.inject('/healthz')).statusCode, 200, 'liveness stays open');
+    await svc.app.close();
+  });
+
+  it('serves HTTPS with the configured certificate and key', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-http-tls-'));
+    const gen = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ]);
+    if (gen.status !== 0) return t.skip('openssl is not available');
+    const svc = createHttpService({
+      name: 'test',
+      logger: createLogger('test', 'silent'),
+      metrics: createMetricsRegistry('test'),
+      apiKeys: [],
+      readiness: {},
+      http: {
+        tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem'), requestClientCert: false },
+      },
+    });
+    const url = await svc.listen('127.0.0.1', 0);
+    try {
+      assert.match(url, /^https:/);
+      const body = await new Promise<string>((resolve, reject) => {
+        httpsGet(`${url}/healthz`, { ca: readFileSync(join(dir, 'cert.pem')) }, (res) => {
+          let text = '';
+          res.on('data', (d) => {
+            text += d;
+          });
+          res.on('end', () => resolve(text));
+        }).on('error', reject);
+      });
+      assert.equal(JSON.parse(body).status, 'ok');
+    } finally {
+      await svc.app.close();
+    }
   });
 });

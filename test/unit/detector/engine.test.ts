@@ -68,12 +68,24 @@ describe('detector engine', () => {
     assert.equal(d.state(2).meta.watermarkMs, T0 + 99);
   });
 
-  it('counts state keys refused at the partition bound instead of crashing', () => {
+  it('sheds the coldest state keys at the partition bound (counted) and stays within it', () => {
     const d = new TopologyTestDriver({ detector: { stateKeysPerPartitionMax: 20 } });
     for (let i = 0; i < 50; i++)
       d.pipeRequest(request({ timestampMs: T0 + i, tokenHash: `t${i}`, accountId: `a${i}` }));
-    assert.equal(d.state().size, 20);
+    assert.ok(d.state().size <= 20);
     assert.ok(d.state().overflowKeys > 0);
+  });
+
+  it('a flood of random tokens filling the key bound does not blind it to a real shared token', () => {
+    const d = new TopologyTestDriver({ detector: { stateKeysPerPartitionMax: 200 } });
+    for (let i = 0; i < 2_000; i++)
+      d.pipeRequest(
+        request({ timestampMs: T0 + i, tokenHash: `random-${i}`, networkPrefix: '203.0.113.0/24' }),
+      );
+    assert.ok(d.state().overflowKeys > 0, 'the flood reached the bound');
+    spread(d, T0 + 3_000, 6, 'tok-shared');
+    assert.ok(d.flagsOf('token-network-spread').some((f) => f.subjectKey === 'tok-shared'));
+    assert.ok(d.state().size <= 200);
   });
 
   it('counts entries refused at the per-key bound instead of crashing', () => {

@@ -115,13 +115,34 @@ describe('partition state', () => {
     assert.ok(s.get('rule', 'tok'));
   });
 
-  it('refuses a new key at the bound and counts it, but still updates existing keys', () => {
+  it('admits a new key at the bound by shedding the coldest (counted, written as a deletion)', () => {
     const s = new PartitionState(0, 2);
-    assert.equal(s.set('a', 'k1', { x: 1 }), true);
-    assert.equal(s.set('a', 'k2', { x: 1 }), true);
-    assert.equal(s.set('a', 'k3', { x: 1 }), false);
-    assert.equal(s.set('b', 'k1', { x: 2 }), true);
+    s.set('a', 'k1', { x: 1 });
+    s.set('a', 'k2', { x: 5 });
+    s.takeDirty();
+    assert.equal(s.set('a', 'k3', { x: 3 }), true);
     assert.equal(s.overflowKeys, 1);
     assert.equal(s.size, 2);
+    assert.equal(s.get('a', 'k1'), undefined, 'k1 expires soonest: the coldest');
+    assert.ok(s.get('a', 'k2'));
+    assert.ok(s.get('a', 'k3'));
+    assert.deepEqual(
+      s.takeDirty().map(([k, v]) => [k, v === undefined]),
+      [
+        ['k1', true],
+        ['k3', false],
+      ],
+    );
+  });
+
+  it('never sheds a value without expiry before one that expires, and breaks ties by key', () => {
+    const s = new PartitionState(0, 3);
+    s.set('plan', 'acct', { x: 0 });
+    s.set('a', 'kb', { x: 2 });
+    s.set('a', 'ka', { x: 2 });
+    s.set('a', 'kc', { x: 9 });
+    assert.equal(s.get('a', 'ka'), undefined, 'ka and kb tie; ka sorts first');
+    assert.ok(s.get('a', 'kb'));
+    assert.ok(s.get('plan', 'acct'));
   });
 });

@@ -106,3 +106,20 @@ test('a sweep drops expired entries in slices and reports a finished pass', () =
   assert.equal(c.size, 1);
   assert.ok(c.positiveOf('token', 'new'));
 });
+
+test('the negative cache is bounded in bytes: long caller-chosen subjects evict the oldest, not grow memory', () => {
+  const c = new DenyCache({
+    maxEntries: 2,
+    negativeTtlMs: 1_000,
+    negativeMax: 1_000_000,
+    negativeBytesMax: 64 * 1024,
+  });
+  for (let i = 0; i < 1_000; i++) {
+    c.putNegative('token', `${i}-${'x'.repeat(4_000)}`, 0, c.changeSeq);
+  }
+  assert.ok(c.negativeBytesHeld <= 64 * 1024, `holds ${c.negativeBytesHeld} bytes`);
+  assert.equal(c.lookup('token', `999-${'x'.repeat(4_000)}`, 1), null, 'the newest is kept');
+  assert.equal(c.lookup('token', `0-${'x'.repeat(4_000)}`, 1), undefined, 'the oldest was dropped');
+  c.putNegative('token', 'short', 0, c.changeSeq);
+  assert.equal(c.lookup('token', 'short', 1), null);
+});

@@ -139,12 +139,15 @@ describe('pipeline: parsed lines to records', () => {
     assert.equal(again.deadLetters[0]!.value.id, d.value.id);
   });
 
-  it('heartbeats: account from the token when absent, receive time when no timestamp, dead letter when no account', () => {
+  it('heartbeats from a trusted sender: account from the token when absent, receive time when no timestamp, dead letter when no account', () => {
     const lines = [
       JSON.stringify({ sessionId: 's', contentId: 'c', token: jwt({ sub: 'acct-t' }) }),
       JSON.stringify({ sessionId: 's2', contentId: 'c', token: 'opaque' }),
     ].join('\n');
-    const out = buildHeartbeats(parseHeartbeats(lines), source, meta, ctx, '203.0.113.1');
+    const out = buildHeartbeats(parseHeartbeats(lines), source, meta, ctx, {
+      trusted: true,
+      peerIp: '203.0.113.1',
+    });
     assert.equal(out.records.length, 1);
     assert.equal(out.records[0]!.key, 'acct-t');
     assert.equal(out.records[0]!.value.timestampMs, meta.receivedAtMs);
@@ -154,5 +157,65 @@ describe('pipeline: parsed lines to records', () => {
       'peer address when the player sends none',
     );
     assert.equal(out.deadLetters[0]!.value.errorCode, 'ING_ERR_FIELD_MISSING');
+  });
+
+  describe('heartbeats sent with a (public) player key', () => {
+    const player = { trusted: false, peerIp: '198.51.100.20' };
+    const verifying = {
+      ...source,
+      token: tokenSection.parse({ jwt: { hmacSecrets: { '*': 'k'.repeat(16) } } }),
+    };
+    const forged = (token: string | undefined) =>
+      JSON.stringify({
+        event: 'start',
+        sessionId: 's-forged',
+        contentId: 'c',
+        accountId: 'innocent-account',
+        clientIp: '203.0.113.66',
+        ...(token ? { token } : {}),
+      });
+
+    it('a body accountId without a token is not believed: dead letter ING_ERR_ACCOUNT_UNVERIFIED, no record keyed by it', () => {
+      const out = buildHeartbeats(parseHeartbeats(forged(undefined)), verifying, meta, ctx, player);
+      assert.equal(out.records.length, 0);
+      assert.equal(out.deadLetters[0]!.value.errorCode, 'ING_ERR_ACCOUNT_UNVERIFIED');
+    });
+
+    it("an unverifiable token's account is not believed either", () => {
+      const unsigned = jwt({ sub: 'innocent-account' });
+      const out = buildHeartbeats(parseHeartbeats(forged(unsigned)), source, meta, ctx, player);
+      assert.equal(out.records.length, 0, 'no key configured: the claims cannot be checked');
+      const badSig = `${unsigned.slice(0, -4)}AAAA`;
+      const out2 = buildHeartbeats(parseHeartbeats(forged(badSig)), verifying, meta, ctx, player);
+      assert.equal(out2.records.length, 0, 'a signature that does not verify');
+      assert.equal(out2.deadLetters[0]!.value.errorCode, 'ING_ERR_ACCOUNT_UNVERIFIED');
+    });
+
+    it("a verified token's account wins over the body's, and the address is the connection's, not the body's", () => {
+      const out = buildHeartbeats(
+        parseHeartbeats(forged(jwt({ sub: 'acct-real' }))),
+        verifying,
+        meta,
+        ctx,
+        player,
+      );
+      assert.equal(out.deadLetters.length, 0);
+      assert.equal(out.records[0]!.key, 'acct-real');
+      assert.equal(out.records[0]!.value.accountId, 'acct-real');
+      assert.equal(
+        out.records[0]!.value.networkPrefix,
+        '198.51.100.0/24',
+        'the socket peer, not 203.0.113.66',
+      );
+    });
+
+    it('a trusted backend relay is believed for both', () => {
+      const out = buildHeartbeats(parseHeartbeats(forged(undefined)), source, meta, ctx, {
+        trusted: true,
+        peerIp: '10.0.0.5',
+      });
+      assert.equal(out.records[0]!.key, 'innocent-account');
+      assert.equal(out.records[0]!.value.networkPrefix, '203.0.113.0/24');
+    });
   });
 });

@@ -14,7 +14,7 @@ import { AvroSerde } from '../../../core/serde.ts';
 import { TokenHasher } from '../../../core/token-hash.ts';
 import { TOPICS } from '../../../core/topics.ts';
 import { enrichSection } from '../../../ingest/config.ts';
-import { createPipelineContext } from '../../../ingest/pipeline.ts';
+import { createPipelineContext, OPERATOR_SENDER } from '../../../ingest/pipeline.ts';
 import { geoResolverFrom, loadGeoTables } from '../../../ingest/transforms/enrich/geo.ts';
 import { tokenSection } from '../../../ingest/transforms/token/config.ts';
 import {
@@ -86,7 +86,7 @@ function job(over: Partial<BatchJob> = {}): BatchJob {
     source: { name: 'src', format: 'ndjson', tenant: 'default', token: tokenSection.parse({}) },
     givenBatchId: null,
     receivedAtMs: 1_763_668_900_000,
-    clientIp: null,
+    sender: OPERATOR_SENDER,
     ...over,
   };
 }
