@@ -5,7 +5,7 @@
  * chunk a predicate picks (so a test can stop a given command from reaching the server and release
  * it when it chooses, instead of racing a timer against it).
  */
-import { createServer, type Server, type Socket, connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export interface TcpProxy {
   /** host:port clients connect to. */
