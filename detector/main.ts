@@ -86,7 +86,7 @@ export async function startDetector(
       logger,
       metrics,
       apiKeys: config.http.apiKeys,
-      readiness: { kafka: () => probeKafka(admin) },
+      readiness: { kafka: () => probeKafka(admin), registry: () => serde.probe() },
     });
     url = await http.listen(config.http.host, config.http.port);
   }

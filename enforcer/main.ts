@@ -114,6 +114,7 @@ export async function startEnforcer(
   let ready = false;
   const readiness: Record<string, ReadinessCheck> = {
     kafka: () => probeKafka(admin),
+    registry: () => serde.probe(),
     redis: () => probeRedis(redis),
     denylist: async () => {
       if (!ready) throw new Error('restoring state and denylist');

@@ -13,12 +13,12 @@ export const ANALYST_KEY = 'analyst-key-0123456789abcdef';
 export const OPERATOR_KEY = 'operator-key-0123456789abcdef';
 
 export async function enforcerConfig(
-  over: { policies?: unknown; groupId?: string; redisUrl?: string } = {},
+  over: { policies?: unknown; groupId?: string; redisUrl?: string; registryUrl?: string } = {},
 ): Promise<EnforcerConfig> {
   const ep = await testEndpoints();
   return enforcerConfigSchema.parse({
     kafka: { brokers: ep.kafkaBrokers },
-    registry: { url: ep.registryUrl },
+    registry: { url: over.registryUrl ?? ep.registryUrl },
     redis: { url: over.redisUrl ?? ep.redisUrl },
     http: {
       port: 0,
