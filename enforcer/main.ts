@@ -9,7 +9,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import { type Clock, systemClock } from '../core/clock.ts';
 import { loadConfig } from '../core/config.ts';
 import { createHttpService, exitOnSignals, type HttpService, type ReadinessCheck } from '../core/http.ts';
-import { createKafka, createProducer, ensureTopics, probeKafka } from '../core/kafka.ts';
+import { createKafka, createProducer, ensureTopics, probeKafka, RenewingProducer } from '../core/kafka.ts';
 import { LIMITS } from '../core/limits.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { createMetricsRegistry, type Registry } from '../core/metrics.ts';
@@ -95,7 +95,9 @@ export async function startEnforcer(
   await producer.connect();
   const redis = createRedis(config.redis.url, logger);
 
-  const writer = new StateWriter(producer, serde);
+  const writerProducer = new RenewingProducer(() => createProducer(kafka));
+  await writerProducer.connect();
+  const writer = new StateWriter(writerProducer, serde);
   await writer.init(admin, [TOPICS.revocations.name, TOPICS.reviewQueue.name, TOPICS.policyChanges.name]);
   const policies = new PolicyStore(config.policies, writer, clock);
   const reviews = new ReviewQueue();
@@ -158,6 +160,7 @@ export async function startEnforcer(
     redis.disconnect();
   });
   http.onShutdown(() => producer.disconnect());
+  http.onShutdown(() => writerProducer.disconnect());
   http.onShutdown(() => stateLog.stop());
   http.onShutdown(() => consumer.stop());
 
