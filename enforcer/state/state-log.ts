@@ -9,7 +9,7 @@
  * own write; the tail's copy of the same record is then ignored (same offset, not newer).
  */
 import { randomUUID } from 'node:crypto';
-import { type Admin, type Consumer, type Kafka, Partitioners, type Producer } from 'kafkajs';
+import { type Admin, type Consumer, type Kafka, Partitioners } from 'kafkajs';
 import { createConsumer, type RenewingProducer, withTimeout } from '../../core/kafka.ts';
 import { LIMITS } from '../../core/limits.ts';
 import type { Logger } from '../../core/log.ts';
