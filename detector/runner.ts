@@ -484,7 +484,18 @@ export class DetectorRunner {
     await task.sending;
     this.topology.sweep(task.partition);
     const hadChanges = task.state.dirtySize > 0;
-    const ops = await this.store.flush(task.state);
+    let ops: number;
+    try {
+      ops = await this.store.flush(task.state);
+    } catch (err) {
+      // Fail-stop, as for a failed produce: processing on past a state that is not durable would
+      // let the next flush store offsets beyond changes never written. A restart replays from the
+      // last flush that was (the keys of the failed one stay dirty, so a final flush may retry them).
+      this.fatal = err;
+      this.logger.fatal({ err, partition: task.partition }, 'state flush failed: stopping (fail-stop)');
+      this.hooks.onFatal?.(err);
+      throw err;
+    }
     task.lastFlushMs = this.clock.nowMs();
     this.hooks.onFlush?.(task.partition, ops);
     // Kafka's copy of the offsets is informational (lag tooling); the truth is in RocksDB. Once
