@@ -179,14 +179,17 @@ export async function startEnforcer(
     logger.info({ ...restored, reviews: reviews.table.size }, 'denylist restored from the revocations topic');
     ready = true;
 
-    // A Redis wiped while we run (FLUSHALL, failover to an empty replica) is restored within one check.
+    // A Redis wiped while we run (FLUSHALL, failover to an empty replica) or restarted from an older
+    // snapshot is restored within one check.
     let checking = false;
     const guard = setInterval(async () => {
       if (checking) return;
       checking = true;
       try {
         if (!(await revocations.stillRestored())) {
-          logger.warn('denylist marker gone: Redis was wiped; restoring from the revocations topic');
+          logger.warn(
+            'denylist marker gone or Redis restarted (wiped, older snapshot, failover): restoring from the revocations topic',
+          );
           ready = false;
           logger.info(await revocations.restore(), 'denylist restored');
           ready = true;
