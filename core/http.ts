@@ -160,6 +160,13 @@ export function createHttpService(options: HttpServiceOptions): HttpService {
     bodyLimit: options.bodyLimitBytes ?? LIMITS.httpBodyBytesMax,
     requestTimeout: LIMITS.httpRequestTimeoutMs,
     return503OnClosing: true,
+    // A URL the router refuses (a path segment over its length cap, bad percent-encoding) gets a
+    // coded 400 like any other bad request; the path is not echoed (it may carry a token).
+    frameworkErrors: (err, _req, reply) =>
+      sendError(
+        reply,
+        new LeechguardError('LG_ERR_REQUEST_INVALID', `the URL path is not accepted (${String(err.code)})`),
+      ),
   });
   const closers: Array<() => Promise<void> | void> = [];
   let shuttingDown = false;

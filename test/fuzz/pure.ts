@@ -27,7 +27,9 @@ import { decodeBody } from '../../ingest/workers/job.ts';
 /** A named property and how many runs `npm test` gives it (the fuzz script gives each --runs). */
 export interface FuzzProperty {
   name: string;
-  property: fc.IProperty<never> | fc.IProperty<unknown>;
+  /** Synchronous (pure) or asynchronous (HTTP); hooks let the fuzz script time each case. */
+  // biome-ignore lint/suspicious/noExplicitAny: properties of any arity and argument types
+  property: fc.IPropertyWithHooks<any> | fc.IAsyncPropertyWithHooks<any>;
   unitRuns: number;
 }
 

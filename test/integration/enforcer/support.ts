@@ -16,7 +16,13 @@ export const ANALYST_KEY = 'analyst-key-0123456789abcdef';
 export const OPERATOR_KEY = 'operator-key-0123456789abcdef';
 
 export async function enforcerConfig(
-  over: { policies?: unknown; groupId?: string; redisUrl?: string; registryUrl?: string } = {},
+  over: {
+    policies?: unknown;
+    groupId?: string;
+    redisUrl?: string;
+    registryUrl?: string;
+    apiKeys?: Array<{ name: string; key: string; roles: string[] }>;
+  } = {},
 ): Promise<EnforcerConfig> {
   const ep = await testEndpoints();
   return enforcerConfigSchema.parse({
@@ -25,7 +31,7 @@ export async function enforcerConfig(
     redis: { url: over.redisUrl ?? ep.redisUrl },
     http: {
       port: 0,
-      apiKeys: [
+      apiKeys: over.apiKeys ?? [
         { name: 'alice', key: ANALYST_KEY, roles: ['analyst'] },
         { name: 'olga', key: OPERATOR_KEY, roles: ['operator'] },
       ],
