@@ -11,29 +11,44 @@ import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { createKafka, createProducer } from '../../../core/kafka.ts';
 import { createLogger } from '../../../core/log.ts';
-import type { Anomaly } from '../../../core/schemas/generated.ts';
+import type { Anomaly, CdnRequest } from '../../../core/schemas/generated.ts';
 import { topicSchemas } from '../../../core/schemas/index.ts';
 import { AvroSerde } from '../../../core/serde.ts';
 import { TOPICS } from '../../../core/topics.ts';
+import { keyOf, runBacktest } from '../../../detector/backtest/index.ts';
+import { detectorConfig } from '../../../detector/config.ts';
+import { startDetector } from '../../../detector/main.ts';
+import { recordTimeMs, scenario } from '../../../detector/testing/scenario.ts';
 import { denyKey } from '../../../enforcer/denylist/keys.ts';
 import { type RunningEnforcer, startEnforcer } from '../../../enforcer/main.ts';
 import { type IngestHandle, startIngest } from '../../../ingest/service.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.ts';
+import {
+  connect as connectDetector,
+  createTopics,
+  idVersions,
+  readAnomalies,
+  tempStateDir,
+  topicSize,
+} from '../detector/support.ts';
 import { enforcerConfig, flag, waitFor } from '../enforcer/support.ts';
 import { ingestTestConfig } from '../ingest/support.ts';
 
 const HOUR_MS = 3_600_000;
 
-/** The anomaly schema plus one optional field, registered under a private subject: a writer id the services have not seen. */
-async function variantWriter(serde: AvroSerde): Promise<(a: Anomaly) => Buffer> {
-  const own = JSON.parse(topicSchemas().get(TOPICS.anomalies.name)!.schemaText) as { fields: unknown[] };
+/** A topic's schema plus one optional field, registered under a private subject: a writer id the services have not seen. */
+async function variantWriter<T extends object>(
+  serde: AvroSerde,
+  topic: string,
+): Promise<(value: T) => Buffer> {
+  const own = JSON.parse(topicSchemas().get(topic)!.schemaText) as { fields: unknown[] };
   own.fields.push({ name: 'faultNote', type: ['null', 'string'], default: null });
   const text = JSON.stringify(own);
   const id = await serde.register(`${uniqueName('faults')}-value`, text);
   const type = avsc.Type.forSchema(JSON.parse(text));
-  return (a) => {
-    const body = type.toBuffer({ ...a, faultNote: 'written by a newer producer' });
+  return (value) => {
+    const body = type.toBuffer({ ...value, faultNote: 'written by a newer producer' });
     const head = Buffer.alloc(5);
     head.writeInt32BE(id, 1);
     return Buffer.concat([head, body]);
@@ -82,7 +97,7 @@ describe('schema registry down', () => {
     await producer.connect();
     const admin = kafka.admin();
     await admin.connect();
-    const write = await variantWriter(serde);
+    const write = await variantWriter<Anomaly>(serde, TOPICS.anomalies.name);
     let enforcer: RunningEnforcer | undefined;
     try {
       enforcer = await startEnforcer(
@@ -137,6 +152,90 @@ describe('schema registry down', () => {
       await admin.disconnect();
       redis.disconnect();
     }
+  });
+
+  it('detector: input it cannot decode while the registry is down is held, not skipped; readiness 503; the flags of a backtest once it is back', async () => {
+    const ctx = await connectDetector();
+    const records = scenario({
+      accounts: 30,
+      durationMs: 3 * 60_000,
+      startMs: Math.floor(Date.now() / 1000) * 1000 - 4 * 60_000,
+    });
+    const expected = await runBacktest(records);
+    const [topics] = await createTopics(ctx.kafka, 'det-registry');
+    const writeRequest = await variantWriter<CdnRequest>(serde, TOPICS.requests.name);
+    const detector = await startDetector(
+      detectorConfig({
+        kafka: { brokers: ctx.brokers },
+        registry: { url: registryUrl },
+        http: { port: 0 },
+        detector: {
+          groupId: uniqueName('det-registry'),
+          stateDir: tempStateDir(),
+          topics,
+          flushIntervalMs: 100,
+        },
+      }),
+      { logger: createLogger('detector', 'silent') },
+    );
+    const url = detector.url!;
+    try {
+      assert.equal((await readyz(url)).status, 200);
+      proxy.cut();
+      // Requests written by a newer producer: the detector must ask the registry for their schema.
+      const names: Record<string, string> = {
+        [TOPICS.requests.name]: topics!.requests,
+        [TOPICS.heartbeats.name]: topics!.heartbeats,
+        [TOPICS.accounts.name]: topics!.accounts,
+      };
+      const producer = createProducer(kafka);
+      await producer.connect();
+      try {
+        for (let i = 0; i < records.length; i += 500) {
+          const byTopic = new Map<string, Array<{ key: string; value: Buffer | null; timestamp: string }>>();
+          for (const rec of records.slice(i, i + 500)) {
+            const list = byTopic.get(names[rec.topic]!) ?? [];
+            list.push({
+              key: keyOf(rec),
+              value:
+                rec.value === null
+                  ? null
+                  : rec.topic === TOPICS.requests.name
+                    ? writeRequest(rec.value as CdnRequest)
+                    : ctx.serde.encode(rec.topic, rec.value),
+              timestamp: String(recordTimeMs(rec)),
+            });
+            byTopic.set(names[rec.topic]!, list);
+          }
+          await producer.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          });
+        }
+      } finally {
+        await producer.disconnect();
+      }
+      await waitFor(
+        'the detector to meet the new schema',
+        async () => (await metric(url, 'leechguard_detector_registry_waits_total')) > 0,
+        60_000,
+      );
+      const down = await readyz(url);
+      assert.equal(down.status, 503);
+      assert.match(down.body, /registry/);
+      proxy.restore();
+      await waitFor(
+        'all flags',
+        async () => (await topicSize(ctx.kafka, topics!.anomalies)) >= expected.flags.length,
+        60_000,
+      );
+      await new Promise((r) => setTimeout(r, 500)); // nothing beyond the expected may follow
+    } finally {
+      proxy.restore();
+      await detector.close();
+    }
+    const got = await readAnomalies(ctx.kafka, ctx.serde, topics!.anomalies);
+    assert.deepEqual(idVersions(got), idVersions(expected.flags));
   });
 
   it('ingest: batches are still answered 2xx from the ids it registered at boot; readiness 503 while the registry is down, 200 after', async () => {
