@@ -32,6 +32,7 @@ import {
   tempStateDir,
   topicSize,
 } from '../detector/support.ts';
+import { startPrivateRedis } from '../edge/support.ts';
 import { enforcerConfig, flag, waitFor } from '../enforcer/support.ts';
 import { ingestTestConfig } from '../ingest/support.ts';
 
@@ -91,8 +92,10 @@ describe('schema registry down', () => {
   it('enforcer: a flag it cannot decode while the registry is down is held, not skipped or committed past; readiness 503; enforced once it is back', async () => {
     const rule = uniqueName('faults-registry');
     const groupId = uniqueName('faults-registry-enf');
-    const ep = await testEndpoints();
-    const redis = new Redis(ep.redisUrl);
+    // A private Redis: other enforcers on the shared stack (other tests, whose default policy may
+    // automate any rule) consume the same anomalies topic and would write the shared one.
+    const priv = await startPrivateRedis();
+    const redis = new Redis(priv.url);
     const producer = createProducer(kafka);
     await producer.connect();
     const admin = kafka.admin();
@@ -104,6 +107,7 @@ describe('schema registry down', () => {
         await enforcerConfig({
           groupId,
           registryUrl,
+          redisUrl: priv.url,
           policies: { rules: { [rule]: { mode: 'automate', action: 'block_token', durationMs: HOUR_MS } } },
         }),
       );
@@ -151,6 +155,7 @@ describe('schema registry down', () => {
       await producer.disconnect();
       await admin.disconnect();
       redis.disconnect();
+      await priv.stop();
     }
   });
 
