@@ -169,6 +169,45 @@ describe('schema registry down', () => {
     const expected = await runBacktest(records);
     const [topics] = await createTopics(ctx.kafka, 'det-registry');
     const writeRequest = await variantWriter<CdnRequest>(serde, TOPICS.requests.name);
+    // Everything is on the topics before the detector starts (as in the backtest comparison: the
+    // order it reads inputs in then does not depend on when they were written).
+    // Requests written by a newer producer: the detector must ask the registry for their schema.
+    const names: Record<string, string> = {
+      [TOPICS.requests.name]: topics!.requests,
+      [TOPICS.heartbeats.name]: topics!.heartbeats,
+      [TOPICS.accounts.name]: topics!.accounts,
+    };
+    const producer = createProducer(kafka);
+    await producer.connect();
+    try {
+      for (let i = 0; i < records.length; i += 500) {
+        const byTopic = new Map<string, Array<{ key: string; value: Buffer | null; timestamp: string }>>();
+        for (const rec of records.slice(i, i + 500)) {
+          const list = byTopic.get(names[rec.topic]!) ?? [];
+          list.push({
+            key: keyOf(rec),
+            value:
+              rec.value === null
+                ? null
+                : rec.topic === TOPICS.requests.name
+                  ? writeRequest(rec.value as CdnRequest)
+                  : ctx.serde.encode(rec.topic, rec.value),
+            timestamp: String(recordTimeMs(rec)),
+          });
+          byTopic.set(names[rec.topic]!, list);
+        }
+        await producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+      }
+    } finally {
+      await producer.disconnect();
+    }
+
+    // The detector boots (its own schemas register), but its first fetch of the newer schema is
+    // held at the proxy until the cut: the registry is down before it could answer.
+    proxy.holdWhen((chunk) => /\/schemas\/ids\//.test(chunk.toString('latin1')));
     const detector = await startDetector(
       detectorConfig({
         kafka: { brokers: ctx.brokers },
@@ -185,41 +224,7 @@ describe('schema registry down', () => {
     );
     const url = detector.url!;
     try {
-      assert.equal((await readyz(url)).status, 200);
       proxy.cut();
-      // Requests written by a newer producer: the detector must ask the registry for their schema.
-      const names: Record<string, string> = {
-        [TOPICS.requests.name]: topics!.requests,
-        [TOPICS.heartbeats.name]: topics!.heartbeats,
-        [TOPICS.accounts.name]: topics!.accounts,
-      };
-      const producer = createProducer(kafka);
-      await producer.connect();
-      try {
-        for (let i = 0; i < records.length; i += 500) {
-          const byTopic = new Map<string, Array<{ key: string; value: Buffer | null; timestamp: string }>>();
-          for (const rec of records.slice(i, i + 500)) {
-            const list = byTopic.get(names[rec.topic]!) ?? [];
-            list.push({
-              key: keyOf(rec),
-              value:
-                rec.value === null
-                  ? null
-                  : rec.topic === TOPICS.requests.name
-                    ? writeRequest(rec.value as CdnRequest)
-                    : ctx.serde.encode(rec.topic, rec.value),
-              timestamp: String(recordTimeMs(rec)),
-            });
-            byTopic.set(names[rec.topic]!, list);
-          }
-          await producer.sendBatch({
-            acks: -1,
-            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-          });
-        }
-      } finally {
-        await producer.disconnect();
-      }
       await waitFor(
         'the detector to meet the new schema',
         async () => (await metric(url, 'leechguard_detector_registry_waits_total')) > 0,
