@@ -298,6 +298,13 @@ export function createHttpService(options: HttpServiceOptions): HttpService {
     bodyLimit,
     requestTimeout: LIMITS.httpRequestTimeoutMs,
     return503OnClosing: true,
+    // A URL the router refuses (a path segment over its length cap, bad percent-encoding) gets a
+    // coded 400 like any other bad request; the path is not echoed (it may carry a token).
+    frameworkErrors: (err, _req, reply) =>
+      sendError(
+        reply,
+        new LeechguardError('LG_ERR_REQUEST_INVALID', `the URL path is not accepted (${String(err.code)})`),
+      ),
   }) as unknown as FastifyInstance;
   const inFlightMax = options.http?.inFlightBytesMax ?? LIMITS.httpInFlightBytesMax;
   const perKeyMax = options.http?.inFlightBytesPerKeyMax ?? LIMITS.httpInFlightBytesPerKeyMax;

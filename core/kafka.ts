@@ -166,6 +166,63 @@ export function createProducer(kafka: Kafka): Producer {
   });
 }
 
+/**
+ * An idempotent producer that is thrown away after a failed send and made anew (new producer id)
+ * for the next one. A failed request may still have been written; a producer that kept its
+ * sequence numbers would send the next batch with the same ones, and the broker would take it for
+ * a retry and acknowledge it without writing it (an acked batch lost). With a fresh producer id the
+ * worst case is a duplicate, which the record ids resolve.
+ */
+export class RenewingProducer {
+  private readonly make: () => Producer;
+  private current: { producer: Producer; connected: Promise<void> } | undefined;
+
+  /** `make` returns an unconnected producer (createProducer). */
+  constructor(make: () => Producer) {
+    this.make = make;
+  }
+
+  private connected(): { producer: Producer; connected: Promise<void> } {
+    if (!this.current) {
+      const producer = this.make();
+      const connected = producer.connect();
+      const current = { producer, connected };
+      connected.catch(() => this.discard(current.producer));
+      this.current = current;
+    }
+    return this.current;
+  }
+
+  private discard(producer: Producer): void {
+    if (this.current?.producer !== producer) return;
+    this.current = undefined;
+    void producer.disconnect().catch(() => {});
+  }
+
+  /** Connects now, so a service fails at boot rather than on its first send. */
+  async connect(): Promise<void> {
+    await this.connected().connected;
+  }
+
+  /** Runs one send on the current producer; a failure retires it (the next send gets a new one). */
+  async run<T>(send: (producer: Producer) => Promise<T>): Promise<T> {
+    const { producer, connected } = this.connected();
+    try {
+      await connected;
+      return await send(producer);
+    } catch (err) {
+      this.discard(producer);
+      throw err;
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    const current = this.current;
+    this.current = undefined;
+    await current?.producer.disconnect().catch(() => {});
+  }
+}
+
 export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {
   return kafka.consumer({ allowAutoTopicCreation: false, ...config });
 }

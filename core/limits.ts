@@ -58,6 +58,12 @@ export const LIMITS = {
    * heavy run on a 2-core machine.
    */
   registryRequestTimeoutMs: 15_000,
+  /**
+   * First wait before asking an unanswering registry again for a writer schema, ms; doubles up to
+   * registryRetryBackoffMsMax. A consumer holds the record (never skips it) until the registry is back.
+   */
+  registryRetryBackoffMs: 200,
+  registryRetryBackoffMsMax: 5_000,
 
   // ── ingest ───────────────────────────────────────────────────────────────────────────────────
   /** Longest log line accepted, bytes (CloudFront lines with long cookies stay under 8 KiB). Above: ING_ERR_LINE_TOO_LONG for that line, the rest of the batch goes on. */

@@ -62,7 +62,10 @@ export class AvroSerde {
   private readonly resolvers = new Map<string, { resolver: avsc.Resolver; type: avsc.Type }>();
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
 
+  private readonly options: RegistryOptions;
+
   constructor(options: RegistryOptions) {
+    this.options = options;
     this.registry = new SchemaRegistry({
       host: options.url,
       ...(options.username ? { auth: { username: options.username, password: options.password ?? '' } } : {}),
@@ -191,6 +194,44 @@ export class AvroSerde {
     return out;
   }
 
+  /** Readiness: the registry answers a listing within the probe timeout. */
+  async probe(): Promise<void> {
+    const { url, username, password } = this.options;
+    const headers: Record<string, string> = username
+      ? { authorization: `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` }
+      : {};
+    const res = await fetch(`${url.replace(/\/$/, '')}/subjects`, {
+      headers,
+      signal: AbortSignal.timeout(LIMITS.readinessProbeTimeoutMs),
+    });
+    await res.body?.cancel();
+    if (!res.ok) throw new Error(`registry answered ${res.status}`);
+  }
+
+  /**
+   * decode(), waiting out a registry that does not answer (LG_ERR_REGISTRY_UNAVAILABLE): retried
+   * with back-off for as long as `wait` allows (it also keeps the caller's consumer alive), so a
+   * record is never skipped because the registry was down. Any other error is thrown at once;
+   * so is the last registry error when `wait` answers false.
+   */
+  async decodeWaiting<T>(
+    topic: string,
+    buffer: Buffer,
+    wait: (err: LeechguardError) => Promise<boolean>,
+  ): Promise<T> {
+    let backoffMs: number = LIMITS.registryRetryBackoffMs;
+    for (;;) {
+      try {
+        return await this.decode<T>(topic, buffer);
+      } catch (err) {
+        if (!(err instanceof LeechguardError) || err.code !== 'LG_ERR_REGISTRY_UNAVAILABLE') throw err;
+        if (!(await wait(err))) throw err;
+        await new Promise((r) => setTimeout(r, backoffMs));
+        backoffMs = Math.min(backoffMs * 2, LIMITS.registryRetryBackoffMsMax);
+      }
+    }
+  }
+
   /** Decodes a Confluent-framed Avro value into our schema for `topic`. */
   async decode<T>(topic: string, buffer: Buffer): Promise<T> {
     if (buffer.length < HEADER_BYTES || buffer.readUInt8(0) !== MAGIC_BYTE) {
@@ -205,11 +246,30 @@ export class AvroSerde {
     if (!entry) {
       const reader = topicSchemas().get(topic)?.type;
       if (!reader) throw new Error(`no schema for topic ${topic}`);
-      const fetched = (await withTimeout(
-        this.registry.getSchema(writerId),
-        LIMITS.registryRequestTimeoutMs,
-        `schema ${writerId}`,
-      )) as unknown as avsc.Type;
+      let fetched: avsc.Type;
+      try {
+        fetched = (await withTimeout(
+          this.registry.getSchema(writerId),
+          LIMITS.registryRequestTimeoutMs,
+          `schema ${writerId}`,
+        )) as unknown as avsc.Type;
+      } catch (cause) {
+        // Only "no such id" is about the record; anything else is the registry, and retriable.
+        if ((cause as { status?: number }).status === 404) {
+          throw new LeechguardError(
+            'LG_ERR_RECORD_INVALID',
+            `${topic}: writer schema id ${writerId} unknown`,
+            {
+              cause,
+            },
+          );
+        }
+        throw new LeechguardError(
+          'LG_ERR_REGISTRY_UNAVAILABLE',
+          `${topic}: schema ${writerId}: ${String((cause as Error).message)}`,
+          { cause },
+        );
+      }
       // Re-parse through our avsc so the resolver never mixes two copies of the library.
       const writer = avsc.Type.forSchema(fetched.schema());
       entry = { resolver: reader.createResolver(writer), type: reader };

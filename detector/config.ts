@@ -69,6 +69,12 @@ export const detectorSection = z
       .nonnegative()
       .default(5 * 60_000),
     /**
+     * Lateness by log source (the records' `source`), for a source known to deliver behind the
+     * others (a CDN whose logs arrive in 10-minute files), ms. Its events are judged late against
+     * this instead of allowedLatenessMs; state is kept for the longest lateness configured.
+     */
+    allowedLatenessBySourceMs: z.record(z.string().min(1), z.number().int().nonnegative()).default({}),
+    /**
      * Events stamped further ahead of the detector's clock than this are counted and dropped, so a
      * wrong CDN clock or a forged heartbeat cannot move a partition's watermark into the future, ms.
      */

@@ -87,7 +87,7 @@ export async function startDetector(
       logger,
       metrics,
       apiKeys: config.http.apiKeys,
-      readiness: { kafka: () => probeKafka(admin) },
+      readiness: { kafka: () => probeKafka(admin), registry: () => serde.probe() },
       readinessDetails: () => ({ signals: runner.topology.signalsReport() }),
       http: config.http,
     });

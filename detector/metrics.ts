@@ -52,6 +52,12 @@ export function registerDetectorMetrics(
   );
   mirroredCounter(
     registry,
+    'leechguard_detector_registry_waits_total',
+    'Times an input batch was held because the schema registry did not answer (nothing skipped)',
+    () => runner.registryWaits,
+  );
+  mirroredCounter(
+    registry,
     'leechguard_detector_flags_suppressed_total',
     'Replayed flags dropped because the same id and version was already published',
     () => runner.suppressedFlags,

@@ -57,6 +57,8 @@ export class DetectorRunner {
   readonly topology: Topology;
   /** Flags dropped because the same id + version was already on the anomalies topic. */
   suppressedFlags = 0;
+  /** Times a batch was held because the schema registry did not answer (nothing skipped). */
+  registryWaits = 0;
   /** Flags produced by this process. */
   producedFlags = 0;
   private readonly config: DetectorConfig;
@@ -361,13 +363,22 @@ export class DetectorRunner {
 
   // ── processing ──────────────────────────────────────────────────────────────────────────────
 
-  private async onBatch({ batch }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const role = this.roleOf.get(batch.topic);
     if (this.fatal) throw this.fatal;
     if (!role || this.closed) return;
     const p = batch.partition;
     const task = await this.ready.get(p);
     if (!task || this.tasks.get(p) !== task) return;
+    // A registry that does not answer holds the batch (heartbeating) until it does: nothing is
+    // skipped, and nothing after the record is pushed, so no state or offset goes past it.
+    this.decoders[role].wait = async (err) => {
+      this.registryWaits++;
+      this.logger.warn({ err: err.message, partition: p, role }, 'registry unavailable: holding the batch');
+      if (!isRunning() || isStale() || this.closed) return false;
+      await heartbeat();
+      return true;
+    };
     await this.serial(async () => {
       const merger = task.merger;
       const hw = Number(batch.highWatermark);
@@ -473,7 +484,18 @@ export class DetectorRunner {
     await task.sending;
     this.topology.sweep(task.partition);
     const hadChanges = task.state.dirtySize > 0;
-    const ops = await this.store.flush(task.state);
+    let ops: number;
+    try {
+      ops = await this.store.flush(task.state);
+    } catch (err) {
+      // Fail-stop, as for a failed produce: processing on past a state that is not durable would
+      // let the next flush store offsets beyond changes never written. A restart replays from the
+      // last flush that was (the keys of the failed one stay dirty, so a final flush may retry them).
+      this.fatal = err;
+      this.logger.fatal({ err, partition: task.partition }, 'state flush failed: stopping (fail-stop)');
+      this.hooks.onFatal?.(err);
+      throw err;
+    }
     task.lastFlushMs = this.clock.nowMs();
     this.hooks.onFlush?.(task.partition, ops);
     // Kafka's copy of the offsets is informational (lag tooling); the truth is in RocksDB. Once

@@ -15,7 +15,7 @@ import {
   indexKeys,
   type ReadinessCheck,
 } from '../core/http.ts';
-import { createKafka, createProducer, ensureTopics, probeKafka } from '../core/kafka.ts';
+import { createKafka, createProducer, ensureTopics, probeKafka, RenewingProducer } from '../core/kafka.ts';
 import { LIMITS } from '../core/limits.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { createMetricsRegistry, type Registry } from '../core/metrics.ts';
@@ -107,7 +107,9 @@ export async function startEnforcer(
   await producer.connect();
   const redis = createRedis(config.redis.url, logger);
 
-  const writer = new StateWriter(producer, serde);
+  const writerProducer = new RenewingProducer(() => createProducer(kafka));
+  await writerProducer.connect();
+  const writer = new StateWriter(writerProducer, serde);
   await writer.init(admin, [TOPICS.revocations.name, TOPICS.reviewQueue.name, TOPICS.policyChanges.name]);
   const policies = new PolicyStore(config.policies, writer, clock);
   const reviews = new ReviewQueue();
@@ -127,6 +129,7 @@ export async function startEnforcer(
   let ready = false;
   const readiness: Record<string, ReadinessCheck> = {
     kafka: () => probeKafka(admin),
+    registry: () => serde.probe(),
     redis: () => probeRedis(redis),
     denylist: async () => {
       if (!ready) throw new Error('restoring state and denylist');
@@ -193,6 +196,7 @@ export async function startEnforcer(
     redis.disconnect();
   });
   http.onShutdown(() => producer.disconnect());
+  http.onShutdown(() => writerProducer.disconnect());
   http.onShutdown(() => stateLog.stop());
   http.onShutdown(() => consumer.stop());
 
@@ -211,14 +215,17 @@ export async function startEnforcer(
     logger.info({ ...restored, reviews: reviews.table.size }, 'denylist restored from the revocations topic');
     ready = true;
 
-    // A Redis wiped while we run (FLUSHALL, failover to an empty replica) is restored within one check.
+    // A Redis wiped while we run (FLUSHALL, failover to an empty replica) or restarted from an older
+    // snapshot is restored within one check.
     let checking = false;
     const guard = setInterval(async () => {
       if (checking) return;
       checking = true;
       try {
         if (!(await revocations.stillRestored())) {
-          logger.warn('denylist marker gone: Redis was wiped; restoring from the revocations topic');
+          logger.warn(
+            'denylist marker gone or Redis restarted (wiped, older snapshot, failover): restoring from the revocations topic',
+          );
           ready = false;
           logger.info(await revocations.restore(), 'denylist restored');
           ready = true;

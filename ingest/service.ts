@@ -182,7 +182,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     logger,
     metrics,
     apiKeys: allApiKeys(config),
-    readiness: { kafka: () => probeKafka(admin) },
+    readiness: { kafka: () => probeKafka(admin), registry: () => serde.probe() },
     http: config.http,
     bodyLimitBytes: config.limits.bodyBytesMax,
   });

@@ -218,6 +218,19 @@ export class PartitionState implements StateView {
     return out;
   }
 
+  /**
+   * Marks keys dirty again after a flush of them failed, so the next flush writes them (a
+   * deleted key stays listed: its delete is still to be written).
+   */
+  returnDirty(keys: readonly string[]): void {
+    for (const key of keys) {
+      const e = this.entities.get(key);
+      if (e?.d) continue;
+      if (e) e.d = true;
+      this.dirty.push(key);
+    }
+  }
+
   /** Every (namespace, key, value), for tests and benchmarks. */
   *values(): Generator<[ns: string, key: string, value: StateValue]> {
     for (const [key, e] of this.entities) for (const ns in e.v) yield [ns, key, e.v[ns]!];

@@ -59,7 +59,8 @@ export class RocksStore {
   async flush(state: PartitionState): Promise<number> {
     const pre = `${prefix(state.partition)}s\u0000`;
     const ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = [];
-    for (const [key, values] of state.takeDirty()) {
+    const taken = state.takeDirty();
+    for (const [key, values] of taken) {
       const k = pre + key;
       ops.push(
         values === undefined
@@ -71,6 +72,8 @@ export class RocksStore {
     try {
       await this.db.batch(ops, { sync: this.sync });
     } catch (cause) {
+      // Nothing was written (the batch is atomic): the keys stay due for the next flush.
+      state.returnDirty(taken.map(([key]) => key));
       throw new LeechguardError('DET_ERR_STATE_UNAVAILABLE', (cause as Error).message, { cause });
     }
     return ops.length;

@@ -151,12 +151,20 @@ export class Topology {
    * with a wrong clock, or a forged heartbeat, would otherwise make every session of the partition
    * look stale). Backtests replay any time range and pass none.
    */
+  /** Lateness of the sources configured apart from allowedLatenessMs, ms. */
+  private readonly latenessBySource: ReadonlyMap<string, number>;
+  /** The longest lateness of any source: how long state and flag windows stay open to late events, ms. */
+  private readonly latenessMaxMs: number;
+
   constructor(config: DetectorConfig, rules: readonly AnyRule[] = RULES, wallClock?: Clock) {
     this.config = config;
     this.wallClock = wallClock;
     this.ruleConfigs = new RuleConfigs(config);
     this.rules = rules;
     this.signalsIndex = rules.findIndex((r) => r.name === 'signals');
+    const bySource = config.detector.allowedLatenessBySourceMs;
+    this.latenessBySource = new Map(Object.entries(bySource));
+    this.latenessMaxMs = Math.max(config.detector.allowedLatenessMs, ...Object.values(bySource));
     this.stats = {
       events: 0,
       lateEvents: 0,
@@ -246,8 +254,7 @@ export class Topology {
   /** Longest look-back a rebuild re-reads, ms. */
   recoveryLookbackMs(): number {
     return (
-      this.config.detector.recoveryLookbackMs ??
-      this.ruleConfigs.longestHorizonMs() + this.config.detector.allowedLatenessMs
+      this.config.detector.recoveryLookbackMs ?? this.ruleConfigs.longestHorizonMs() + this.latenessMaxMs
     );
   }
 
@@ -261,7 +268,7 @@ export class Topology {
     }
     const value = record.value;
     const atMs = value.timestampMs;
-    const lateness = this.config.detector.allowedLatenessMs;
+    const lateness = this.latenessBySource.get(value.source) ?? this.config.detector.allowedLatenessMs;
     if (atMs < state.meta.watermarkMs - lateness) {
       this.stats.lateEvents++;
       return NO_FLAGS;
@@ -359,7 +366,7 @@ export class Topology {
   sweep(partition: number): number {
     const state = this.partitions.get(partition);
     if (!state) return 0;
-    return state.sweep(state.meta.watermarkMs - this.config.detector.allowedLatenessMs);
+    return state.sweep(state.meta.watermarkMs - this.latenessMaxMs);
   }
 
   /** One flag per subject and window: version 1 first, version + 1 on escalation, else nothing. */
@@ -395,7 +402,7 @@ export class Topology {
       version = prev.v + 1;
     }
     const id = prev?.id ?? flagId(draft.rule, draft.subjectKind, key, draft.windowStartMs);
-    const expiresMs = draft.windowEndMs + this.config.detector.allowedLatenessMs;
+    const expiresMs = draft.windowEndMs + this.latenessMaxMs;
     const next: FlagWindow = {
       w: draft.windowStartMs,
       id,

@@ -30,6 +30,14 @@ export class FastDecoder<T> {
     if (buf.length > HEADER_BYTES && buf.readUInt8(0) === 0 && buf.readInt32BE(1) === this.ownId) {
       return this.type.fromBuffer(buf.subarray(HEADER_BYTES)) as T;
     }
-    return this.serde.decode<T>(this.canonicalTopic, buf);
+    return this.wait
+      ? this.serde.decodeWaiting<T>(this.canonicalTopic, buf, this.wait)
+      : this.serde.decode<T>(this.canonicalTopic, buf);
   }
+
+  /**
+   * While set, a writer schema the registry cannot be asked for is waited for (see
+   * AvroSerde.decodeWaiting) instead of failing the batch.
+   */
+  wait: ((err: Error) => Promise<boolean>) | undefined;
 }

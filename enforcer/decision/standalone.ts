@@ -14,7 +14,7 @@ import {
   registrySection,
 } from '../../core/config.ts';
 import { createHttpService, exitOnSignals, type HttpService } from '../../core/http.ts';
-import { createKafka, createProducer, ensureTopics, probeKafka } from '../../core/kafka.ts';
+import { createKafka, createProducer, ensureTopics, probeKafka, RenewingProducer } from '../../core/kafka.ts';
 import { createLogger, type Logger } from '../../core/log.ts';
 import { createMetricsRegistry } from '../../core/metrics.ts';
 import { createRedis, probeRedis } from '../../core/redis.ts';
@@ -100,7 +100,10 @@ export async function createEdgeParts(
   await ensureTopics(admin, config.kafka.replicationFactor, [TOPICS.heartbeats, TOPICS.accounts]);
   const serde = new AvroSerde(config.registry);
   await serde.registerAll([TOPICS.heartbeats.name, TOPICS.accounts.name]);
-  const producer = config.sessions.heartbeatSinkThread === 'request' ? createProducer(kafka) : undefined;
+  const producer =
+    config.sessions.heartbeatSinkThread === 'request'
+      ? new RenewingProducer(() => createProducer(kafka))
+      : undefined;
   await producer?.connect();
   const sink: HeartbeatOutlet = producer
     ? new HeartbeatSink(producer, serde, logger, { source: config.sessions.heartbeatSource })

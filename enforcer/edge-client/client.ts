@@ -64,6 +64,12 @@ export interface EdgeClientOptions {
    * denylist still does not fit, up to 10x). Default 30,000: a full SCAN is not free.
    */
   overflowResyncMs?: number;
+  /**
+   * Period of the PING on the subscription connection, ms. A subscription that does not answer
+   * within the same time (a half-open connection: no error, no message) marks the mirror
+   * incomplete and reconnects; so the mirror is reported incomplete within twice this. Default 1,000.
+   */
+  subscriptionPingMs?: number;
   /** Clock for expiry checks; injected in tests. Default Date.now. */
   nowMs?: () => number;
   logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void } | undefined;
@@ -115,6 +121,9 @@ export class EdgeClient {
   private readonly rereads = new Map<string, number>();
   private rereadSeq = 0;
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly pingTimer: NodeJS.Timeout;
+  private readonly subscriptionPingMs: number;
+  private pinging = false;
   private unsyncedSinceMs: number;
   private closed = false;
   private firstSync: { promise: Promise<void>; resolve: () => void };
@@ -156,6 +165,29 @@ export class EdgeClient {
     this.sub.on('close', () => this.onSubscriptionLost());
     this.sweepTimer = setInterval(() => this.sweepSlice(), options.sweepIntervalMs ?? 10_000);
     this.sweepTimer.unref();
+    this.subscriptionPingMs = options.subscriptionPingMs ?? 1_000;
+    this.pingTimer = setInterval(() => void this.pingSubscription(), this.subscriptionPingMs);
+    this.pingTimer.unref();
+  }
+
+  /**
+   * A subscription that stops answering is lost even if its socket never errors (a peer that went
+   * away without a FIN, a stalled proxy): the mirror could be missing changes, so it is reported
+   * incomplete and the connection is dropped and made again (which resyncs).
+   */
+  private async pingSubscription(): Promise<void> {
+    if (this.closed || this.pinging || this.sub.status !== 'ready') return;
+    this.pinging = true;
+    try {
+      await withTimeout(this.sub.ping(), this.subscriptionPingMs);
+    } catch (err) {
+      if (this.closed) return;
+      this.logger?.warn({ err: (err as Error).message }, 'denylist subscription unanswered; reconnecting');
+      this.onSubscriptionLost();
+      this.sub.disconnect(true);
+    } finally {
+      this.pinging = false;
+    }
   }
 
   /** Sweeps expired entries in slices of 20,000, yielding to I/O between slices. */
@@ -188,6 +220,7 @@ export class EdgeClient {
     this.closed = true;
     clearTimeout(this.resyncTimer);
     clearInterval(this.sweepTimer);
+    clearInterval(this.pingTimer);
     this.redis.disconnect();
     this.sub.disconnect();
   }

@@ -6,6 +6,7 @@
  */
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Clock } from '../../core/clock.ts';
+import { LeechguardError } from '../../core/errors.ts';
 import { createConsumer } from '../../core/kafka.ts';
 import { LIMITS } from '../../core/limits.ts';
 import type { Logger } from '../../core/log.ts';
@@ -35,6 +36,7 @@ export class AnomalyConsumer {
   private readonly options: AnomalyConsumerOptions;
   private readonly consumer: Consumer;
   private readonly undecodable: Counter;
+  private readonly registryWaits: Counter;
 
   constructor(options: AnomalyConsumerOptions) {
     this.options = options;
@@ -48,6 +50,11 @@ export class AnomalyConsumer {
     this.undecodable = new Counter({
       name: 'leechguard_enforcer_flags_undecodable_total',
       help: 'Flags skipped because their Avro value could not be decoded (each one is logged)',
+      registers: [options.metrics],
+    });
+    this.registryWaits = new Counter({
+      name: 'leechguard_enforcer_registry_waits_total',
+      help: 'Times a flag batch was held because the schema registry did not answer (nothing skipped)',
       registers: [options.metrics],
     });
   }
@@ -116,11 +123,24 @@ export class AnomalyConsumer {
       eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const flags: Anomaly[] = [];
+        // A registry that does not answer holds the batch (heartbeating) until it does: a flag is
+        // skipped only when it cannot be decoded at all, never because the registry was down.
+        const wait = async (err: Error) => {
+          this.registryWaits.inc();
+          this.options.logger.warn(
+            { err: err.message, partition: batch.partition },
+            'registry unavailable: holding the batch',
+          );
+          if (!isRunning() || isStale()) return false;
+          await heartbeat();
+          return true;
+        };
         for (const m of batch.messages) {
           if (!m.value) continue;
           try {
-            flags.push(await this.options.serde.decode<Anomaly>(TOPIC, m.value));
+            flags.push(await this.options.serde.decodeWaiting<Anomaly>(TOPIC, m.value, wait));
           } catch (err) {
+            if (err instanceof LeechguardError && err.retriable) throw err; // stopping: not committed
             this.undecodable.inc();
             this.options.logger.error(
               { err, partition: batch.partition, offset: m.offset },

@@ -46,6 +46,8 @@ export class Revocations {
   private readonly options: RevocationsOptions;
   /** Issue, lift, restore and sweep run one at a time, so a restore never re-adds a lift in flight. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** Run id of the Redis server the last restore wrote to. */
+  private restoredOnRunId: string | undefined;
 
   constructor(options: RevocationsOptions) {
     this.options = options;
@@ -177,6 +179,8 @@ export class Revocations {
       if (status === 'active') active.push(r);
       else if (status === 'lifted' && r.expiresAtMs > nowMs) lifted.push(r);
     }
+    // Read before writing: a restart during the restore then shows as a change at the next check.
+    const runId = await this.options.denylist.serverRunId();
     let restored = 0;
     const chunk = 1_000; // bounds one pipeline's memory and the time Redis is busy with it
     for (let i = 0; i < active.length; i += chunk) {
@@ -186,12 +190,17 @@ export class Revocations {
     let removed = 0;
     for (const r of lifted) if (await this.options.denylist.lift(r)) removed++;
     await this.options.denylist.markRestored(nowMs);
+    this.restoredOnRunId = runId;
     return { restored, removed, active: active.length };
   }
 
-  /** False when Redis lost the denylist since the last restore (wiped, or an empty replica). */
-  stillRestored(): Promise<boolean> {
-    return this.options.denylist.isMarkedRestored();
+  /**
+   * False when Redis may no longer hold what the topic says since the last restore: wiped (marker
+   * gone), or another server process (restarted from an older snapshot, a promoted replica).
+   */
+  async stillRestored(): Promise<boolean> {
+    if (!(await this.options.denylist.isMarkedRestored())) return false;
+    return (await this.options.denylist.serverRunId()) === this.restoredOnRunId;
   }
 
   /**

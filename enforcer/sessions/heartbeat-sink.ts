@@ -8,8 +8,9 @@
  * records kept in order; at the queue limit new records are dropped, counted and logged (never
  * silently). `WorkerHeartbeatSink` (heartbeat-worker.ts) runs this sink off the request thread.
  */
-import type { Producer } from 'kafkajs';
+
 import { deterministicId } from '../../core/ids.ts';
+import type { RenewingProducer } from '../../core/kafka.ts';
 import { LIMITS } from '../../core/limits.ts';
 import type { Logger } from '../../core/log.ts';
 import type { HeartbeatEvent, PlayerHeartbeat } from '../../core/schemas/generated.ts';
@@ -91,14 +92,20 @@ export class HeartbeatSink implements HeartbeatOutlet {
   private draining = false;
   dropped = 0;
   sent = 0;
-  private readonly producer: Producer;
+  private readonly producer: RenewingProducer;
   private readonly serde: AvroSerde;
   private readonly logger: Logger;
   private readonly lingerMs: number;
   private readonly onSent: ((records: number) => void) | undefined;
   private readonly source: string;
 
-  constructor(producer: Producer, serde: AvroSerde, logger: Logger, options: HeartbeatSinkOptions = {}) {
+  /** `producer` is the sink's own, made anew after a failed send (see RenewingProducer). */
+  constructor(
+    producer: RenewingProducer,
+    serde: AvroSerde,
+    logger: Logger,
+    options: HeartbeatSinkOptions = {},
+  ) {
     this.producer = producer;
     this.serde = serde;
     this.logger = logger;
@@ -139,7 +146,9 @@ export class HeartbeatSink implements HeartbeatOutlet {
       while (this.queue.length > 0) {
         const batch = this.queue.slice(0, LIMITS.admissionHeartbeatBatchMax);
         try {
-          await this.producer.send({ topic: TOPICS.heartbeats.name, acks: -1, messages: batch });
+          await this.producer.run((p) =>
+            p.send({ topic: TOPICS.heartbeats.name, acks: -1, messages: batch }),
+          );
           this.queue.splice(0, batch.length);
           this.sent += batch.length;
           this.onSent?.(batch.length);

@@ -187,22 +187,28 @@ export class WorkerHeartbeatSink implements HeartbeatOutlet {
 /** The worker's side: its own producer and serde, feeding a HeartbeatSink. */
 async function runWorker(port: NonNullable<typeof parentPort>): Promise<void> {
   const options = workerData as HeartbeatWorkerOptions;
-  const [{ createKafka, createProducer }, { createLogger }, { AvroSerde }, { TOPICS }, { HeartbeatSink }] =
-    await Promise.all([
-      import('../../core/kafka.ts'),
-      import('../../core/log.ts'),
-      import('../../core/serde.ts'),
-      import('../../core/topics.ts'),
-      import('./heartbeat-sink.ts'),
-    ]);
+  const [
+    { createKafka, createProducer, RenewingProducer },
+    { createLogger },
+    { AvroSerde },
+    { TOPICS },
+    { HeartbeatSink },
+  ] = await Promise.all([
+    import('../../core/kafka.ts'),
+    import('../../core/log.ts'),
+    import('../../core/serde.ts'),
+    import('../../core/topics.ts'),
+    import('./heartbeat-sink.ts'),
+  ]);
   const send = (m: FromWorker) => port.postMessage(m);
   const logger = createLogger('edge-heartbeats', options.logLevel);
-  let producer: import('kafkajs').Producer;
+  let producer: InstanceType<typeof RenewingProducer>;
   let sink: InstanceType<typeof HeartbeatSink>;
   try {
     const serde = new AvroSerde(options.registry);
     await serde.registerAll([TOPICS.heartbeats.name]);
-    producer = createProducer(createKafka(options.kafka, logger));
+    const kafka = createKafka(options.kafka, logger);
+    producer = new RenewingProducer(() => createProducer(kafka));
     await producer.connect();
     // The request thread already lingered; send what arrives at once (still one send at a time).
     sink = new HeartbeatSink(producer, serde, logger, {

@@ -9,8 +9,8 @@
  * own write; the tail's copy of the same record is then ignored (same offset, not newer).
  */
 import { randomUUID } from 'node:crypto';
-import { type Admin, type Consumer, type Kafka, Partitioners, type Producer } from 'kafkajs';
-import { createConsumer, withTimeout } from '../../core/kafka.ts';
+import { type Admin, type Consumer, type Kafka, Partitioners } from 'kafkajs';
+import { createConsumer, type RenewingProducer, withTimeout } from '../../core/kafka.ts';
 import { LIMITS } from '../../core/limits.ts';
 import type { Logger } from '../../core/log.ts';
 import type { AvroSerde } from '../../core/serde.ts';
@@ -150,12 +150,13 @@ export interface StateWrite<T> {
 
 /** Produces state records (acks=all) and applies them locally with their real offsets. */
 export class StateWriter {
-  private readonly producer: Producer;
+  private readonly producer: RenewingProducer;
   private readonly serde: AvroSerde;
   private readonly partitionCounts = new Map<string, number>();
   private readonly partitioner = Partitioners.DefaultPartitioner();
 
-  constructor(producer: Producer, serde: AvroSerde) {
+  /** Its own producer, made anew after a failed send (see RenewingProducer). */
+  constructor(producer: RenewingProducer, serde: AvroSerde) {
     this.producer = producer;
     this.serde = serde;
   }
@@ -211,17 +212,19 @@ export class StateWriter {
       list.push({ key: e.key, value: this.serde.encode(e.topic, e.value), partition: -1 });
       byTopic.set(e.topic, list);
     }
-    const meta = await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({
-        topic,
-        messages: messages.map((m) =>
-          m.partition >= 0
-            ? { key: m.key, value: m.value, partition: m.partition }
-            : { key: m.key, value: m.value },
-        ),
-      })),
-    });
+    const meta = await this.producer.run((producer) =>
+      producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({
+          topic,
+          messages: messages.map((m) =>
+            m.partition >= 0
+              ? { key: m.key, value: m.value, partition: m.partition }
+              : { key: m.key, value: m.value },
+          ),
+        })),
+      }),
+    );
     const base = new Map(meta.map((m) => [`${m.topicName}/${m.partition}`, Number(m.baseOffset)]));
     for (const p of placed) {
       const baseOffset = base.get(`${p.write.table.topic}/${p.partition}`);

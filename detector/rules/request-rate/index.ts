@@ -32,6 +32,8 @@ interface RateWindow extends StateValue {
   n: number;
   first: number;
   last: number;
+  /** Ids of the requests counted (at most entriesPerKeyMax): a redelivered request is not counted twice. */
+  ids?: string[];
 }
 
 /** Video (or muxed) media segments: audio and subtitles ride along and are not counted twice. */
@@ -61,6 +63,9 @@ export const requestRate: Rule<RequestRateConfig> = {
     // A window before this one is over; a late event of an older window is not counted.
     if (stored && stored.w > w) return;
     const prev = stored && stored.w === w ? stored : undefined;
+    const seen = prev?.ids ?? [];
+    if (seen.includes(c.id)) return; // the same record delivered again (a retried batch)
+    if (seen.length >= ctx.entriesPerKeyMax) out.overflow++;
     const mediaMs = (prev?.m ?? 0) + (v.segmentDurationMs ?? v.cmcd?.d ?? config.defaultSegmentDurationMs);
     const next: RateWindow = {
       x: w + 2 * config.windowMs,
@@ -69,6 +74,7 @@ export const requestRate: Rule<RequestRateConfig> = {
       n: (prev?.n ?? 0) + 1,
       first: Math.min(prev?.first ?? c.atMs, c.atMs),
       last: Math.max(prev?.last ?? c.atMs, c.atMs),
+      ids: seen.length < ctx.entriesPerKeyMax ? [...seen, c.id] : seen,
     };
     out.changes.push({ ns: 'request-rate', key: subject, value: next });
     const ratio = Math.round((mediaMs / config.windowMs) * 100) / 100;

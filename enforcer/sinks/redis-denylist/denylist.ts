@@ -89,6 +89,16 @@ export class RedisDenylist {
     return (await this.redis.exists(DENYLIST_MARKER_KEY)) === 1;
   }
 
+  /**
+   * The Redis server's run id (new at every start of the process). A server restarted from an
+   * older snapshot, or a replica promoted, keeps the marker of a past restore but not the
+   * revocations written or lifted since: a changed run id says so where the marker cannot.
+   */
+  async serverRunId(): Promise<string> {
+    const info = await this.redis.info('server');
+    return /run_id:(\w+)/.exec(info)?.[1] ?? '';
+  }
+
   /** Removes the revocation's entry if it is still the one held, and publishes the removal. */
   async lift(r: Revocation): Promise<boolean> {
     const change: DenyChange = { op: 'del', kind: r.subjectKind, subject: r.subjectKey };

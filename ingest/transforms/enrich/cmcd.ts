@@ -90,11 +90,14 @@ function firstItem(value: unknown): unknown {
   return value.slice(i, j);
 }
 
-/** Sets one key from text or a JSON value; returns whether anything was set. */
-function setKey(out: Cmcd, key: string, raw: unknown): boolean {
+/**
+ * Sets one key from text or a JSON value; returns whether anything was set. A quoted text value is
+ * a string whatever it starts with (`sid="(x"` is not an inner list).
+ */
+function setKey(out: Cmcd, key: string, raw: unknown, quoted = false): boolean {
   const kind = keyKind(key);
   if (kind === 0) return false;
-  const value = firstItem(raw);
+  const value = quoted ? raw : firstItem(raw);
   const target = out as unknown as Record<string, unknown>;
   if (kind === 1 || kind === 2) {
     const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
@@ -118,7 +121,7 @@ function setKey(out: Cmcd, key: string, raw: unknown): boolean {
  * `true` for a bare key, the unquoted text of a quoted string, else the raw token (inner lists
  * included, parentheses and all).
  */
-function eachPair(text: string, fn: (key: string, value: string | true) => void): void {
+function eachPair(text: string, fn: (key: string, value: string | true, quoted: boolean) => void): void {
   let i = 0;
   const n = text.length;
   while (i < n) {
@@ -126,7 +129,7 @@ function eachPair(text: string, fn: (key: string, value: string | true) => void)
     while (j < n && text[j] !== '=' && text[j] !== ',') j++;
     const key = text.slice(i, j).trim();
     if (j >= n || text[j] === ',') {
-      if (key) fn(key, true);
+      if (key) fn(key, true, false);
       i = j + 1;
       continue;
     }
@@ -141,11 +144,11 @@ function eachPair(text: string, fn: (key: string, value: string | true) => void)
       }
       j = k + 1;
       while (j < n && text[j] !== ',') j++;
-      fn(key, v);
+      fn(key, v, true);
     } else {
       let k = j;
       while (k < n && text[k] !== ',') k++;
-      fn(key, text.slice(j, k).trim());
+      fn(key, text.slice(j, k).trim(), false);
       j = k;
     }
     i = j + 1;
@@ -156,8 +159,8 @@ function eachPair(text: string, fn: (key: string, value: string | true) => void)
 export function parseCmcdText(text: string, out: Cmcd): number {
   let set = 0;
   // Unquoted tokens (ot=v, sf=h, st=l) are strings; numbers go to numeric keys.
-  eachPair(text, (key, value) => {
-    if (setKey(out, key, value)) set++;
+  eachPair(text, (key, value, quoted) => {
+    if (setKey(out, key, value, quoted)) set++;
   });
   return set;
 }
@@ -168,9 +171,13 @@ export function parseCmcdText(text: string, out: Cmcd): number {
  */
 export function cmcdPairs(text: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  eachPair(text, (key, value) => {
+  eachPair(text, (key, value, quoted) => {
     if (value === true) {
       out[key] = true;
+      return;
+    }
+    if (quoted) {
+      out[key] = value;
       return;
     }
     const item = firstItem(value);

@@ -5,6 +5,7 @@ import { TokenHasher, tokenHashingSection } from '../../../core/token-hash.ts';
 import { DENY_CHANGES_CHANNEL, denyKey } from '../../../enforcer/denylist/keys.ts';
 import { EdgeClient } from '../../../enforcer/edge-client/client.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
+import { startTcpProxy } from '../../support/tcp-proxy.ts';
 import { denyEntry, liftDeny, type PrivateRedis, startPrivateRedis, waitFor, writeDeny } from './support.ts';
 
 /** The property under test: a change is visible within 100 ms of its message. */
@@ -136,14 +137,19 @@ describe('edge client on a private Redis', () => {
 
   test('start() does not fail when the first sync outlasts its wait: the mirror completes in the background', async () => {
     await writeDeny(redis, 'account', 'acct-late', denyEntry({ action: 'block_account' }), false);
-    const edge = new EdgeClient({ redisUrl: priv.url });
+    // The sync's SCAN is held at a proxy until start() has answered: the sync cannot win the race.
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: priv.port });
+    proxy.holdWhen((chunk) => /\bscan\b/i.test(chunk.toString('latin1')));
+    const edge = new EdgeClient({ redisUrl: `redis://${proxy.host}:${proxy.port}` });
     try {
       assert.equal(await edge.start(0), false, 'not synced within 0 ms');
       assert.equal(edge.stats().complete, false);
+      proxy.restore();
       assert.ok(await waitFor(() => edge.cache.complete, PRECONDITION_MS), 'synced afterwards');
       assert.equal(edge.check({ accountId: 'acct-late' }).decision, 'block');
     } finally {
       await edge.close();
+      await proxy.close();
     }
   });
 

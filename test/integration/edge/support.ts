@@ -76,6 +76,8 @@ export async function waitFor(
 export interface PrivateRedis {
   url: string;
   port: number;
+  /** SIGKILL, then a new redis-server on the same port and dir (it loads the last SAVE, if any). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -103,37 +105,48 @@ export async function startPrivateRedis(
   ];
   if (options.aclFile) args.push('--aclfile', options.aclFile);
   else if (options.password) args.push('--requirepass', options.password);
-  const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
   const url = options.password
     ? `redis://${encodeURIComponent(options.user ?? '')}:${encodeURIComponent(options.password)}@127.0.0.1:${port}`
     : `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {});
-  const ok = await waitFor(
-    async () => {
-      try {
-        if (probe.status !== 'ready') await probe.connect();
-        return (await probe.ping()) === 'PONG';
-      } catch {
-        probe.disconnect();
-        return false;
-      }
-    },
-    5_000,
-    50,
-  );
-  probe.disconnect();
-  if (!ok) throw new Error(`private redis-server on ${port} did not start`);
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
+    const ok = await waitFor(
+      async () => {
+        try {
+          if (probe.status !== 'ready') await probe.connect();
+          return (await probe.ping()) === 'PONG';
+        } catch {
+          probe.disconnect();
+          return false;
+        }
+      },
+      5_000,
+      50,
+    );
+    probe.disconnect();
+    if (!ok) throw new Error(`private redis-server on ${port} did not start`);
+    return child;
+  };
+  const kill = async () => {
+    // Safe to call twice: a child killed by a signal keeps exitCode null, so check both.
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    }
+  };
+  let child = await launch();
   return {
     url,
     port,
+    async restart() {
+      await kill();
+      child = await launch();
+    },
     async stop() {
-      // Safe to call twice: a child killed by a signal keeps exitCode null, so check both.
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGKILL');
-        await exited;
-      }
+      await kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -4,64 +4,30 @@
  * rebuilds the same deterministic revocation, finds it in Redis (no-op) and produces it once.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { PROJECT_ROOT } from '../../../core/endpoints.ts';
 import { createKafka, withTimeout } from '../../../core/kafka.ts';
 import { createLogger } from '../../../core/log.ts';
 import { TOPICS } from '../../../core/topics.ts';
 import { denyKey } from '../../../enforcer/denylist/keys.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
-import { ANALYST_KEY, type FlagProducer, flag, flagProducer, readRevocations, waitFor } from './support.ts';
+import {
+  ANALYST_KEY,
+  exited,
+  type FlagProducer,
+  flag,
+  flagProducer,
+  readRevocations,
+  startChild,
+  waitFor,
+} from './support.ts';
 
 const RULE = `t${randomUUID().slice(0, 6)}-crash`;
-
-function startChild(
-  configFile: string,
-  env: Record<string, string>,
-): { child: ChildProcess; url: Promise<string> } {
-  const child = spawn(
-    process.execPath,
-    [join(PROJECT_ROOT, 'bin/leechguard.mjs'), 'enforcer', '--config', configFile],
-    {
-      // Test keys are short and public: the flag the demo uses lets the CLI boot with them.
-      env: { ...process.env, LEECHGUARD_INSECURE_DEMO_SECRETS: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  const url = new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /enforcer listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.once('exit', (code, signal) =>
-      reject(new Error(`enforcer exited early (${code ?? signal}): ${err}${out}`)),
-    );
-  });
-  return { child, url };
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  }
-  return withTimeout(
-    new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
-    30_000,
-    'the enforcer child to exit',
-  );
-}
 
 /** Offset the group has committed on a partition of the anomalies topic (-1: none). */
 async function committedOffset(groupId: string, partition: number): Promise<number> {

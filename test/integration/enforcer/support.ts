@@ -1,6 +1,9 @@
 /** Helpers for the enforcer's integration tests: flags, a producer, topic read-back, waiting. */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
+import { PROJECT_ROOT } from '../../../core/endpoints.ts';
 import { createKafka, createProducer, withTimeout } from '../../../core/kafka.ts';
 import { createLogger } from '../../../core/log.ts';
 import type { Anomaly, Revocation } from '../../../core/schemas/generated.ts';
@@ -13,16 +16,22 @@ export const ANALYST_KEY = 'analyst-key-0123456789abcdef';
 export const OPERATOR_KEY = 'operator-key-0123456789abcdef';
 
 export async function enforcerConfig(
-  over: { policies?: unknown; groupId?: string; redisUrl?: string } = {},
+  over: {
+    policies?: unknown;
+    groupId?: string;
+    redisUrl?: string;
+    registryUrl?: string;
+    apiKeys?: Array<{ name: string; key: string; roles: string[] }>;
+  } = {},
 ): Promise<EnforcerConfig> {
   const ep = await testEndpoints();
   return enforcerConfigSchema.parse({
     kafka: { brokers: ep.kafkaBrokers },
-    registry: { url: ep.registryUrl },
+    registry: { url: over.registryUrl ?? ep.registryUrl },
     redis: { url: over.redisUrl ?? ep.redisUrl },
     http: {
       port: 0,
-      apiKeys: [
+      apiKeys: over.apiKeys ?? [
         { name: 'alice', key: ANALYST_KEY, roles: ['analyst'] },
         { name: 'olga', key: OPERATOR_KEY, roles: ['operator'] },
       ],
@@ -169,4 +178,48 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** `leechguard enforcer --config configFile` as a child process; `url` once it listens. */
+export function startChild(
+  configFile: string,
+  env: Record<string, string>,
+): { child: ChildProcess; url: Promise<string> } {
+  const child = spawn(
+    process.execPath,
+    [join(PROJECT_ROOT, 'bin/leechguard.mjs'), 'enforcer', '--config', configFile],
+    {
+      // Test keys are short and public: the flag the demo uses lets the CLI boot with them.
+      env: { ...process.env, LEECHGUARD_INSECURE_DEMO_SECRETS: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  let err = '';
+  const url = new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /enforcer listening on (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.once('exit', (code, signal) =>
+      reject(new Error(`enforcer exited early (${code ?? signal}): ${err}${out}`)),
+    );
+  });
+  return { child, url };
+}
+
+/** Resolves with the child's exit code / signal (at once if it already exited). */
+export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  }
+  return withTimeout(
+    new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+    30_000,
+    'the enforcer child to exit',
+  );
 }

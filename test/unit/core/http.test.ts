@@ -49,6 +49,17 @@ describe('service HTTP helper', () => {
     await failing.app.close();
   });
 
+  it('a path parameter over the router cap is a coded 400 that does not echo the path', async () => {
+    const svc = service();
+    svc.app.get('/v1/thing/:id', async () => ({}));
+    const long = `tok${'x'.repeat(300)}`;
+    const res = await svc.app.inject({ method: 'GET', url: `/v1/thing/${long}` });
+    await svc.app.close();
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().code, 'LG_ERR_REQUEST_INVALID');
+    assert.ok(!res.body.includes(long));
+  });
+
   it('/healthz answers 200 while the process lives', async () => {
     const res = await ok.app.inject('/healthz');
     assert.equal(res.statusCode, 200);

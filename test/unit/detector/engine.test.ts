@@ -38,6 +38,51 @@ describe('detector engine', () => {
     assert.equal(d.state().meta.watermarkMs, T0);
   });
 
+  it('a source configured with its own lateness is taken 10 minutes behind the others: the same subjects flagged as in order', () => {
+    const config = { detector: { allowedLatenessBySourceMs: { 'cdn-slow': 15 * 60_000 } } };
+    const ordered = new TopologyTestDriver(config);
+    const lagging = new TopologyTestDriver(config);
+    const strict = new TopologyTestDriver();
+    // One token on many networks: the slow CDN's requests arrive 10 minutes after the others'.
+    const fast = Array.from({ length: 40 }, (_, i) =>
+      request({
+        timestampMs: T0 + i * 30_000,
+        networkPrefix: `198.51.${i % 3}.0/24`,
+        segmentNumber: i,
+        source: 'cdn-fast',
+      }),
+    );
+    const slow = Array.from({ length: 40 }, (_, i) =>
+      request({
+        timestampMs: T0 + i * 30_000 + 1,
+        networkPrefix: `203.0.${i}.0/24`,
+        segmentNumber: 1000 + i,
+        source: 'cdn-slow',
+      }),
+    );
+    for (let i = 0; i < 40; i++) {
+      ordered.pipeRequest(fast[i]!);
+      ordered.pipeRequest(slow[i]!);
+    }
+    for (let i = 0; i < 40; i++) {
+      for (const d of [lagging, strict]) {
+        d.pipeRequest(fast[i]!);
+        if (i >= 20) d.pipeRequest(slow[i - 20]!); // 20 x 30 s = 10 minutes behind
+      }
+    }
+    for (const d of [lagging, strict]) for (let i = 20; i < 40; i++) d.pipeRequest(slow[i]!);
+    const subjects = (d: TopologyTestDriver) =>
+      [...new Set(d.flags.map((f) => `${f.rule}:${f.subjectKey}`))].sort();
+    assert.ok(ordered.flags.length > 0);
+    assert.equal(lagging.topology.stats.lateEvents, 0);
+    assert.equal(lagging.topology.stats.events, 80, 'every event of the slow source taken');
+    assert.deepEqual(subjects(lagging), subjects(ordered));
+    assert.ok(
+      strict.topology.stats.lateEvents > 0,
+      'with the default 5 minutes the slow source is late, and counted',
+    );
+  });
+
   it('drops events stamped too far ahead of the clock, so they cannot move the watermark', () => {
     const clock = new ManualClock(T0);
     const d = new TopologyTestDriver({ detector: { maxFutureSkewMs: 60_000 } }, clock);

@@ -59,6 +59,19 @@ describe('request-rate', () => {
     assert.ok(flags.length <= 4, 'a counter escalates by severity only');
   });
 
+  it('counts a request delivered two or three times once: the same flags as one delivery', () => {
+    const once = new TopologyTestDriver();
+    const again = new TopologyTestDriver();
+    // 25 six-second segments in 60 s: 2.5x, under the 3x limit; counted twice it would be 5x.
+    for (let i = 0; i < 25; i++) {
+      const r = request({ timestampMs: T0 + i * 2 * S, segmentNumber: i });
+      once.pipeRequest(r);
+      for (let n = 0; n < 2 + (i % 2); n++) again.pipeRequest(r);
+    }
+    assert.equal(once.flagsOf('request-rate').length, 0);
+    assert.deepEqual(again.flagsOf('request-rate'), once.flagsOf('request-rate'));
+  });
+
   it('leaves a player filling its buffer at start and then playing in real time alone', () => {
     const d = new TopologyTestDriver();
     for (let i = 0; i < 5; i++) d.pipeRequest(request({ timestampMs: T0 + i * 200, segmentNumber: i }));
