@@ -67,9 +67,14 @@ interface UncoveredRun extends StateValue {
   n: number;
   /** Times of segments not decided yet (heartbeats behind), oldest first, epoch ms. */
   p: number[];
+  /** Ids of the run's latest requests: a line delivered twice counts once. */
+  ids?: string[];
   net: SeenMap;
   dev: SeenMap;
 }
+
+/** Request ids a run remembers to drop redeliveries (a batch re-sent after a lost answer). */
+const RUN_IDS_MAX = 32;
 
 /** True when the session was playing at `atMs` (from start minus the slack to last beat plus grace). */
 function covers(row: SessionRow, atMs: number, config: SegmentWithoutSessionConfig): boolean {
@@ -127,7 +132,11 @@ export const segmentWithoutSession: Rule<SegmentWithoutSessionConfig> = {
       }
     }
     const c = common(event);
-    const run: UncoveredRun = live ?? { x: 0, n: 0, p: [], net: [], dev: [] };
+    const run: UncoveredRun = live ?? { x: 0, n: 0, p: [], ids: [], net: [], dev: [] };
+    run.ids ??= [];
+    if (run.ids.includes(c.id)) return;
+    run.ids.push(c.id);
+    if (run.ids.length > RUN_IDS_MAX) run.ids.shift();
     // Decide what the heartbeats now allow, in time order: covered ends the run; uncovered once
     // heartbeats passed the segment's time plus the start slack and none covered it.
     const decidedBeforeMs = ctx.heartbeatNowMs - config.startSlackMs;

@@ -102,6 +102,21 @@ describe('segment-without-session', () => {
     assert.deepEqual(flags[0]!.evidence.signals, ['cdn-logs', 'heartbeats']);
   });
 
+  it('counts a request delivered two or three times once (a batch re-sent after a lost answer)', () => {
+    const once = new TopologyTestDriver();
+    const again = new TopologyTestDriver();
+    for (let i = 0; i < 40; i++) {
+      for (const d of [once, again]) tenantBeat(d, T0 + i * 2 * S);
+      const r = request({ timestampMs: T0 + i * 2 * S, segmentNumber: i, sessionId: 'x' });
+      once.pipeRequest(r);
+      for (let k = 0; k < 1 + (i % 3); k++) again.pipeRequest({ ...r });
+    }
+    const ids = (d: TopologyTestDriver) =>
+      d.flagsOf('segment-without-session').map((f) => `${f.id}/${f.version}/${f.observed}`);
+    assert.ok(ids(once).length > 0);
+    assert.deepEqual(ids(again), ids(once));
+  });
+
   it('stays silent for a tenant that sends only CDN logs, and counts what it did not judge', () => {
     const d = new TopologyTestDriver();
     for (let i = 0; i < 200; i++) {
