@@ -111,6 +111,8 @@ export class Topology {
   readonly ruleConfigs: RuleConfigs;
   readonly partitions = new Map<number, PartitionState>();
   readonly stats: TopologyStats;
+  /** The tenant entry of the last event (see tenantSeen). */
+  private lastSeen: { meta: PartitionState['meta']; tenant: string; seen: TenantSeen } | undefined;
   private readonly rules: readonly AnyRule[];
   private readonly out: RuleOutput = { changes: [], flags: [], overflow: 0, silenced: 0 };
   /** Index of the signals rule in `rules`, or -1 (then every rule judges every tenant). */
@@ -221,6 +223,15 @@ export class Topology {
 
   /** The partition's entry of the tenant's inputs, created when new (bounded: see TENANTS_TRACKED_MAX). */
   private tenantSeen(state: PartitionState, tenant: string): TenantSeen {
+    // Consecutive events mostly share partition and tenant: the last answer, without a lookup.
+    const last = this.lastSeen;
+    if (last !== undefined && last.meta === state.meta && last.tenant === tenant) return last.seen;
+    const seen = this.tenantSeenLookup(state, tenant);
+    this.lastSeen = { meta: state.meta, tenant, seen };
+    return seen;
+  }
+
+  private tenantSeenLookup(state: PartitionState, tenant: string): TenantSeen {
     state.meta.signals ??= {};
     const all = state.meta.signals;
     let seen = all[tenant];
@@ -268,7 +279,11 @@ export class Topology {
     }
     const value = record.value;
     const atMs = value.timestampMs;
-    const lateness = this.latenessBySource.get(value.source) ?? this.config.detector.allowedLatenessMs;
+    // Most deployments give no source a lateness of its own: no lookup per event then.
+    const lateness =
+      this.latenessBySource.size === 0
+        ? this.config.detector.allowedLatenessMs
+        : (this.latenessBySource.get(value.source) ?? this.config.detector.allowedLatenessMs);
     if (atMs < state.meta.watermarkMs - lateness) {
       this.stats.lateEvents++;
       return NO_FLAGS;

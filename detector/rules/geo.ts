@@ -32,7 +32,11 @@ export interface Position {
 /** Why an event's position is not used as evidence of where the viewer is. */
 export type Unplaced = 'mobile carrier' | 'satellite / in-flight link' | 'hosting / VPN exit' | 'no position';
 
-const MOBILE = new Set(MOBILE_ASNS);
+/** The built-in lists as one map: one lookup per event. */
+const UNPLACED_BY_ASN = new Map<number, Unplaced>([
+  ...MOBILE_ASNS.map((a) => [a, 'mobile carrier'] as const),
+  ...SATELLITE_ASNS.map((a) => [a, 'satellite / in-flight link'] as const),
+]);
 /** Country-level positions, built once per country (most events carry one: no allocation). */
 const COUNTRY_POSITIONS = new Map<string, Position | null>();
 
@@ -49,7 +53,6 @@ export function countryPosition(cc: string): Position | undefined {
   }
   return p ?? undefined;
 }
-const SATELLITE = new Set(SATELLITE_ASNS);
 
 /**
  * The event's position, or why it has none. `unreliableAsns`: the operator's own additions to
@@ -64,8 +67,9 @@ export function positionOf(
   const v = event.value;
   if (v.datacenter) return 'hosting / VPN exit';
   if (v.asn !== null) {
-    if (MOBILE.has(v.asn) || unreliableAsns.has(v.asn)) return 'mobile carrier';
-    if (SATELLITE.has(v.asn)) return 'satellite / in-flight link';
+    const kind = UNPLACED_BY_ASN.get(v.asn);
+    if (kind !== undefined) return kind;
+    if (unreliableAsns.size > 0 && unreliableAsns.has(v.asn)) return 'mobile carrier';
   }
   if (v.geoAccuracyKm !== null && v.latitude !== null && v.longitude !== null) {
     return { lat: v.latitude, lon: v.longitude, r: v.geoAccuracyKm, b: null, cc: v.country };

@@ -201,6 +201,16 @@ export function emptyEvidence(): Evidence {
   };
 }
 
+/**
+ * A 30-bit FNV-1a fingerprint of an event id: what a rule keeps to recognise a redelivered event.
+ * A small integer (no heap number, compact JSON); a collision makes one event count as seen.
+ */
+export function idFingerprint(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return (h >>> 1) & 0x3fffffff;
+}
+
 /** Start of the tumbling window holding `atMs` (flag ids are per subject and window). */
 export function windowStart(atMs: number, windowSizeMs: number): number {
   return Math.floor(atMs / windowSizeMs) * windowSizeMs;

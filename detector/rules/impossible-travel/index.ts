@@ -123,23 +123,24 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
     if (v.tokenHash === null) return;
     const here = positionOf(event, unreliable(config), config.pointRadiusKm);
     if (typeof here === 'string') return;
-    const c = common(event);
     const key = v.tokenHash;
+    const atMs = v.timestampMs;
     const prev = view.get<TravelState>(NS, key);
     const live = prev && prev.x >= ctx.nowMs ? prev : undefined;
     // A late use is not ordered against the others: it neither moves the token nor switches it.
-    if (live && c.atMs < live.at) return;
+    if (live && atMs < live.at) return;
     // Most uses repeat the current place (same country box, same point): no search, no allocation.
     const cur = live && live.c >= 0 ? live.p[live.c] : undefined;
     if (cur && (cur.g === here || (cur.g.b !== null && here.b !== null && cur.g.cc === here.cc))) {
       cur.n++;
-      cur.l = c.atMs;
+      cur.l = atMs;
       cur.net = v.networkPrefix;
-      live!.at = c.atMs;
-      live!.x = c.atMs + config.windowMs;
+      live!.at = atMs;
+      live!.x = atMs + config.windowMs;
       out.changes.push({ ns: NS, key, value: live });
       return;
     }
+    const c = common(event);
     const st: TravelState = live ?? { x: 0, p: [], c: -1, at: c.atMs, s: [] };
     const cutoffMs = c.atMs - config.windowMs;
     st.s = st.s.filter((s) => s.at >= c.atMs - config.switchWindowMs);

@@ -4,7 +4,7 @@
  * player needs 1x, plus a start-up burst to fill its buffer.
  */
 import { z } from 'zod';
-import { common, emptyEvidence, type Rule, type StateValue, windowStart } from '../kit.ts';
+import { common, emptyEvidence, idFingerprint, type Rule, type StateValue, windowStart } from '../kit.ts';
 
 export const requestRateConfig = z
   .object({
@@ -32,8 +32,12 @@ interface RateWindow extends StateValue {
   n: number;
   first: number;
   last: number;
-  /** Ids of the requests counted (at most entriesPerKeyMax): a redelivered request is not counted twice. */
-  ids?: string[];
+  /**
+   * 32-bit fingerprints of the ids of the requests counted (at most entriesPerKeyMax): a
+   * redelivered request is not counted twice. Numbers, not the ids: a small-integer array is
+   * searched and stored at a fraction of the cost (a collision undercounts one request).
+   */
+  h?: number[];
 }
 
 /** Video (or muxed) media segments: audio and subtitles ride along and are not counted twice. */
@@ -63,19 +67,24 @@ export const requestRate: Rule<RequestRateConfig> = {
     // A window before this one is over; a late event of an older window is not counted.
     if (stored && stored.w > w) return;
     const prev = stored && stored.w === w ? stored : undefined;
-    const seen = prev?.ids ?? [];
-    if (seen.includes(c.id)) return; // the same record delivered again (a retried batch)
-    if (seen.length >= ctx.entriesPerKeyMax) out.overflow++;
-    const mediaMs = (prev?.m ?? 0) + (v.segmentDurationMs ?? v.cmcd?.d ?? config.defaultSegmentDurationMs);
-    const next: RateWindow = {
-      x: w + 2 * config.windowMs,
-      w,
-      m: mediaMs,
-      n: (prev?.n ?? 0) + 1,
-      first: Math.min(prev?.first ?? c.atMs, c.atMs),
-      last: Math.max(prev?.last ?? c.atMs, c.atMs),
-      ids: seen.length < ctx.entriesPerKeyMax ? [...seen, c.id] : seen,
-    };
+    const fp = idFingerprint(c.id);
+    if (prev?.h?.includes(fp)) return; // the same record delivered again (a retried batch)
+    const segmentMs = v.segmentDurationMs ?? v.cmcd?.d ?? config.defaultSegmentDurationMs;
+    // The window's value belongs to the store: updated in place (a copy per request was quadratic).
+    let next: RateWindow;
+    if (prev) {
+      next = prev;
+      next.m += segmentMs;
+      next.n++;
+      if (c.atMs < next.first) next.first = c.atMs;
+      if (c.atMs > next.last) next.last = c.atMs;
+      next.h ??= [];
+      if (next.h.length < ctx.entriesPerKeyMax) next.h.push(fp);
+      else out.overflow++;
+    } else {
+      next = { x: w + 2 * config.windowMs, w, m: segmentMs, n: 1, first: c.atMs, last: c.atMs, h: [fp] };
+    }
+    const mediaMs = next.m;
     out.changes.push({ ns: 'request-rate', key: subject, value: next });
     const ratio = Math.round((mediaMs / config.windowMs) * 100) / 100;
     if (ratio <= config.maxRealtimeRatio) return;
@@ -83,7 +92,7 @@ export const requestRate: Rule<RequestRateConfig> = {
     if (!ctx.wouldFlag('request-rate', kind, subject, w, ratio, config.maxRealtimeRatio, 'severity')) return;
     const evidence = emptyEvidence();
     evidence.eventCount = next.n;
-    evidence.note = `${Math.round(mediaMs / 1000)} s of video fetched in a ${config.windowMs / 1000} s window (${ratio}x real time, max ${config.maxRealtimeRatio}x); first ${next.first}, last ${next.last}`;
+    evidence.note = `${Math.round(mediaMs / 1000)} s of video fetched in a ${config.windowMs / 1000} s window (${ratio}x real time, max ${config.maxRealtimeRatio}x), ${new Date(next.first).toISOString()} to ${new Date(next.last).toISOString()}`;
     out.flags.push({
       rule: 'request-rate',
       subjectKind: kind,

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import {
   common,
   emptyEvidence,
+  idFingerprint,
   type Rule,
   type SeenMap,
   type StateValue,
@@ -67,13 +68,13 @@ interface UncoveredRun extends StateValue {
   n: number;
   /** Times of segments not decided yet (heartbeats behind), oldest first, epoch ms. */
   p: number[];
-  /** Ids of the run's latest requests: a line delivered twice counts once. */
-  ids?: string[];
+  /** Fingerprints of the ids of the run's latest requests: a line delivered twice counts once. */
+  h?: number[];
   net: SeenMap;
   dev: SeenMap;
 }
 
-/** Request ids a run remembers to drop redeliveries (a batch re-sent after a lost answer). */
+/** Requests a run remembers to drop redeliveries (a batch re-sent after a lost answer). */
 const RUN_IDS_MAX = 32;
 
 /** True when the session was playing at `atMs` (from start minus the slack to last beat plus grace). */
@@ -117,9 +118,8 @@ export const segmentWithoutSession: Rule<SegmentWithoutSessionConfig> = {
     const ns = 'segment-without-session';
     const key = sid !== null ? `${account}|${sid}` : account;
     const prev = view.get<UncoveredRun>(ns, key);
-    const live = prev && prev.x >= ctx.nowMs ? prev : undefined;
-    // Most requests: nothing pending and a session covering this one (no run to keep).
-    if ((!live || live.p.length === 0) && covered(table, sid, v.timestampMs, config)) {
+    // Most requests: a session covers this one, which also ends any run (nothing to keep).
+    if (covered(table, sid, v.timestampMs, config)) {
       if (prev) out.changes.push({ ns, key, value: undefined });
       return;
     }
@@ -132,33 +132,38 @@ export const segmentWithoutSession: Rule<SegmentWithoutSessionConfig> = {
       }
     }
     const c = common(event);
-    const run: UncoveredRun = live ?? { x: 0, n: 0, p: [], ids: [], net: [], dev: [] };
-    run.ids ??= [];
-    if (run.ids.includes(c.id)) return;
-    run.ids.push(c.id);
-    if (run.ids.length > RUN_IDS_MAX) run.ids.shift();
-    // Decide what the heartbeats now allow, in time order: covered ends the run; uncovered once
-    // heartbeats passed the segment's time plus the start slack and none covered it.
+    const run: UncoveredRun =
+      prev && prev.x >= ctx.nowMs ? prev : { x: 0, n: 0, p: [], h: [], net: [], dev: [] };
+    run.h ??= [];
+    const fp = idFingerprint(c.id);
+    if (run.h.includes(fp)) return;
+    run.h.push(fp);
+    if (run.h.length > RUN_IDS_MAX) run.h.shift();
+    // The segment waits until the heartbeats reach its time plus the start slack (kept in time order).
+    const p = run.p;
+    let at = p.length;
+    while (at > 0 && p[at - 1]! > c.atMs) at--;
+    p.splice(at, 0, c.atMs);
+    // Decide what the heartbeats now allow, oldest first: a covered segment ends the run; one that
+    // no session covered once heartbeats passed its time plus the slack is uncovered.
     const decidedBeforeMs = ctx.heartbeatNowMs - config.startSlackMs;
-    const times = run.p.length > 0 ? [...run.p, c.atMs].sort((a, b) => a - b) : [c.atMs];
-    const pending: number[] = [];
     let uncovered = 0;
-    for (const t of times) {
-      if (covered(table, sid, t, config)) {
+    let k = 0;
+    for (; k < p.length && p[k]! <= decidedBeforeMs; k++) {
+      if (covered(table, sid, p[k]!, config)) {
         run.n = 0;
         uncovered = 0;
-        pending.length = 0;
-      } else if (t <= decidedBeforeMs && pending.length === 0) {
+      } else {
         run.n++;
         uncovered++;
-      } else pending.push(t);
+      }
     }
-    if (pending.length > PENDING_MAX) {
-      out.overflow += pending.length - PENDING_MAX;
-      pending.splice(0, pending.length - PENDING_MAX);
+    if (k > 0) p.splice(0, k);
+    if (p.length > PENDING_MAX) {
+      out.overflow += p.length - PENDING_MAX;
+      p.splice(0, p.length - PENDING_MAX);
     }
-    run.p = pending;
-    if (run.n === 0 && pending.length === 0) {
+    if (run.n === 0 && p.length === 0) {
       if (prev) out.changes.push({ ns, key, value: undefined });
       return;
     }
