@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import type { EvidenceItem } from '../../../core/schemas/generated.ts';
-import { centreDistanceKm, minDistanceKm, type Position, positionOf } from '../geo.ts';
+import { centreDistanceKm, countryPosition, minDistanceKm, type Position, positionOf } from '../geo.ts';
 import { common, emptyEvidence, type Rule, type StateValue, windowStart } from '../kit.ts';
 
 export const impossibleTravelConfig = z
@@ -53,8 +53,12 @@ export type ImpossibleTravelConfig = z.infer<typeof impossibleTravelConfig>;
 
 /** One distinct place of a token. Short names: stored per token. */
 interface Place {
-  /** The position (see ../geo.ts). */
-  g: Position;
+  /** Country code, when known. */
+  cc: string | null;
+  /** A point's latitude, longitude, degrees, and radius, km; absent for a country-level place. */
+  la?: number;
+  lo?: number;
+  r?: number;
   /** Network of the latest use here. */
   net: string | null;
   /** Uses, first and last seen, epoch ms. */
@@ -87,6 +91,27 @@ interface TravelState extends StateValue {
 }
 
 const NS = 'impossible-travel';
+
+/** A place as stored: the country code alone for a country-level position (its box is known). */
+function placeOf(g: Position, net: string | null, atMs: number): Place {
+  return g.b !== null
+    ? { cc: g.cc, net, n: 0, f: atMs, l: atMs }
+    : { cc: g.cc, la: g.lat, lo: g.lon, r: g.r, net, n: 0, f: atMs, l: atMs };
+}
+
+/** The position of a stored place (a country-level one without allocating). */
+function positionOfPlace(p: Place): Position {
+  if (p.r === undefined && p.cc !== null) {
+    const country = countryPosition(p.cc);
+    if (country) return country;
+  }
+  return { lat: p.la ?? 0, lon: p.lo ?? 0, r: p.r ?? 0, b: null, cc: p.cc };
+}
+
+/** True when the stored place is the position `g` itself (same country box, or the same point). */
+function isAt(p: Place, g: Position): boolean {
+  return g.b !== null ? p.r === undefined && p.cc === g.cc : p.la === g.lat && p.lo === g.lon && p.r === g.r;
+}
 const unreliableSets = new WeakMap<ImpossibleTravelConfig, ReadonlySet<number>>();
 
 function unreliable(config: ImpossibleTravelConfig): ReadonlySet<number> {
@@ -106,7 +131,7 @@ function speedKmh(km: number, elapsedMs: number): number {
 function placeItems(places: Place[]): EvidenceItem[] {
   return places
     .map((p) => ({
-      value: p.g.cc ?? `${p.g.lat.toFixed(1)},${p.g.lon.toFixed(1)}`,
+      value: p.cc ?? `${(p.la ?? 0).toFixed(1)},${(p.lo ?? 0).toFixed(1)}`,
       count: p.n,
       firstSeenMs: p.f,
       lastSeenMs: p.l,
@@ -131,7 +156,7 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
     if (live && atMs < live.at) return;
     // Most uses repeat the current place (same country box, same point): no search, no allocation.
     const cur = live && live.c >= 0 ? live.p[live.c] : undefined;
-    if (cur && (cur.g === here || (cur.g.b !== null && here.b !== null && cur.g.cc === here.cc))) {
+    if (cur && isAt(cur, here)) {
       cur.n++;
       cur.l = atMs;
       cur.net = v.networkPrefix;
@@ -144,7 +169,7 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
     const st: TravelState = live ?? { x: 0, p: [], c: -1, at: c.atMs, s: [] };
     const cutoffMs = c.atMs - config.windowMs;
     st.s = st.s.filter((s) => s.at >= c.atMs - config.switchWindowMs);
-    let idx = st.p.findIndex((p) => minDistanceKm(p.g, here) < config.minDistanceKm);
+    let idx = st.p.findIndex((p) => minDistanceKm(positionOfPlace(p), here) < config.minDistanceKm);
     if (idx === -1) {
       // Places not used within the window leave first; beyond the bound, the new place is not kept.
       const keep = st.p.filter((p, i) => p.l >= cutoffMs || i === st.c);
@@ -162,7 +187,7 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
         out.overflow++;
         return;
       }
-      st.p.push({ g: here, net: v.networkPrefix, n: 0, f: c.atMs, l: c.atMs });
+      st.p.push(placeOf(here, v.networkPrefix, c.atMs));
       idx = st.p.length - 1;
     }
     const place = st.p[idx]!;
@@ -176,14 +201,15 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
     st.x = c.atMs + config.windowMs;
     out.changes.push({ ns: NS, key, value: st });
     if (!from) return;
-    const km = minDistanceKm(from.g, here);
+    const fromPos = positionOfPlace(from);
+    const km = minDistanceKm(fromPos, here);
     if (speedKmh(km, elapsedMs) <= config.maxSpeedKmh) return;
     st.s.push({
       at: c.atMs,
       a: st.p.indexOf(from),
       b: idx,
       km,
-      ckm: centreDistanceKm(from.g, here),
+      ckm: centreDistanceKm(fromPos, here),
       ms: elapsedMs,
     });
     if (st.s.length > config.minImpossibleSwitches) st.s.shift();
@@ -201,8 +227,8 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
       const a = places[last.a]!;
       const b = places[last.b]!;
       e.travel = {
-        fromCountry: a.g.cc,
-        toCountry: b.g.cc,
+        fromCountry: a.cc,
+        toCountry: b.cc,
         fromNetwork: a.net,
         toNetwork: b.net,
         distanceKm: Math.round(last.ckm),
@@ -214,7 +240,7 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
       const minutes = Math.max(1, Math.round(last.ms / 60_000));
       e.note =
         `token switched ${switches} times between places at least ${Math.round(last.km)} km apart ` +
-        `(${a.g.cc ?? '?'} → ${b.g.cc ?? '?'} in ${minutes} min, ${Math.round(speedKmh(last.km, last.ms))} km/h, max ${config.maxSpeedKmh})`;
+        `(${a.cc ?? '?'} → ${b.cc ?? '?'} in ${minutes} min, ${Math.round(speedKmh(last.km, last.ms))} km/h, max ${config.maxSpeedKmh})`;
       e.ruledOut = [
         `neighbouring or same-region positions: at least ${Math.round(last.km)} km apart after each position's uncertainty (country extent or accuracy radius)`,
         `a single jump or a VPN turned on and off (an address re-geolocated, a full tunnel): ${switches} impossible switches within ${Math.round(config.switchWindowMs / 60_000)} min`,
