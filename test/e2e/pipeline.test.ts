@@ -205,11 +205,15 @@ describe('end to end on the real stack', { timeout: 300_000 }, () => {
     }
 
     for (const cls of LEGIT_CLASSES) {
-      it(`leaves every ${cls} account alone: no flag, no revocation`, () => {
+      it(`leaves every ${cls} account alone: no flag, no revocation`, (t) => {
         assert.ok(run);
         const { flagged, revoked } = byClass(run);
         const accounts = run.sim.truth.accounts.filter((a) => a.class === cls);
-        assert.ok(accounts.length > 0, `the simulation has ${cls} accounts`);
+        if (accounts.length === 0) {
+          // 216 legitimate accounts drawn by share: a class of 0.5 % is absent from some runs.
+          t.skip(`no ${cls} account was drawn in this run (the quality gate covers every class)`);
+          return;
+        }
         const wrong = accounts.filter((a) => flagged.has(a.accountId) || revoked.has(a.accountId));
         const why = [...run.collector.flags.values()]
           .filter((f) => wrong.some((a) => a.accountId === f.accountId))
