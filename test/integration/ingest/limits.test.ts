@@ -4,11 +4,22 @@ import { gzipSync } from 'node:zlib';
 import { type IngestHandle, startIngest } from '../../../ingest/service.ts';
 import { testEndpoints } from '../../support/stack.ts';
 import { uploadUntilAnswered } from '../../support/upload.ts';
+import { waitFor } from '../enforcer/support.ts';
+import { type PrivateKafka, privateKafka } from './private-kafka.ts';
 import { ingestTestConfig } from './support.ts';
 
 const KEY = 'ndjson-key-0123456789';
 const line = (i: number) =>
   JSON.stringify({ timestamp: 1763668800, url: `/limits/seg_${i}.ts`, clientIp: '192.0.2.9' });
+
+async function postTo(handle: IngestHandle, body: string | Buffer, headers: Record<string, string> = {}) {
+  const res = await fetch(`${handle.url}/v1/logs/ndjson`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/x-ndjson', ...headers },
+    body,
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+}
 
 describe('ingest limits (real stack)', () => {
   let ingest: IngestHandle;
@@ -30,14 +41,7 @@ describe('ingest limits (real stack)', () => {
     await tight?.close();
   });
 
-  async function post(handle: IngestHandle, body: string | Buffer, headers: Record<string, string> = {}) {
-    const res = await fetch(`${handle.url}/v1/logs/ndjson`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/x-ndjson', ...headers },
-      body,
-    });
-    return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
-  }
+  const post = postTo;
 
   it('refuses a keyless 16 MiB upload with 401 before reading its body', async () => {
     const total = 16 * 1024 * 1024;
@@ -96,22 +100,43 @@ describe('ingest limits (real stack)', () => {
   it('answers 415 for an unknown content-encoding', async () => {
     assert.equal((await post(ingest, 'x', { 'content-encoding': 'br' })).status, 415);
   });
+});
+
+describe('ingest in-flight bound (a private broker frozen under it)', () => {
+  let kafka: PrivateKafka;
+  let tight: IngestHandle;
+  before(async () => {
+    kafka = await privateKafka();
+    // Only the schema registry of the shared stack; the broker is this test's own, so it can freeze it.
+    const endpoints = { ...(await testEndpoints()), kafkaBrokers: kafka.brokers };
+    tight = await startIngest(
+      ingestTestConfig(endpoints, { limits: { inFlightRecordsMax: 3, batchLinesMax: 3 } }),
+    );
+  });
+  after(async () => {
+    kafka?.resume();
+    await tight?.close();
+    await kafka?.stop();
+  });
+
+  async function inFlightRecords(): Promise<number> {
+    const text = await (await fetch(`${tight.url}/metrics`)).text();
+    const m = /^leechguard_ingest_in_flight_records(?:\{[^}]*\})? (\d+)/m.exec(text);
+    return m ? Number(m[1]) : -1;
+  }
 
   it('answers 503 with Retry-After, taking nothing, when the in-flight bound is reached', async () => {
-    // Two batches at once: the second finds the first's records still waiting for Kafka.
-    const [a, b] = await Promise.all([
-      post(tight, [line(1), line(2), line(3)].join('\n')),
-      post(tight, [line(4), line(5)].join('\n')),
-    ]);
-    const res = a.status === 503 ? a : b;
-    assert.equal(
-      [a.status, b.status].filter((s) => s === 200).length,
-      1,
-      `one of the two goes through: ${a.status} ${b.status}`,
-    );
+    assert.equal((await postTo(tight, line(0))).status, 200, 'warm: producer connected, schema known');
+    // The broker frozen, a first batch of three waits for its acks: the bound is full.
+    kafka.pause();
+    const first = postTo(tight, [line(1), line(2), line(3)].join('\n'));
+    await waitFor('three records in flight', async () => (await inFlightRecords()) === 3);
+    const res = await postTo(tight, [line(4), line(5)].join('\n'));
     assert.equal(res.status, 503);
     assert.equal(res.body.code, 'LG_ERR_OVERLOADED');
     assert.equal(res.headers.get('retry-after'), '1');
-    assert.equal((await post(tight, line(5))).status, 200, 'a batch within the bound still goes through');
+    kafka.resume();
+    assert.equal((await first).status, 200, 'the first batch is answered once Kafka acked it');
+    assert.equal((await postTo(tight, line(5))).status, 200, 'a batch within the bound goes through again');
   });
 });

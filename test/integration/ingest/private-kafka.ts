@@ -14,6 +14,9 @@ import { isAlive, sleep } from '../../../core/stack/processes.ts';
 export interface PrivateKafka {
   brokers: string[];
   kill(): void;
+  /** Freezes the broker (SIGSTOP): connections stay open, nothing is answered until resume(). */
+  pause(): void;
+  resume(): void;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -55,7 +58,14 @@ export async function privateKafka(): Promise<PrivateKafka> {
     kill() {
       if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
     },
+    pause() {
+      if (pid && isAlive(pid)) process.kill(pid, 'SIGSTOP');
+    },
+    resume() {
+      if (pid && isAlive(pid)) process.kill(pid, 'SIGCONT');
+    },
     async stop() {
+      handle.resume();
       handle.kill();
       for (let i = 0; i < 50 && pid && isAlive(pid); i++) await sleep(100);
       rmSync(dir, { recursive: true, force: true });
