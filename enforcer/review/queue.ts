@@ -59,6 +59,16 @@ export function viewOf(entry: ReviewEntry): ReviewView {
   return { ...rest, anomaly: JSON.parse(anomalyJson) as Anomaly };
 }
 
+/** The entry as the API shows it, or undefined when its stored flag cannot be read back. */
+export function readableViewOf(entry: ReviewEntry): ReviewView | undefined {
+  if (typeof entry.anomalyJson !== 'string') return undefined;
+  try {
+    return viewOf(entry);
+  } catch {
+    return undefined;
+  }
+}
+
 export class ReviewQueue {
   readonly table = new KeyedTable<ReviewEntry>(TOPICS.reviewQueue.name);
 
@@ -70,6 +80,8 @@ export class ReviewQueue {
   list(filter: { status?: ReviewStatus; rule?: string; limit: number }): {
     total: number;
     items: ReviewView[];
+    /** Entries left out because their stored flag could not be read back. */
+    unreadable?: number;
   } {
     const items: ReviewEntry[] = [];
     for (const e of this.table.values()) {
@@ -82,7 +94,17 @@ export class ReviewQueue {
         ? a.createdAtMs - b.createdAtMs
         : b.updatedAtMs - a.updatedAtMs,
     );
-    return { total: items.length, items: items.slice(0, filter.limit).map(viewOf) };
+    // An entry whose stored flag cannot be read (written by a foreign or broken producer) is left
+    // out and counted, never a 500 for the whole list.
+    const views: ReviewView[] = [];
+    let unreadable = 0;
+    for (const e of items) {
+      if (views.length >= filter.limit) break;
+      const v = readableViewOf(e);
+      if (v) views.push(v);
+      else unreadable++;
+    }
+    return { total: items.length - unreadable, items: views, ...(unreadable > 0 ? { unreadable } : {}) };
   }
 
   /**
@@ -99,7 +121,7 @@ export class ReviewQueue {
 
   counts(): Record<ReviewStatus, number> {
     const out: Record<ReviewStatus, number> = { pending: 0, approved: 0, rejected: 0 };
-    for (const e of this.table.values()) out[e.status]++;
+    for (const e of this.table.values()) if (e.status in out) out[e.status]++;
     return out;
   }
 }
