@@ -117,8 +117,14 @@ export class Topology {
   private readonly out: RuleOutput = { changes: [], flags: [], overflow: 0, silenced: 0 };
   /** Index of the signals rule in `rules`, or -1 (then every rule judges every tenant). */
   private readonly signalsIndex: number;
+  /** Per rule (in rule order): true when it judges only tenants that send heartbeats. */
+  private readonly needsHeartbeats: readonly boolean[];
+  /** The configs of the last event's tenant + plan (consecutive events mostly share them). */
+  private lastConfigs:
+    | { tenant: string; planId: string; configs: ReadonlyArray<{ enabled: boolean }> }
+    | undefined;
 
-  /** Rule configs (in rule order) per tenant + plan: one lookup per event. */
+  /** Flag namespaces per rule and subject kind, built once. */
   private readonly flagNamespaces = new Map<string, Map<string, string>>();
   /** The partition of the event being processed (for `wouldFlag`). */
   private current: PartitionState | undefined;
@@ -144,7 +150,13 @@ export class Topology {
     }
     return true;
   };
+  /**
+   * The rules' context, one object refilled per event: rules read it during their call only
+   * (evidence is built before process returns), so no event needs its own.
+   */
+  private readonly ctx: { -readonly [K in keyof RuleContext]: RuleContext[K] };
   private readonly wallClock: Clock | undefined;
+  /** Rule configs (in rule order) per tenant + plan. */
   private readonly configsByPlan = new Map<string, Map<string, ReadonlyArray<{ enabled: boolean }>>>();
 
   /**
@@ -164,6 +176,14 @@ export class Topology {
     this.ruleConfigs = new RuleConfigs(config);
     this.rules = rules;
     this.signalsIndex = rules.findIndex((r) => r.name === 'signals');
+    this.ctx = {
+      nowMs: 0,
+      heartbeatNowMs: 0,
+      plan: this.ruleConfigs.defaultPlan('', ''),
+      entriesPerKeyMax: config.detector.entriesPerKeyMax,
+      wouldFlag: this.wouldFlag,
+    };
+    this.needsHeartbeats = rules.map((r) => r.requires?.includes('heartbeats') === true);
     const bySource = config.detector.allowedLatenessBySourceMs;
     this.latenessBySource = new Map(Object.entries(bySource));
     this.latenessMaxMs = Math.max(config.detector.allowedLatenessMs, ...Object.values(bySource));
@@ -320,33 +340,51 @@ export class Topology {
       (hbNowMs !== null && hbNowMs >= atMs - signalsConfig.presentWithinMs);
     if (event.kind === 'heartbeat') seen.h = hbNowMs;
     else if (seen.c === null || atMs > seen.c) seen.c = atMs;
-    const ctx: RuleContext = {
-      nowMs: state.meta.watermarkMs,
-      heartbeatNowMs: hbNowMs ?? state.meta.watermarkMs,
-      plan,
-      entriesPerKeyMax: this.config.detector.entriesPerKeyMax,
-      wouldFlag: this.wouldFlag,
-    };
+    const ctx = this.ctx;
+    ctx.nowMs = state.meta.watermarkMs;
+    ctx.heartbeatNowMs = hbNowMs ?? state.meta.watermarkMs;
+    ctx.plan = plan;
     const out = this.out;
+    // A rule that threw on the previous event may have left its output: start clean.
+    if (out.changes.length !== 0 || out.flags.length !== 0) {
+      out.changes.length = 0;
+      out.flags.length = 0;
+    }
+    out.overflow = 0;
+    out.silenced = 0;
     let flags: Anomaly[] | undefined;
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i]!;
       const config = configs[i]!;
       if (!config.enabled) continue;
-      if (!heartbeatsPresent && rule.requires?.includes('heartbeats')) {
+      if (!heartbeatsPresent && this.needsHeartbeats[i]) {
         this.stats.silenced[rule.name] = (this.stats.silenced[rule.name] ?? 0) + 1;
         continue;
       }
-      out.changes.length = 0;
-      out.flags.length = 0;
-      out.overflow = 0;
-      out.silenced = 0;
       rule.apply(state, event, config, ctx, out);
-      for (const change of out.changes) state.set(change.ns, change.key, change.value);
-      this.stats.overflowEntries += out.overflow;
-      if (out.silenced > 0)
+      // Most calls change one value or none and raise nothing: each part is reset only when used
+      // (setting an array's length is not free, and this runs per rule per event).
+      const changes = out.changes;
+      if (changes.length !== 0) {
+        for (let c = 0; c < changes.length; c++) {
+          const change = changes[c]!;
+          state.set(change.ns, change.key, change.value);
+        }
+        // One change is the common case, and pop is cheaper than the length setter.
+        if (changes.length === 1) changes.pop();
+        else changes.length = 0;
+      }
+      if (out.overflow !== 0) {
+        this.stats.overflowEntries += out.overflow;
+        out.overflow = 0;
+      }
+      if (out.silenced !== 0) {
         this.stats.silenced[rule.name] = (this.stats.silenced[rule.name] ?? 0) + out.silenced;
-      for (const draft of out.flags) {
+        out.silenced = 0;
+      }
+      if (out.flags.length === 0) continue;
+      const drafts = out.flags.splice(0);
+      for (const draft of drafts) {
         const flag = this.finalize(state, draft);
         if (!flag) continue;
         if (signalsConfig !== undefined) {
@@ -364,6 +402,14 @@ export class Topology {
   }
 
   private configsFor(tenant: string, planId: string): ReadonlyArray<{ enabled: boolean }> {
+    const last = this.lastConfigs;
+    if (last !== undefined && last.tenant === tenant && last.planId === planId) return last.configs;
+    const configs = this.configsLookup(tenant, planId);
+    this.lastConfigs = { tenant, planId, configs };
+    return configs;
+  }
+
+  private configsLookup(tenant: string, planId: string): ReadonlyArray<{ enabled: boolean }> {
     let byPlan = this.configsByPlan.get(tenant);
     if (!byPlan) {
       byPlan = new Map();

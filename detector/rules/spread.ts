@@ -39,7 +39,8 @@ export interface SpreadSpec {
   note: (observed: number, threshold: number, windowMs: number) => string;
   /**
    * What is compared with the threshold: distinct counted values (default), events, or a count
-   * the rule derives from the distinct values (e.g. far-apart regions among countries).
+   * the rule derives from the distinct values, never more than them (e.g. far-apart regions among
+   * countries): it is computed only when the distinct values exceed the threshold.
    */
   measure?: 'distinct' | 'events' | ((p: SeenMap) => number);
   /** Legitimate explanations the rule excluded, for the flag's evidence. */
@@ -104,12 +105,13 @@ export function spreadApply(
   const second = dimValue(event, spec.secondary);
   if (second !== null && !seenTouch(next.q, second, atMs, cutoffMs, ctx.entriesPerKeyMax)) out.overflow++;
   const q = next.q;
+  const distinct = seenSize(p);
   const observed =
     spec.measure === 'events'
       ? seenCount(p)
-      : typeof spec.measure === 'function'
+      : typeof spec.measure === 'function' && distinct > max
         ? spec.measure(p)
-        : seenSize(p);
+        : distinct;
   if (observed <= max) return;
   const start = windowStart(atMs, windowMs);
   const escalateOn = spec.measure === 'events' ? 'severity' : 'increase';

@@ -66,30 +66,39 @@ const RULED_OUT = [
   'mobile carrier, satellite / in-flight and hosting / VPN positions: not counted',
 ];
 
-const specs = new WeakMap<GeoSpreadConfig, SpreadSpec>();
-const unreliableSets = new WeakMap<GeoSpreadConfig, ReadonlySet<number>>();
+interface Built {
+  config: GeoSpreadConfig;
+  spec: SpreadSpec;
+  unreliable: ReadonlySet<number>;
+}
+/** The spec and ASN set of each config, built once; the last one used is at hand without a lookup. */
+const builtByConfig = new WeakMap<GeoSpreadConfig, Built>();
+let last: Built | undefined;
 
-function specFor(config: GeoSpreadConfig): SpreadSpec {
-  let spec = specs.get(config);
-  if (!spec) {
-    const gapKm = config.regionGapKm;
-    spec = {
-      rule: 'geo-spread',
-      ns: spreadNamespaces('geo-spread'),
-      primary: 'countries',
-      secondary: 'networks',
-      note,
-      measure: (p: SeenMap) =>
-        regionCount(
-          p.map((e) => e.v),
-          gapKm,
-        ),
-      ruledOut: RULED_OUT,
-    };
-    specs.set(config, spec);
-    unreliableSets.set(config, new Set(config.unreliableAsns));
-  }
-  return spec;
+function specFor(config: GeoSpreadConfig): Built {
+  if (last?.config === config) return last;
+  last = builtByConfig.get(config) ?? build(config);
+  return last;
+}
+
+function build(config: GeoSpreadConfig): Built {
+  const gapKm = config.regionGapKm;
+  const spec: SpreadSpec = {
+    rule: 'geo-spread',
+    ns: spreadNamespaces('geo-spread'),
+    primary: 'countries',
+    secondary: 'networks',
+    note,
+    measure: (p: SeenMap) =>
+      regionCount(
+        p.map((e) => e.v),
+        gapKm,
+      ),
+    ruledOut: RULED_OUT,
+  };
+  const built = { config, spec, unreliable: new Set(config.unreliableAsns) };
+  builtByConfig.set(config, built);
+  return built;
 }
 
 export const geoSpread: Rule<GeoSpreadConfig> = {
@@ -99,8 +108,8 @@ export const geoSpread: Rule<GeoSpreadConfig> = {
   apply(view, event, config, ctx, out) {
     const v = event.value;
     if (v.country === null) return;
-    const SPEC = specFor(config);
-    if (typeof positionOf(event, unreliableSets.get(config) as ReadonlySet<number>, 0) === 'string') return;
+    const { spec: SPEC, unreliable } = specFor(config);
+    if (typeof positionOf(event, unreliable, 0) === 'string') return;
     if (v.tokenHash !== null) {
       spreadApply(
         SPEC,

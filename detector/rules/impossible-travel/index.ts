@@ -114,12 +114,17 @@ function isAt(p: Place, g: Position): boolean {
 }
 const unreliableSets = new WeakMap<ImpossibleTravelConfig, ReadonlySet<number>>();
 
+/** The last config's set: at hand without a lookup (consecutive events mostly share a config). */
+let last: { config: ImpossibleTravelConfig; set: ReadonlySet<number> } | undefined;
+
 function unreliable(config: ImpossibleTravelConfig): ReadonlySet<number> {
+  if (last?.config === config) return last.set;
   let set = unreliableSets.get(config);
   if (!set) {
     set = new Set(config.unreliableAsns);
     unreliableSets.set(config, set);
   }
+  last = { config, set };
   return set;
 }
 

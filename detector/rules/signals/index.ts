@@ -33,6 +33,14 @@ export interface ContentSeen extends StateValue {
   l: number;
 }
 
+/**
+ * A content id's latest heartbeat is rewritten only when it moves this far, ms: a popular title's
+ * players beat many times a second, and one write per beat is most of this rule's cost. The
+ * stored time then lags by less than this, so a content id can count as without heartbeats up
+ * to 10 s early, at the end of its window: the silent side.
+ */
+const CONTENT_SEEN_STEP_MS = 10_000;
+
 /** Namespace of the entries (key: `contentKey`). */
 export const SIGNALS_NS = 'signals';
 
@@ -55,7 +63,7 @@ export const signals: Rule<SignalsConfig> = {
     const hb = event.value;
     const key = contentKey(hb.tenant, hb.contentId);
     const prev = view.get<ContentSeen>(SIGNALS_NS, key);
-    if (prev && hb.timestampMs <= prev.l) return;
+    if (prev && hb.timestampMs < prev.l + CONTENT_SEEN_STEP_MS) return;
     const l = hb.timestampMs;
     out.changes.push({ ns: SIGNALS_NS, key, value: { x: l + config.presentWithinMs, l } as ContentSeen });
   },
