@@ -7,6 +7,7 @@ import type { Evidence, EvidenceItem, SubjectKind } from '../../core/schemas/gen
 import {
   type DetectorEvent,
   emptyEvidence,
+  idFingerprint,
   type RuleContext,
   type RuleOutput,
   type SeenMap,
@@ -24,7 +25,15 @@ export interface SpreadState extends StateValue {
   p: SeenMap;
   /** The one evidence dimension kept beside it (spec.secondary): a fixed field, not a record. */
   q: SeenMap;
+  /**
+   * When events are counted (measure 'events'): fingerprints of the latest events' ids, so a line
+   * delivered twice (a batch re-sent after a lost answer) counts once.
+   */
+  h?: number[];
 }
+
+/** Event ids an event-counting subject remembers to drop redeliveries. */
+const EVENT_IDS_MAX = 32;
 
 export type EvidenceDim = 'networks' | 'countries' | 'asns' | 'devices';
 
@@ -93,6 +102,11 @@ export function spreadApply(
   const ns = spec.ns[kind] ?? `${spec.rule}/${kind}`;
   const prev = view.get<SpreadState>(ns, key);
   const cutoffMs = ctx.nowMs - windowMs;
+  let fp = -1;
+  if (spec.measure === 'events') {
+    fp = idFingerprint(v.id);
+    if (prev?.h?.includes(fp)) return;
+  }
   const p = seenTouch(prev?.p, counted, atMs, cutoffMs, ctx.entriesPerKeyMax);
   const next: SpreadState = prev ?? { x: 0, p: p ?? [], q: [] };
   next.x = Math.max(atMs, ctx.nowMs) + windowMs;
@@ -102,6 +116,11 @@ export function spreadApply(
     return;
   }
   next.p = p;
+  if (fp >= 0) {
+    next.h ??= [];
+    next.h.push(fp);
+    if (next.h.length > EVENT_IDS_MAX) next.h.shift();
+  }
   const second = dimValue(event, spec.secondary);
   if (second !== null && !seenTouch(next.q, second, atMs, cutoffMs, ctx.entriesPerKeyMax)) out.overflow++;
   const q = next.q;

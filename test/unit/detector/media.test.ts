@@ -262,6 +262,21 @@ describe('datacenter-source', () => {
     assert.equal(flags[0]!.observed, 9, 'the first request past the 8 tolerated');
   });
 
+  it('counts a request delivered twice once: the same flags as one delivery', () => {
+    const once = new TopologyTestDriver();
+    const again = new TopologyTestDriver();
+    // 8 requests from a hosting ASN are tolerated; counted twice they would be 16.
+    for (let i = 0; i < 8; i++) {
+      const r = request({ timestampMs: T0 + i * S, datacenter: true, asn: 16509 });
+      for (const d of [once, again]) tenantBeat(d, T0 + i * S);
+      once.pipeRequest(r);
+      again.pipeRequest(r);
+      again.pipeRequest(r);
+    }
+    assert.equal(once.flagsOf('datacenter-source').length, 0);
+    assert.deepEqual(again.flagsOf('datacenter-source'), once.flagsOf('datacenter-source'));
+  });
+
   it('leaves a viewer behind a VPN alone: its requests are inside its heartbeat session', () => {
     const d = new TopologyTestDriver();
     // Start-up logged before the start heartbeat (whole-second log times): not held against it.
