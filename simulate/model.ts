@@ -131,6 +131,7 @@ export const RULES = [
   'account-concurrency',
   'title-concurrency',
   'group-concurrency',
+  'cmcd-concurrency',
   'segment-fanout',
   'request-rate',
   'segment-without-session',

@@ -357,7 +357,8 @@ async function buildCredentialSharing(
     contents.push(content);
   }
   const abuseStartMs = starts[b.plan.streamLimit] ?? starts[starts.length - 1] ?? firstMs;
-  const expectedRules = ['account-concurrency'];
+  // Every player of a sharer sends CMCD: without heartbeats, its sessions are seen in the CDN logs.
+  const expectedRules = ['account-concurrency', 'cmcd-concurrency'];
   const perTitle = b.plan.perTitleLimit;
   if (perTitle !== null) {
     const counts = new Map<string, number>();

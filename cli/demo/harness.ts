@@ -71,6 +71,7 @@ export const DEMO_POLICIES: Record<string, RulePolicyInput> = {
   'segment-without-session': { mode: 'moderate', action: 'block_token', durationMs: 600_000 },
   'segment-fanout': { mode: 'moderate', action: 'block_token' },
   'title-concurrency': { mode: 'moderate', action: 'evict_session' },
+  'cmcd-concurrency': { mode: 'moderate', action: 'evict_session' },
   'group-concurrency': { mode: 'monitor' },
   'datacenter-source': { mode: 'monitor' },
   'cat-network-binding': { mode: 'monitor' },

@@ -5,6 +5,7 @@
 import { accountConcurrency } from './account-concurrency/index.ts';
 import { catNetworkBinding } from './cat-network-binding/index.ts';
 import { catReplay } from './cat-replay/index.ts';
+import { cmcdConcurrency } from './cmcd-concurrency/index.ts';
 import { datacenterSource } from './datacenter-source/index.ts';
 import { geoSpread } from './geo-spread/index.ts';
 import { groupConcurrency } from './group-concurrency/index.ts';
@@ -30,6 +31,7 @@ export const RULES: readonly AnyRule[] = [
   accountConcurrency,
   titleConcurrency,
   groupConcurrency,
+  cmcdConcurrency,
   segmentFanout,
   requestRate,
   segmentWithoutSession,

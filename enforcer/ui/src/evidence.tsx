@@ -11,6 +11,7 @@ const RULE_UNITS: Record<string, string> = {
   'account-concurrency': 'concurrent sessions',
   'title-concurrency': 'sessions on one title',
   'group-concurrency': 'sessions in one group',
+  'cmcd-concurrency': 'players at once (CMCD)',
   'segment-fanout': 'clients on one segment',
   'request-rate': '× real time',
   'segment-without-session': 'segments without a session',

@@ -64,5 +64,13 @@ describe('quality gate on the frozen seed', () => {
     // Credential sharers of the CDN-only tenant: concurrency needs heartbeat sessions it never gets.
     const concurrency = run.report.rules.find((q) => q.rule === 'account-concurrency');
     assert.ok(concurrency && concurrency.notJudgeable > 0, 'the report counts what the rule could not judge');
+    // ... and the CDN logs' CMCD sessions still show them: every sharer of both tenants is caught.
+    const cmcd = run.report.rules.find((q) => q.rule === 'cmcd-concurrency');
+    assert.ok(cmcd && cmcd.expected > 0 && cmcd.notJudgeable === 0, 'cmcd-concurrency judges both tenants');
+    assert.ok((cmcd.recall ?? 0) >= TARGETS.recall, `cmcd-concurrency: ${cmcd.caught} of ${cmcd.expected}`);
+    assert.ok(
+      run.flags.some((f) => f.tenant === 'cdn-only' && f.rule === 'cmcd-concurrency'),
+      'credential sharers of the CDN-only tenant are flagged from their CMCD sessions',
+    );
   });
 });

@@ -1,0 +1,168 @@
+/**
+ * cmcd-concurrency: more streams at once on an account than its plan's streamLimit, seen in the
+ * CDN logs alone. Players that send CMCD name their playback session (`sid`) on every segment
+ * request, so a tenant that ships CDN logs and no heartbeats still shows how many players pull
+ * media for one account. Conservative where the heartbeat rules can be exact:
+ * - a stream is a device on a network (the device id, else the user agent): a restarted player,
+ *   a multi-view player or an ad player beside the content on one device count once;
+ * - a player is playing while its segment requests keep coming (`activeWithinMs`): a paused or
+ *   closed player drops out without a stop event;
+ * - the account must stay over its limit for `sustainMs`: a channel switch, a hand-over from the
+ *   TV to the phone, or a player preloading the next episode overlaps for seconds, not minutes.
+ * It judges only requests that carry an account and a CMCD sid; others are not its evidence.
+ */
+import { z } from 'zod';
+import type { Evidence } from '../../../core/schemas/generated.ts';
+import { emptyEvidence, type Rule, type StateValue, windowStart } from '../kit.ts';
+import { type SessionRow, sessionEvidence } from '../sessions/index.ts';
+
+export const cmcdConcurrencyConfig = z
+  .object({
+    enabled: z.boolean().default(true),
+    /**
+     * A player counts as playing while its last media request is this recent, ms. A player with
+     * a full buffer fetches one segment per segment duration (2–10 s); a minute leaves room for
+     * a long segment and a slow log line.
+     */
+    activeWithinMs: z.number().int().positive().default(60_000),
+    /** How long the account must stay over its limit before it is flagged, ms. */
+    sustainMs: z
+      .number()
+      .int()
+      .positive()
+      .default(3 * 60_000),
+    /** Extra streams tolerated above the plan's limit (0: the plan's limit exactly). */
+    toleranceStreams: z.number().int().nonnegative().default(0),
+    /** Flags of one account are grouped per window of this size, ms. */
+    windowMs: z
+      .number()
+      .int()
+      .positive()
+      .default(60 * 60_000),
+  })
+  .strict();
+export type CmcdConcurrencyConfig = z.infer<typeof cmcdConcurrencyConfig>;
+
+/** The CMCD sessions of one account, in the heartbeat session table's row shape (its evidence). */
+interface CmcdTable extends StateValue {
+  /** Sessions by CMCD sid; `d` is the device id, else the client's user agent (truncated). */
+  s: Record<string, SessionRow>;
+  /** Since when the account has been over its limit, epoch ms (0: not over). */
+  o: number;
+}
+
+const NS = 'cmcd-concurrency';
+/** A user agent standing in for a device id is kept to this many characters. */
+const USER_AGENT_CHARS_MAX = 120;
+
+/**
+ * The active sessions that are streams: one per device and network, the earliest started of each
+ * (a later one on the same device and network is a restart, a multi-view or an ad player), in
+ * start order.
+ */
+function streamsOf(table: CmcdTable, nowMs: number, activeWithinMs: number): Array<[string, SessionRow]> {
+  const byPlace = new Map<string, [string, SessionRow]>();
+  for (const sid in table.s) {
+    const row = table.s[sid]!;
+    if (row.l < nowMs - activeWithinMs) continue;
+    const place = `${row.d ?? sid}\u001f${row.n ?? ''}`;
+    const held = byPlace.get(place);
+    if (!held || row.st < held[1].st || (row.st === held[1].st && sid < held[0]))
+      byPlace.set(place, [sid, row]);
+  }
+  return [...byPlace.values()].sort((a, b) => a[1].st - b[1].st || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+export const cmcdConcurrency: Rule<CmcdConcurrencyConfig> = {
+  name: 'cmcd-concurrency',
+  configSchema: cmcdConcurrencyConfig,
+  horizonMs: (c) => Math.max(c.activeWithinMs + c.sustainMs, c.windowMs),
+  apply(view, event, config, ctx, out) {
+    if (event.kind !== 'request') return;
+    const v = event.value;
+    const sid = v.sessionId;
+    const account = v.accountId;
+    if (sid === null || account === null) return;
+    if (v.segmentNumber === null && v.mediaType !== 'video' && v.mediaType !== 'audio') return;
+    const at = v.timestampMs;
+    const nowMs = ctx.nowMs;
+    const table = view.get<CmcdTable>(NS, account) ?? { x: 0, s: {}, o: 0 };
+    const s = table.s;
+    let size = 0;
+    for (const id in s) {
+      if (s[id]!.l < nowMs - config.activeWithinMs) delete s[id];
+      else size++;
+    }
+    const row = s[sid];
+    if (row) {
+      if (at < row.st) row.st = at;
+      if (at > row.l) {
+        row.l = at;
+        row.n = v.networkPrefix ?? row.n;
+        row.cc = v.country ?? row.cc;
+      }
+    } else if (size >= ctx.entriesPerKeyMax) {
+      out.overflow++;
+    } else {
+      size++;
+      s[sid] = {
+        d: v.deviceId ?? v.userAgent?.slice(0, USER_AGENT_CHARS_MAX) ?? null,
+        c: v.contentId,
+        n: v.networkPrefix,
+        cc: v.country,
+        st: at,
+        l: at,
+        sp: 0,
+      };
+    }
+    table.x = Math.max(at, nowMs) + Math.max(config.activeWithinMs + config.sustainMs, config.windowMs);
+    out.changes.push({ ns: NS, key: account, value: table });
+    const limit = ctx.plan.streamLimit + config.toleranceStreams;
+    // Streams are never more than the sessions: most requests stop here, without grouping.
+    const streams = size <= limit ? [] : streamsOf(table, nowMs, config.activeWithinMs);
+    if (streams.length <= limit) {
+      table.o = 0;
+      return;
+    }
+    if (table.o === 0) table.o = nowMs;
+    if (nowMs - table.o < config.sustainMs) return;
+    const start = windowStart(at, config.windowMs);
+    if (!ctx.wouldFlag(NS, 'account', account, start, streams.length, limit, 'increase')) return;
+    const newest = streams[streams.length - 1]!;
+    const overSinceMs = table.o;
+    const evidence = (): Evidence => {
+      const e = emptyEvidence();
+      e.eventCount = streams.length;
+      e.sessions = sessionEvidence(streams, limit);
+      e.devices = streams
+        .map(([id, r]) => ({ value: r.d ?? id, count: 1, firstSeenMs: r.st, lastSeenMs: r.l }))
+        .sort((a, b) => a.firstSeenMs - b.firstSeenMs || (a.value < b.value ? -1 : 1));
+      e.note =
+        `${streams.length} players pulling media at once on plan ${ctx.plan.planId} (limit ${limit}), ` +
+        `over the limit for ${Math.round((nowMs - overSinceMs) / 1000)} s, seen in CDN logs (CMCD sid); newest ${newest[0]} named for eviction`;
+      e.ruledOut = [
+        'a restarted player, a multi-view or an ad player: sessions on one device and network count as one stream',
+        `a paused or closed player: a session counts only while its segment requests come (within ${Math.round(config.activeWithinMs / 1000)} s)`,
+        `a channel switch, a hand-over between screens, a preloaded next episode: over the limit for at least ${Math.round(config.sustainMs / 60_000)} min`,
+      ];
+      return e;
+    };
+    out.flags.push({
+      rule: NS,
+      subjectKind: 'account',
+      subjectKey: account,
+      tenant: v.tenant,
+      accountId: account,
+      tokenHash: v.tokenHash,
+      tokenExpiresAtMs: v.tokenExpiresAtMs,
+      evictSessionId: newest[0],
+      threshold: limit,
+      observed: streams.length,
+      windowStartMs: start,
+      windowEndMs: start + config.windowMs,
+      detectedAtMs: at,
+      triggerEventId: v.id,
+      evidence,
+    });
+  },
+};
