@@ -17,6 +17,10 @@ import { enforcerConfig } from '../enforcer/support.ts';
 import { ingestTestConfig } from '../ingest/support.ts';
 
 const RUNS = 150;
+/** fast-check's seed of a failing run (printed in its report) replays that run's cases. */
+const SEED =
+  process.env.LEECHGUARD_FUZZ_SEED === undefined ? undefined : Number(process.env.LEECHGUARD_FUZZ_SEED);
+const RUN_OPTIONS = { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) };
 
 describe('HTTP APIs under random requests', () => {
   let ingest: IngestHandle;
@@ -33,14 +37,14 @@ describe('HTTP APIs under random requests', () => {
 
   it('ingest: every answer a 2xx or a coded 4xx', async (t) => {
     const statuses = new Map<number, number>();
-    await fc.assert(httpProperty(ingestFuzzTarget(ingest.url), statuses), { numRuns: RUNS });
+    await fc.assert(httpProperty(ingestFuzzTarget(ingest.url), statuses), RUN_OPTIONS);
     t.diagnostic(JSON.stringify(Object.fromEntries(statuses)));
     assert.equal((await fetch(`${ingest.url}/healthz`)).status, 200);
   });
 
   it('enforcer (decision, sessions, reviews, revocations, policies): every answer a 2xx or a coded 4xx', async (t) => {
     const statuses = new Map<number, number>();
-    await fc.assert(httpProperty(enforcerFuzzTarget(enforcer.url), statuses), { numRuns: RUNS });
+    await fc.assert(httpProperty(enforcerFuzzTarget(enforcer.url), statuses), RUN_OPTIONS);
     t.diagnostic(JSON.stringify(Object.fromEntries(statuses)));
     assert.equal((await fetch(`${enforcer.url}/healthz`)).status, 200);
   });
