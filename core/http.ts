@@ -283,6 +283,43 @@ function httpsOptions(tls: NonNullable<HttpServiceOptions['http']>['tls']) {
   };
 }
 
+/** Names of the properties a querystring / params schema types as numbers. */
+function numericFields(schema: unknown): string[] {
+  const props = (schema as { properties?: Record<string, { type?: unknown }> } | undefined)?.properties;
+  if (!props) return [];
+  return Object.keys(props).filter((name) => {
+    const types = [props[name]?.type].flat();
+    return types.includes('integer') || types.includes('number');
+  });
+}
+
+/**
+ * Refuses a query or path number that is not finite. Ajv (8.20) coerces the strings "Infinity",
+ * "-Infinity" and "1e400" to ±Infinity for an integer field and then skips its minimum / maximum
+ * (its bound checks run on finite numbers only), so `?limit=Infinity` reached the handlers
+ * unbounded. Runs after validation (coercion is done) and after the route's own preHandlers (auth).
+ */
+function finiteNumbersCheck(queryFields: string[], paramFields: string[]): RoleCheck {
+  return (req, _reply, done) => {
+    const query = req.query as Record<string, unknown>;
+    const params = req.params as Record<string, unknown>;
+    for (const [where, fields, values] of [
+      ['querystring', queryFields, query],
+      ['params', paramFields, params],
+    ] as const) {
+      for (const name of fields) {
+        const v = values?.[name];
+        if (typeof v === 'number' && !Number.isFinite(v)) {
+          return done(
+            new LeechguardError('LG_ERR_REQUEST_INVALID', `${where}/${name} must be a finite number`),
+          );
+        }
+      }
+    }
+    done();
+  };
+}
+
 export function createHttpService(options: HttpServiceOptions): HttpService {
   const bodyLimit = options.bodyLimitBytes ?? LIMITS.httpBodyBytesMax;
   const https = httpsOptions(options.http?.tls);
@@ -306,6 +343,14 @@ export function createHttpService(options: HttpServiceOptions): HttpService {
         new LeechguardError('LG_ERR_REQUEST_INVALID', `the URL path is not accepted (${String(err.code)})`),
       ),
   }) as unknown as FastifyInstance;
+  // Every route whose query or path has a number field gets the finite check (no cost elsewhere).
+  app.addHook('onRoute', (route) => {
+    const queryFields = numericFields(route.schema?.querystring);
+    const paramFields = numericFields(route.schema?.params);
+    if (queryFields.length === 0 && paramFields.length === 0) return;
+    const own = route.preHandler === undefined ? [] : [route.preHandler].flat();
+    route.preHandler = [...own, finiteNumbersCheck(queryFields, paramFields)];
+  });
   const inFlightMax = options.http?.inFlightBytesMax ?? LIMITS.httpInFlightBytesMax;
   const perKeyMax = options.http?.inFlightBytesPerKeyMax ?? LIMITS.httpInFlightBytesPerKeyMax;
   if (perKeyMax > inFlightMax || bodyLimit > perKeyMax) {

@@ -60,6 +60,56 @@ describe('service HTTP helper', () => {
     assert.ok(!res.body.includes(long));
   });
 
+  it('a query or path number that is not finite ("Infinity", "1e400") is a coded 400, never past its bounds to the handler', async () => {
+    const svc = service();
+    const seen: unknown[] = [];
+    svc.app.get<{ Params: { n: number }; Querystring: { limit: number } }>(
+      '/v1/list/:n',
+      {
+        preHandler: svc.requireRole('analyst'),
+        schema: {
+          params: { type: 'object', properties: { n: { type: 'integer', minimum: 0, maximum: 9 } } },
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          },
+        },
+      },
+      async (req) => {
+        seen.push(req.query.limit, req.params.n);
+        return { limit: req.query.limit, n: req.params.n };
+      },
+    );
+    const get = (url: string) =>
+      svc.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ANALYST_KEY}` } });
+    try {
+      for (const bad of ['Infinity', '-Infinity', '1e400', '-1e400']) {
+        const res = await get(`/v1/list/1?limit=${bad}`);
+        assert.equal(res.statusCode, 400, `limit=${bad}`);
+        assert.equal(res.json().code, 'LG_ERR_REQUEST_INVALID');
+        assert.match(res.json().message, /querystring\/limit must be a finite number/);
+      }
+      const path = await get('/v1/list/Infinity');
+      assert.equal(path.statusCode, 400);
+      assert.match(path.json().message, /params\/n must be a finite number/);
+      assert.deepEqual(seen, [], 'no infinite number reached the handler');
+      assert.deepEqual((await get('/v1/list/3?limit=5')).json(), { limit: 5, n: 3 });
+      assert.equal(
+        (await get('/v1/list/3?limit=1e9')).statusCode,
+        400,
+        'a finite number past the bound still fails',
+      );
+      // Auth is still asked first.
+      assert.equal(
+        (await svc.app.inject({ method: 'GET', url: '/v1/list/1?limit=Infinity' })).statusCode,
+        401,
+      );
+    } finally {
+      await svc.app.close();
+    }
+  });
+
   it('/healthz answers 200 while the process lives', async () => {
     const res = await ok.app.inject('/healthz');
     assert.equal(res.statusCode, 200);
