@@ -27,8 +27,12 @@ describe('HTTP APIs under random requests', () => {
   let enforcer: RunningEnforcer;
   before(async () => {
     const ep = await testEndpoints();
-    ingest = await startIngest(ingestTestConfig(ep));
-    enforcer = await startEnforcer(await enforcerConfig({ apiKeys: ENFORCER_FUZZ_KEYS }));
+    // Errors logged, not silent: a 5xx's real exception (logged behind LG_ERR_INTERNAL) then shows
+    // in the test's output, where a failing CI run keeps it.
+    const ingestConfig = ingestTestConfig(ep);
+    ingest = await startIngest({ ...ingestConfig, log: { ...ingestConfig.log, level: 'error' } });
+    const enforcerBase = await enforcerConfig({ apiKeys: ENFORCER_FUZZ_KEYS });
+    enforcer = await startEnforcer({ ...enforcerBase, log: { ...enforcerBase.log, level: 'error' } });
   });
   after(async () => {
     await ingest?.close();
