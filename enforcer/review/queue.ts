@@ -80,7 +80,7 @@ export class ReviewQueue {
   list(filter: { status?: ReviewStatus; rule?: string; limit: number }): {
     total: number;
     items: ReviewView[];
-    /** Entries left out because their stored flag could not be read back. */
+    /** Entries of this page left out because their stored flag could not be read back. */
     unreadable?: number;
   } {
     const items: ReviewEntry[] = [];
@@ -94,8 +94,9 @@ export class ReviewQueue {
         ? a.createdAtMs - b.createdAtMs
         : b.updatedAtMs - a.updatedAtMs,
     );
-    // An entry whose stored flag cannot be read (written by a foreign or broken producer) is left
-    // out and counted, never a 500 for the whole list.
+    // Every entry the enforcer writes reads back (entryFor's JSON); this guards against a record
+    // from another producer on the topic: left out of the page and counted, never a 500 for the
+    // whole list. `total` counts every entry that matches the filter.
     const views: ReviewView[] = [];
     let unreadable = 0;
     for (const e of items) {
@@ -104,7 +105,7 @@ export class ReviewQueue {
       if (v) views.push(v);
       else unreadable++;
     }
-    return { total: items.length - unreadable, items: views, ...(unreadable > 0 ? { unreadable } : {}) };
+    return { total: items.length, items: views, ...(unreadable > 0 ? { unreadable } : {}) };
   }
 
   /**

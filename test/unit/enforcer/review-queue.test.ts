@@ -48,3 +48,21 @@ test('decided review entries past the retention are named for tombstones; pendin
     'kept past the anomalies topic retention, so a replayed flag cannot reopen a swept entry',
   );
 });
+
+test('an entry whose stored flag does not read back is left out of the list and counted, never a throw', () => {
+  const q = new ReviewQueue();
+  const rows = [
+    entry('good-1', { anomalyJson: '{"id":"good-1"}', createdAtMs: NOW - 3 }),
+    entry('foreign', { anomalyJson: '{not json', createdAtMs: NOW - 2 }),
+    entry('good-2', { anomalyJson: '{"id":"good-2"}', createdAtMs: NOW - 1 }),
+  ];
+  for (const [offset, value] of rows.entries())
+    q.table.apply({ key: value.anomalyId, value, partition: 0, offset });
+  const page = q.list({ status: 'pending', limit: 10 });
+  assert.deepEqual(
+    page.items.map((v) => v.anomalyId),
+    ['good-1', 'good-2'],
+  );
+  assert.equal(page.unreadable, 1);
+  assert.equal(page.total, 3, 'total counts every entry matching the filter');
+});
