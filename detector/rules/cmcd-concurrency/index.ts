@@ -47,8 +47,28 @@ export type CmcdConcurrencyConfig = z.infer<typeof cmcdConcurrencyConfig>;
 interface CmcdTable extends StateValue {
   /** Sessions by CMCD sid; `d` is the device id, else the client's user agent (truncated). */
   s: Record<string, SessionRow>;
+  /** Sessions in `s`. */
+  k: number;
   /** Since when the account has been over its limit, epoch ms (0: not over). */
   o: number;
+  /** When the streams are counted again, epoch ms (sooner when a player joins). */
+  e: number;
+}
+
+/**
+ * An account over its limit is counted again at most this often, ms: every request of a crowd
+ * on one login would otherwise group its sessions again. A flag comes at most this much later.
+ */
+const RECOUNT_EVERY_MS = 5_000;
+
+/** Drops the sessions whose media requests stopped (in place), and recounts. */
+function prune(table: CmcdTable, nowMs: number, config: CmcdConcurrencyConfig): void {
+  let k = 0;
+  for (const id in table.s) {
+    if (table.s[id]!.l < nowMs - config.activeWithinMs) delete table.s[id];
+    else k++;
+  }
+  table.k = k;
 }
 
 const NS = 'cmcd-concurrency';
@@ -61,16 +81,20 @@ const USER_AGENT_CHARS_MAX = 120;
  * start order.
  */
 function streamsOf(table: CmcdTable, nowMs: number, activeWithinMs: number): Array<[string, SessionRow]> {
-  const byPlace = new Map<string, [string, SessionRow]>();
+  // A handful of sessions per account: a scan per session, no keys built.
+  const out: Array<[string, SessionRow]> = [];
   for (const sid in table.s) {
     const row = table.s[sid]!;
     if (row.l < nowMs - activeWithinMs) continue;
-    const place = `${row.d ?? sid}\u001f${row.n ?? ''}`;
-    const held = byPlace.get(place);
-    if (!held || row.st < held[1].st || (row.st === held[1].st && sid < held[0]))
-      byPlace.set(place, [sid, row]);
+    const device = row.d ?? sid;
+    const same = out.findIndex(([id, r]) => (r.d ?? id) === device && r.n === row.n);
+    if (same === -1) out.push([sid, row]);
+    else {
+      const [heldId, held] = out[same]!;
+      if (row.st < held.st || (row.st === held.st && sid < heldId)) out[same] = [sid, row];
+    }
   }
-  return [...byPlace.values()].sort((a, b) => a[1].st - b[1].st || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return out.sort((a, b) => a[1].st - b[1].st || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 export const cmcdConcurrency: Rule<CmcdConcurrencyConfig> = {
@@ -86,14 +110,12 @@ export const cmcdConcurrency: Rule<CmcdConcurrencyConfig> = {
     if (v.segmentNumber === null && v.mediaType !== 'video' && v.mediaType !== 'audio') return;
     const at = v.timestampMs;
     const nowMs = ctx.nowMs;
-    const table = view.get<CmcdTable>(NS, account) ?? { x: 0, s: {}, o: 0 };
+    const table = view.get<CmcdTable>(NS, account) ?? { x: 0, s: {}, k: 0, o: 0, e: 0 };
     const s = table.s;
-    let size = 0;
-    for (const id in s) {
-      if (s[id]!.l < nowMs - config.activeWithinMs) delete s[id];
-      else size++;
-    }
     const row = s[sid];
+    // Most requests come from a known player: no scan. Players that went quiet leave when a new
+    // one arrives, or when an account that looks over its limit is counted again.
+    if (!row) prune(table, nowMs, config);
     if (row) {
       if (at < row.st) row.st = at;
       if (at > row.l) {
@@ -101,10 +123,11 @@ export const cmcdConcurrency: Rule<CmcdConcurrencyConfig> = {
         row.n = v.networkPrefix ?? row.n;
         row.cc = v.country ?? row.cc;
       }
-    } else if (size >= ctx.entriesPerKeyMax) {
+    } else if (table.k >= ctx.entriesPerKeyMax) {
       out.overflow++;
     } else {
-      size++;
+      table.k++;
+      table.e = 0;
       s[sid] = {
         d: v.deviceId ?? v.userAgent?.slice(0, USER_AGENT_CHARS_MAX) ?? null,
         c: v.contentId,
@@ -119,7 +142,14 @@ export const cmcdConcurrency: Rule<CmcdConcurrencyConfig> = {
     out.changes.push({ ns: NS, key: account, value: table });
     const limit = ctx.plan.streamLimit + config.toleranceStreams;
     // Streams are never more than the sessions: most requests stop here, without grouping.
-    const streams = size <= limit ? [] : streamsOf(table, nowMs, config.activeWithinMs);
+    if (table.k <= limit) {
+      table.o = 0;
+      return;
+    }
+    if (nowMs < table.e) return;
+    table.e = nowMs + RECOUNT_EVERY_MS;
+    prune(table, nowMs, config);
+    const streams = streamsOf(table, nowMs, config.activeWithinMs);
     if (streams.length <= limit) {
       table.o = 0;
       return;
