@@ -6,6 +6,7 @@ import { detectorConfig } from '../../../detector/config.ts';
 import { startDetector } from '../../../detector/main.ts';
 import { scenario } from '../../../detector/testing/scenario.ts';
 import { uniqueName } from '../../support/stack.ts';
+import { waitFor } from '../../support/wait.ts';
 import {
   connect,
   createTopics,
@@ -15,7 +16,6 @@ import {
   sortFlags,
   tempStateDir,
   topicSize,
-  waitFor,
 } from './support.ts';
 
 describe('detector on real Kafka vs backtest', () => {
@@ -45,6 +45,7 @@ describe('detector on real Kafka vs backtest', () => {
       await waitFor(
         'all flags',
         async () => (await topicSize(ctx.kafka, topics!.anomalies)) >= expected.flags.length,
+        30_000,
       );
       // A moment more: nothing beyond the expected may follow.
       await new Promise((r) => setTimeout(r, 500));

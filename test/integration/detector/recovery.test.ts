@@ -11,6 +11,7 @@ import { detectorConfig } from '../../../detector/config.ts';
 import { startDetector } from '../../../detector/main.ts';
 import { scenario } from '../../../detector/testing/scenario.ts';
 import { uniqueName } from '../../support/stack.ts';
+import { waitFor } from '../../support/wait.ts';
 import {
   connect,
   createTopics,
@@ -21,7 +22,6 @@ import {
   type TestTopics,
   tempStateDir,
   topicSize,
-  waitFor,
 } from './support.ts';
 
 const quiet = () => createLogger('detector', 'warn');
@@ -63,6 +63,7 @@ describe('detector recovery on real Kafka', () => {
       await waitFor(
         'baseline flags',
         async () => (await topicSize(ctx.kafka, topics[0]!.anomalies)) >= expectedCount,
+        30_000,
       );
     } finally {
       await service.close();

@@ -162,21 +162,6 @@ export async function readAnomalies(kafka: Kafka, serde: AvroSerde, topic: strin
     );
 }
 
-/** Polls until `check` is true, or fails after `timeoutMs`. */
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 30_000,
-  pollMs = 100,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** Sorted `id:version` keys, for comparing flag sets. */
 export function idVersions(flags: readonly Anomaly[]): string[] {
   return flags.map((f) => `${f.id}:${f.version}`).sort();

@@ -17,6 +17,7 @@ import { detectorConfig } from '../../../detector/config.ts';
 import { startDetector } from '../../../detector/main.ts';
 import { scenario } from '../../../detector/testing/scenario.ts';
 import { uniqueName } from '../../support/stack.ts';
+import { waitFor } from '../../support/wait.ts';
 import {
   connect,
   createTopics,
@@ -26,7 +27,6 @@ import {
   sortFlags,
   tempStateDir,
   topicSize,
-  waitFor,
 } from '../detector/support.ts';
 
 const TMPFS_SIZE = '64m';
@@ -92,6 +92,7 @@ describe('detector on a full disk (tmpfs, real Kafka)', () => {
         await waitFor(
           'baseline flags',
           async () => (await topicSize(ctx.kafka, reference!.anomalies)) >= expectedCount,
+          30_000,
         );
       } finally {
         await baselineService.close();

@@ -16,6 +16,7 @@ import { kafkaSender } from '../../../ingest/ship/senders.ts';
 import { createGeoResolver } from '../../../ingest/transforms/enrich/geo.ts';
 import { createSimulation, OUTPUT_FILES, writeSimulationFiles } from '../../../simulate/index.ts';
 import { uniqueName } from '../../support/stack.ts';
+import { waitFor } from '../../support/wait.ts';
 import {
   connect,
   createTopics,
@@ -24,7 +25,6 @@ import {
   sortFlags,
   tempStateDir,
   topicSize,
-  waitFor,
 } from '../detector/support.ts';
 
 describe('backtest over a raw log file vs ship -> Kafka -> detector', () => {
@@ -115,6 +115,7 @@ describe('backtest over a raw log file vs ship -> Kafka -> detector', () => {
       await waitFor(
         'all flags',
         async () => (await topicSize(ctx.kafka, topics!.anomalies)) >= expected.flags.length,
+        30_000,
       );
       // A moment more: nothing beyond the expected may follow.
       await new Promise((r) => setTimeout(r, 500));
