@@ -65,13 +65,16 @@ describe('worker-backed admission heartbeat sink', () => {
     });
     for (const o of offsets)
       consumer.seek({ topic: TOPICS.heartbeats.name, partition: o.partition, offset: o.offset });
-    await waitFor(
-      () => `${count} records (saw ${seen.length})`,
-      () => seen.length >= count,
-      15_000,
-      50,
-    );
-    await consumer.disconnect();
+    try {
+      await waitFor(
+        () => `${count} records (saw ${seen.length})`,
+        () => seen.length >= count,
+        15_000,
+        50,
+      );
+    } finally {
+      await consumer.disconnect();
+    }
     return seen;
   }
 
