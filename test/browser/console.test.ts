@@ -24,9 +24,9 @@ import {
   flag,
   flagProducer,
   OPERATOR_KEY,
-  waitFor,
 } from '../integration/enforcer/support.ts';
 import { chromiumMissing, launchBrowser, type RunningBrowser } from '../support/browser.ts';
+import { waitFor } from '../support/wait.ts';
 
 const OUT = join(process.cwd(), '.leechguard', 'test-output', 'console');
 const run = randomUUID().slice(0, 6);

@@ -33,6 +33,7 @@ export interface FuzzProperty {
   unitRuns: number;
 }
 
+/** Lines that look like log or heartbeat lines: text, binary, tab-separated fields, JSON, known keys. */
 const lineish = fc.oneof(
   fc.string({ maxLength: 300 }),
   fc.string({ unit: 'binary', maxLength: 200 }),
@@ -59,6 +60,7 @@ const lineish = fc.oneof(
         'timestamp',
         'url',
         'sessionId',
+        'contentId',
         'event',
         'cmcd',
         'bytes',
@@ -67,7 +69,8 @@ const lineish = fc.oneof(
     )
     .map((o) => JSON.stringify(o)),
 );
-const batchText = fc.array(lineish, { maxLength: 20 }).map((ls) => ls.join('\n'));
+/** A batch of up to 20 `lineish` lines. */
+export const batchText = fc.array(lineish, { maxLength: 20 }).map((ls) => ls.join('\n'));
 
 function assertCoded(errors: ReadonlyArray<{ code: string }>, prefix: RegExp): void {
   for (const e of errors) {

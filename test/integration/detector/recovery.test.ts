@@ -1,33 +1,31 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { PROJECT_ROOT } from '../../../core/endpoints.ts';
-import { createLogger } from '../../../core/log.ts';
 import type { Anomaly } from '../../../core/schemas/generated.ts';
 import { runBacktest } from '../../../detector/backtest/index.ts';
-import { detectorConfig } from '../../../detector/config.ts';
-import { startDetector } from '../../../detector/main.ts';
+import type { DetectorService } from '../../../detector/main.ts';
 import { scenario } from '../../../detector/testing/scenario.ts';
 import { uniqueName } from '../../support/stack.ts';
+import { waitFor } from '../../support/wait.ts';
 import {
+  assertSameFlags,
   connect,
   createTopics,
+  type DetectorTestContext,
   idVersions,
   produce,
   readAnomalies,
-  sortFlags,
+  startDetectorChild,
+  startTestDetector,
   type TestTopics,
   tempStateDir,
   topicSize,
-  waitFor,
+  uninterruptedRun,
 } from './support.ts';
 
-const quiet = () => createLogger('detector', 'warn');
-
 describe('detector recovery on real Kafka', () => {
-  let ctx: Awaited<ReturnType<typeof connect>>;
+  let ctx: DetectorTestContext;
   let topics: TestTopics[];
   let expectedCount: number;
   let baseline: Anomaly[];
@@ -46,28 +44,7 @@ describe('detector recovery on real Kafka', () => {
     await produce(ctx.kafka, ctx.serde, topics[0]!, records);
     // The uninterrupted run: the reference both recovery tests are held to.
     baselineStateDir = tempStateDir();
-    const service = await startDetector(
-      detectorConfig({
-        kafka: { brokers: ctx.brokers },
-        registry: { url: ctx.registryUrl },
-        detector: {
-          groupId: uniqueName('det-base'),
-          stateDir: baselineStateDir,
-          topics: topics[0],
-          flushIntervalMs: 100,
-        },
-      }),
-      { logger: quiet(), http: false },
-    );
-    try {
-      await waitFor(
-        'baseline flags',
-        async () => (await topicSize(ctx.kafka, topics[0]!.anomalies)) >= expectedCount,
-      );
-    } finally {
-      await service.close();
-    }
-    baseline = await readAnomalies(ctx.kafka, ctx.serde, topics[0]!.anomalies);
+    baseline = await uninterruptedRun(ctx, topics[0]!, expectedCount, baselineStateDir);
   });
 
   it('ends with exactly the flags of an uninterrupted run after three SIGKILLs mid-stream', async (t) => {
@@ -75,40 +52,19 @@ describe('detector recovery on real Kafka', () => {
     const target = topics[1]!;
     const stateDir = tempStateDir();
     const configFile = join(dirname(stateDir), 'detector.json');
-    const spawnDetector = (): { child: ChildProcess; output: string[] } => {
-      writeFileSync(
-        configFile,
-        JSON.stringify({
-          http: { port: 0 },
-          log: { level: 'info' },
-          detector: {
-            // A fresh group per start: offsets live in RocksDB, so no wait for the dead member's session.
-            groupId: uniqueName('det-kill'),
-            stateDir,
-            topics: target,
-            flushIntervalMs: 400, // long enough that a kill often lands between a produce and its flush
-            fetchMaxBytesPerPartition: 1024, // small fetches: the run lasts long enough to be killed mid-stream
-          },
-        }),
-      );
-      const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'leechguard.mjs'), 'detector'], {
-        // Test keys are short and public: the flag the demo uses lets the CLI boot with them.
-        env: { ...process.env, LEECHGUARD_CONFIG: configFile, LEECHGUARD_INSECURE_DEMO_SECRETS: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const spawnDetector = () =>
+      startDetectorChild(configFile, {
+        // A fresh group per start: offsets live in RocksDB, so no wait for the dead member's session.
+        groupId: uniqueName('det-kill'),
+        stateDir,
+        topics: target,
+        flushIntervalMs: 400, // long enough that a kill often lands between a produce and its flush
+        fetchMaxBytesPerPartition: 1024, // small fetches: the run lasts long enough to be killed mid-stream
       });
-      const output: string[] = [];
-      child.stdout?.on('data', (b) => output.push(String(b)));
-      child.stderr?.on('data', (b) => output.push(String(b)));
-      return { child, output };
-    };
-    const exited = (child: ChildProcess) =>
-      new Promise<void>((resolve) =>
-        child.exitCode !== null ? resolve() : child.once('exit', () => resolve()),
-      );
     const killedAt: number[] = [];
     const outputs: string[][] = [];
     for (const share of [0.15, 0.5, 0.8]) {
-      const { child, output } = spawnDetector();
+      const { child, output, exited } = spawnDetector();
       outputs.push(output);
       try {
         await waitFor(
@@ -122,12 +78,12 @@ describe('detector recovery on real Kafka', () => {
         throw new Error(`${(err as Error).message}\n${output.join('').slice(-2000)}`);
       }
       child.kill('SIGKILL');
-      await exited(child);
+      await exited;
       killedAt.push(await topicSize(ctx.kafka, target.anomalies));
     }
     // Each kill landed mid-stream: flags were still missing.
     for (const n of killedAt) assert.ok(n < expectedCount, `killed at ${n} of ${expectedCount} flags`);
-    const { child, output } = spawnDetector();
+    const { child, output, exited } = spawnDetector();
     outputs.push(output);
     try {
       await waitFor(
@@ -138,7 +94,7 @@ describe('detector recovery on real Kafka', () => {
       await new Promise((r) => setTimeout(r, 1000)); // nothing more may follow
     } finally {
       child.kill('SIGTERM');
-      await exited(child);
+      await exited;
     }
     const suppressed = outputs
       .flat()
@@ -149,33 +105,23 @@ describe('detector recovery on real Kafka', () => {
     t.diagnostic(
       `killed at ${killedAt.join(', ')} of ${expectedCount} flags; restarts read back ${suppressed} flags published past the stored offsets (dropped on replay)`,
     );
-    const got = await readAnomalies(ctx.kafka, ctx.serde, target.anomalies);
     // Literally exact: no duplicate id + version on the topic, and the same flags, field for field.
-    assert.equal(new Set(idVersions(got)).size, got.length, 'no duplicates');
-    assert.deepEqual(idVersions(got), idVersions(baseline));
-    assert.ok(JSON.stringify(sortFlags(got)) === JSON.stringify(sortFlags(baseline)), 'same evidence');
+    assertSameFlags(await readAnomalies(ctx.kafka, ctx.serde, target.anomalies), baseline);
   });
 
   it('moves partitions to a second instance joining mid-stream and still ends with the same flags', async (t) => {
     const target = topics[2]!;
     const groupId = uniqueName('det-move');
     const start = (stateDir: string) =>
-      startDetector(
-        detectorConfig({
-          kafka: { brokers: ctx.brokers },
-          registry: { url: ctx.registryUrl },
-          detector: {
-            groupId,
-            stateDir,
-            topics: target,
-            flushIntervalMs: 100,
-            fetchMaxBytesPerPartition: 1024,
-          },
-        }),
-        { logger: quiet(), http: false },
-      );
+      startTestDetector(ctx, {
+        groupId,
+        stateDir,
+        topics: target,
+        flushIntervalMs: 100,
+        fetchMaxBytesPerPartition: 1024,
+      });
     const a = await start(tempStateDir());
-    let b: Awaited<ReturnType<typeof startDetector>> | undefined;
+    let b: DetectorService | undefined;
     try {
       await waitFor(
         'a third of the flags',
@@ -216,19 +162,12 @@ describe('detector recovery on real Kafka', () => {
   it('rebuilds a deleted RocksDB from the timestamp index and recomputes the same flags, publishing none twice', async () => {
     rmSync(baselineStateDir, { recursive: true, force: true });
     const before = await topicSize(ctx.kafka, topics[0]!.anomalies);
-    const service = await startDetector(
-      detectorConfig({
-        kafka: { brokers: ctx.brokers },
-        registry: { url: ctx.registryUrl },
-        detector: {
-          groupId: uniqueName('det-rebuild'),
-          stateDir: baselineStateDir,
-          topics: topics[0],
-          flushIntervalMs: 100,
-        },
-      }),
-      { logger: quiet(), http: false },
-    );
+    const service = await startTestDetector(ctx, {
+      groupId: uniqueName('det-rebuild'),
+      stateDir: baselineStateDir,
+      topics: topics[0]!,
+      flushIntervalMs: 100,
+    });
     try {
       await waitFor(
         'rebuild caught up',
@@ -236,6 +175,7 @@ describe('detector recovery on real Kafka', () => {
           service.runner.partitions().length === 6 &&
           [...service.runner.lag().values()].every((lag) => lag === 0) &&
           service.runner.suppressedFlags >= expectedCount,
+        30_000,
       );
     } finally {
       await service.close();

@@ -6,7 +6,8 @@ import { DENY_CHANGES_CHANNEL, denyKey } from '../../../enforcer/denylist/keys.t
 import { EdgeClient } from '../../../enforcer/edge-client/client.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
 import { startTcpProxy } from '../../support/tcp-proxy.ts';
-import { denyEntry, liftDeny, type PrivateRedis, startPrivateRedis, waitFor, writeDeny } from './support.ts';
+import { waitFor } from '../../support/wait.ts';
+import { denyEntry, liftDeny, type PrivateRedis, startPrivateRedis, writeDeny } from './support.ts';
 
 /** The property under test: a change is visible within 100 ms of its message. */
 const CHANGE_VISIBLE_MS = 100;
@@ -33,18 +34,33 @@ describe('edge client on the shared Redis', () => {
     const tokenHash = uniqueName('hash');
     assert.equal(edge.check({ tokenHash }).decision, 'allow');
     await writeDeny(redis, 'token', tokenHash, denyEntry());
-    assert.ok(await waitFor(() => edge.check({ tokenHash }).decision === 'block', CHANGE_VISIBLE_MS));
+    await waitFor(
+      'the token blocked',
+      () => edge.check({ tokenHash }).decision === 'block',
+      CHANGE_VISIBLE_MS,
+      2,
+    );
     const d = edge.check({ tokenHash });
     assert.equal(d.rule, 'token-network-spread');
     assert.equal(d.source, 'cache');
     await liftDeny(redis, 'token', tokenHash);
-    assert.ok(await waitFor(() => edge.check({ tokenHash }).decision === 'allow', CHANGE_VISIBLE_MS));
+    await waitFor(
+      'the token allowed again',
+      () => edge.check({ tokenHash }).decision === 'allow',
+      CHANGE_VISIBLE_MS,
+      2,
+    );
   });
 
   test('a raw token is judged by its keyed hash', async () => {
     const token = uniqueName('raw-token');
     await writeDeny(redis, 'token', hasher.hash(token).hash, denyEntry());
-    assert.ok(await waitFor(() => edge.check({ token }).decision === 'block', PRECONDITION_MS));
+    await waitFor(
+      'the raw token blocked',
+      () => edge.check({ token }).decision === 'block',
+      PRECONDITION_MS,
+      2,
+    );
   });
 
   test('the most severe of token, session and account entries wins', async () => {
@@ -57,8 +73,11 @@ describe('edge client on the shared Redis', () => {
       sessionId,
       denyEntry({ action: 'evict_session', rule: 'account-concurrency' }),
     );
-    assert.ok(
-      await waitFor(() => edge.check({ accountId, sessionId }).decision === 'block', PRECONDITION_MS),
+    await waitFor(
+      'the session blocked',
+      () => edge.check({ accountId, sessionId }).decision === 'block',
+      PRECONDITION_MS,
+      2,
     );
     assert.equal(edge.check({ accountId, sessionId }).rule, 'account-concurrency');
     const t = edge.check({ accountId });
@@ -74,8 +93,18 @@ describe('edge client on the shared Redis', () => {
       accountId,
       denyEntry({ action: 'block_account', expiresAtMs: Date.now() + 150 }),
     );
-    assert.ok(await waitFor(() => edge.check({ accountId }).decision === 'block', PRECONDITION_MS));
-    assert.ok(await waitFor(() => edge.check({ accountId }).decision === 'allow', 1_000));
+    await waitFor(
+      'the account blocked',
+      () => edge.check({ accountId }).decision === 'block',
+      PRECONDITION_MS,
+      2,
+    );
+    await waitFor(
+      'the expired entry allowed',
+      () => edge.check({ accountId }).decision === 'allow',
+      1_000,
+      2,
+    );
   });
 
   test('stats count hits and report no staleness while subscribed', () => {
@@ -109,7 +138,7 @@ describe('edge client on a private Redis', () => {
       await redis.client('KILL', 'TYPE', 'pubsub');
       // No change message: only a full resync can learn about it.
       await writeDeny(redis, 'account', 'acct-missed', denyEntry({ action: 'block_account' }), false);
-      assert.ok(await waitFor(() => edge.stats().resyncs > resyncs, 3_000));
+      await waitFor('a resync', () => edge.stats().resyncs > resyncs, 3_000, 2);
       assert.equal(edge.check({ accountId: 'acct-missed' }).decision, 'block');
     } finally {
       await edge.close();
@@ -145,7 +174,7 @@ describe('edge client on a private Redis', () => {
       assert.equal(await edge.start(0), false, 'not synced within 0 ms');
       assert.equal(edge.stats().complete, false);
       proxy.restore();
-      assert.ok(await waitFor(() => edge.cache.complete, PRECONDITION_MS), 'synced afterwards');
+      await waitFor('synced afterwards', () => edge.cache.complete, PRECONDITION_MS, 2);
       assert.equal(edge.check({ accountId: 'acct-late' }).decision, 'block');
     } finally {
       await edge.close();
@@ -168,16 +197,21 @@ describe('edge client on a private Redis', () => {
         redis.publish(DENY_CHANGES_CHANNEL, JSON.stringify({ op, kind: 'token', subject }));
       await Promise.all(hashes.map((h) => announce('set', h))); // back to back: reads overlap
       for (const h of hashes) {
-        assert.ok(
-          await waitFor(() => edge.check({ tokenHash: h }).decision === 'block', CHANGE_VISIBLE_MS),
+        await waitFor(
           `${h} blocked after its entry-less set`,
+          () => edge.check({ tokenHash: h }).decision === 'block',
+          CHANGE_VISIBLE_MS,
+          2,
         );
       }
       // An entry-less set for a key that is gone by the time it is read: nothing is denied.
       await redis.del(denyKey('token', hashes[1]!));
       await announce('set', hashes[1]!);
-      assert.ok(
-        await waitFor(() => edge.check({ tokenHash: hashes[1]! }).decision === 'allow', CHANGE_VISIBLE_MS),
+      await waitFor(
+        'the gone key allowed',
+        () => edge.check({ tokenHash: hashes[1]! }).decision === 'allow',
+        CHANGE_VISIBLE_MS,
+        2,
       );
       assert.equal(edge.cache.positiveOf('token', hashes[1]!), undefined, 'the gone key is a del');
     } finally {
@@ -193,14 +227,14 @@ describe('edge client on a private Redis', () => {
     try {
       await new Promise((r) => setTimeout(r, 1_200)); // staleness must not count from start
       for (const h of ['o-1', 'o-2', 'o-3']) await writeDeny(writer, 'token', h, denyEntry());
-      assert.ok(await waitFor(() => !edge.cache.complete, PRECONDITION_MS), 'overflowed');
+      await waitFor('overflowed', () => !edge.cache.complete, PRECONDITION_MS, 2);
       const overflowAt = Date.now();
       const staleness = edge.stats().stalenessMs;
       assert.ok(staleness < 1_000, `staleness ${staleness} ms counts from the overflow`);
       // Still too many at the first retry: it stays incomplete, tries again later, and its
       // staleness keeps counting from the overflow (a retry does not reset it).
       const resyncs = edge.stats().resyncs;
-      assert.ok(await waitFor(() => edge.stats().resyncs > resyncs, 2_000));
+      await waitFor('a retried resync', () => edge.stats().resyncs > resyncs, 2_000, 2);
       assert.equal(edge.cache.complete, false);
       const since = Date.now() - overflowAt;
       assert.ok(
@@ -209,7 +243,7 @@ describe('edge client on a private Redis', () => {
       );
       await liftDeny(writer, 'token', 'o-2');
       await liftDeny(writer, 'token', 'o-3');
-      assert.ok(await waitFor(() => edge.cache.complete, 5_000), 'complete again once it fits');
+      await waitFor('complete again once it fits', () => edge.cache.complete, 5_000, 2);
       assert.equal(edge.stats().stalenessMs, 0);
       assert.equal(edge.check({ tokenHash: 'o-1' }).decision, 'block');
       assert.equal(edge.check({ tokenHash: 'o-3' }).decision, 'allow');
@@ -231,7 +265,12 @@ describe('edge client on a private Redis', () => {
     await Promise.all([closed.start(), open.start()]);
     try {
       await own.stop();
-      assert.ok(await waitFor(() => closed.cache.complete === false && open.cache.complete === false, 2_000));
+      await waitFor(
+        'both caches incomplete',
+        () => closed.cache.complete === false && open.cache.complete === false,
+        2_000,
+        2,
+      );
       const c = await closed.decide({ accountId: 'acct-unknown' });
       assert.equal(c.decision, 'block');
       assert.equal(c.source, 'fail-closed');

@@ -13,7 +13,7 @@ import { TOPICS } from '../../../core/topics.ts';
 import { type AdmissionEvent, admissionRecord } from '../../../enforcer/sessions/heartbeat-sink.ts';
 import { WorkerHeartbeatSink } from '../../../enforcer/sessions/heartbeat-worker.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
-import { waitFor } from './support.ts';
+import { waitFor } from '../../support/wait.ts';
 
 const logger = createLogger('test', 'silent');
 
@@ -65,8 +65,16 @@ describe('worker-backed admission heartbeat sink', () => {
     });
     for (const o of offsets)
       consumer.seek({ topic: TOPICS.heartbeats.name, partition: o.partition, offset: o.offset });
-    await waitFor(() => seen.length >= count, 15_000, 50);
-    await consumer.disconnect();
+    try {
+      await waitFor(
+        () => `${count} records (saw ${seen.length})`,
+        () => seen.length >= count,
+        15_000,
+        50,
+      );
+    } finally {
+      await consumer.disconnect();
+    }
     return seen;
   }
 
@@ -89,7 +97,12 @@ describe('worker-backed admission heartbeat sink', () => {
     const accountId = uniqueName('acct-hbw');
     const events = Array.from({ length: 40 }, (_, i) => event(accountId, i));
     for (const e of events.slice(0, 30)) sink.push(e);
-    assert.ok(await waitFor(() => sink.sent === 30, 15_000, 20), `sent ${sink.sent} of 30 before the flush`);
+    await waitFor(
+      () => `30 sent before the flush (sent ${sink.sent})`,
+      () => sink.sent === 30,
+      15_000,
+      20,
+    );
     for (const e of events.slice(30)) sink.push(e);
     await sink.flush(); // shutdown: the 10 still lingering on the request thread go too
     assert.equal(sink.sent, 40);

@@ -30,7 +30,8 @@ import { TokenHasher, tokenHashingSection } from '../../../core/token-hash.ts';
 import { denyKey, entryToFields } from '../../../enforcer/denylist/keys.ts';
 import { emptyCmcd, parseCmcdText } from '../../../ingest/transforms/enrich/cmcd.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
-import { denyEntry, liftDeny, startPrivateRedis, waitFor, writeDeny } from './support.ts';
+import { waitFor } from '../../support/wait.ts';
+import { denyEntry, liftDeny, startPrivateRedis, writeDeny } from './support.ts';
 
 const EXAMPLE_DIR = join(import.meta.dirname, '../../../examples/nginx');
 const LUA_MODULE = '/usr/lib/nginx/modules/ngx_http_lua_module.so';
@@ -170,14 +171,16 @@ async function startNginx(nginx: Nginx, env: Record<string, string>, originPort:
     existsSync(join(dir, 'access.log')) ? readFileSync(join(dir, 'access.log'), 'utf8') : '';
   const errorLog = () =>
     existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : '';
-  const up = await waitFor(
-    () => child.exitCode === null && child.signalCode === null && portOpen(port),
-    10_000,
-    50,
-  );
-  if (!up) {
+  try {
+    await waitFor(
+      () => `nginx to start (exit ${child.exitCode}): ${errorLog()}`,
+      () => child.exitCode === null && child.signalCode === null && portOpen(port),
+      10_000,
+      50,
+    );
+  } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(`nginx did not start (exit ${child.exitCode}): ${errorLog()}`);
+    throw err;
   }
   return {
     url: `http://127.0.0.1:${port}`,
@@ -360,18 +363,16 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
     assert.equal(r.body.startsWith('origin /media/seg-3.ts'), true);
     assert.equal(r.revocation, entry.revocationId);
     // 800 kbps = 100,000 bytes/s, as nginx's $limit_rate for this request (logged when it ends).
-    const logged = await waitFor(
+    await waitFor(
+      () =>
+        `the request logged at 100000 bytes/s; logged: ${edge
+          .accessLog()
+          .split('\n')
+          .filter((l) => l.includes(accountId))
+          .join('\n')}`,
       () => edge.accessLog().includes(`/media/seg-3.ts?a=${accountId} 100000`),
       2_000,
       20,
-    );
-    assert.ok(
-      logged,
-      edge
-        .accessLog()
-        .split('\n')
-        .filter((l) => l.includes(accountId))
-        .join('\n'),
     );
   });
 
@@ -453,12 +454,12 @@ describe('examples/nginx: an nginx edge reading the denylist in Redis directly',
     await writeDeny(redis, 'token', hash, denyEntry());
     assert.equal((await get(`/media/seg-6.ts?token=${token}`)).status, 403);
     await liftDeny(redis, 'token', hash);
-    const lifted = await waitFor(
+    await waitFor(
+      'the lifted token served',
       async () => (await get(`/media/seg-6.ts?token=${token}`)).status === 200,
       LIFT_VISIBLE_MS,
       50,
     );
-    assert.ok(lifted, `still refused ${LIFT_VISIBLE_MS} ms after the lift`);
   });
 
   test('with LEECHGUARD_REDIS_PASSWORD it authenticates; without it, a Redis that requires AUTH fails open', async (t) => {

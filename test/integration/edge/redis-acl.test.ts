@@ -14,8 +14,9 @@ import { PROJECT_ROOT } from '../../../core/endpoints.ts';
 import type { EdgeServer } from '../../../enforcer/decision/standalone.ts';
 import { DENY_CHANGES_CHANNEL, denyKey } from '../../../enforcer/denylist/keys.ts';
 import { uniqueName } from '../../support/stack.ts';
+import { waitFor } from '../../support/wait.ts';
 import { bootEdge } from './server.ts';
-import { denyEntry, type PrivateRedis, startPrivateRedis, waitFor, writeDeny } from './support.ts';
+import { denyEntry, type PrivateRedis, startPrivateRedis, writeDeny } from './support.ts';
 
 const pw = {
   enforcer: randomBytes(32).toString('hex'),
@@ -84,11 +85,11 @@ describe('examples/redis/users.acl: least-privilege Redis users', () => {
         contentId: 'm',
       });
       assert.ok(started.sessionId);
-      assert.ok(
-        await waitFor(
-          async () => (await server!.edge.decide({ tokenHash: 'acl-h1' })).decision === 'block',
-          5_000,
-        ),
+      await waitFor(
+        'the token blocked',
+        async () => (await server!.edge.decide({ tokenHash: 'acl-h1' })).decision === 'block',
+        5_000,
+        2,
       );
       const edge = connect('leechguard-edge', pw.edge);
       await assert.rejects(edge.hset(denyKey('token', 'acl-h1'), 'action', 'allow'), /NOPERM/);

@@ -10,8 +10,9 @@ import { TOPICS } from '../../../core/topics.ts';
 import type { EdgeServer } from '../../../enforcer/decision/standalone.ts';
 import { sessionKeys } from '../../../enforcer/sessions/keys.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
+import { waitFor } from '../../support/wait.ts';
 import { asBackend, asEdge, bootEdge, GRACE_MS } from './server.ts';
-import { denyEntry, type PrivateRedis, startPrivateRedis, waitFor, writeDeny } from './support.ts';
+import { denyEntry, type PrivateRedis, startPrivateRedis, writeDeny } from './support.ts';
 
 interface Started {
   status: number;
@@ -275,7 +276,7 @@ describe('session admission on the shared Redis and Kafka', () => {
     const { TokenHasher, tokenHashingSection } = await import('../../../core/token-hash.ts');
     const tokenHash = new TokenHasher(tokenHashingSection.parse({})).hash(token).hash;
     await writeDeny(redis, 'token', tokenHash, denyEntry({ rule: 'token-network-spread' }));
-    assert.ok(await waitFor(() => server.edge.check({ tokenHash }).decision === 'block', 1_000)); // precondition, not the 100 ms property (edge-client.test.ts)
+    await waitFor('the token blocked', () => server.edge.check({ tokenHash }).decision === 'block', 1_000, 2); // precondition, not the 100 ms property (edge-client.test.ts)
     const hb = await api.beat(a.body.sessionId as string, { accountId }); // token not resent: the stored hash is judged
     assert.equal(hb.body.action, 'stop');
     assert.equal(hb.body.reason, 'revoked');
@@ -299,7 +300,12 @@ describe('session admission on the shared Redis and Kafka', () => {
       sessionId,
       denyEntry({ action: 'evict_session', rule: 'account-concurrency' }),
     );
-    assert.ok(await waitFor(() => server.edge.check({ sessionId }).decision === 'block', 1_000)); // precondition, not the 100 ms property (edge-client.test.ts)
+    await waitFor(
+      'the session blocked',
+      () => server.edge.check({ sessionId }).decision === 'block',
+      1_000,
+      2,
+    ); // precondition, not the 100 ms property (edge-client.test.ts)
     const hb = await api.beat(sessionId, { accountId });
     assert.equal(hb.body.action, 'stop');
     assert.equal(hb.body.reason, 'evicted');
@@ -349,7 +355,12 @@ describe('session admission on the shared Redis and Kafka', () => {
       ],
     });
     await producer.disconnect();
-    assert.ok(await waitFor(() => server.plans.get(accountId).plan.streamLimit === 1, 10_000, 20));
+    await waitFor(
+      'the plan of one stream',
+      () => server.plans.get(accountId).plan.streamLimit === 1,
+      10_000,
+      20,
+    );
     assert.equal((await api.start({ accountId, deviceId: 'a', contentId: 'c' })).status, 201);
     const second = await api.start({ accountId, deviceId: 'b', contentId: 'c' });
     assert.equal(second.status, 409);
@@ -390,9 +401,16 @@ describe('session admission on the shared Redis and Kafka', () => {
     });
     for (const o of startOffsets)
       consumer.seek({ topic: TOPICS.heartbeats.name, partition: o.partition, offset: o.offset });
-    const ok = await waitFor(() => seen.length >= 3, 15_000, 50);
-    await consumer.disconnect();
-    assert.ok(ok, `saw ${seen.length} records`);
+    try {
+      await waitFor(
+        () => `3 records (saw ${seen.length})`,
+        () => seen.length >= 3,
+        15_000,
+        50,
+      );
+    } finally {
+      await consumer.disconnect();
+    }
     assert.deepEqual(
       seen.map((r) => r.event),
       ['start', 'heartbeat', 'stop'],
@@ -414,7 +432,12 @@ describe('session admission on the shared Redis and Kafka', () => {
       accountId,
       denyEntry({ action: 'substitute', slate: 'too-many-devices' }),
     );
-    assert.ok(await waitFor(() => server.edge.check({ accountId }).decision === 'substitute', 1_000)); // precondition, not the 100 ms property (edge-client.test.ts)
+    await waitFor(
+      'the account substituted',
+      () => server.edge.check({ accountId }).decision === 'substitute',
+      1_000,
+      2,
+    ); // precondition, not the 100 ms property (edge-client.test.ts)
     const ok = await app.inject({ method: 'GET', url: `/v1/decision?account=${accountId}`, headers: asEdge });
     assert.equal(ok.statusCode, 200);
     const body = ok.json();
@@ -595,7 +618,7 @@ describe('session admission after losing all session state (private redis-server
     const n = await api.start({ accountId, tenant: 'one', deviceId: 'phone', contentId: 'c1' });
     assert.deepEqual([r.status, n.status], [201, 201]);
     await writeDeny(redis, 'token', tokenHash, denyEntry());
-    assert.ok(await waitFor(() => server.edge.check({ tokenHash }).decision === 'block', 1_000));
+    await waitFor('the token blocked', () => server.edge.check({ tokenHash }).decision === 'block', 1_000, 2);
     const out = await api.beat(r.body.sessionId as string, {
       accountId,
       tenant: 'one',
@@ -613,14 +636,19 @@ describe('session admission after losing all session state (private redis-server
 
   test('after FLUSHALL the denylist mirror resyncs and a re-written entry applies again', async () => {
     await writeDeny(redis, 'account', 'acct-x', denyEntry({ action: 'block_account' }));
-    assert.ok(await waitFor(() => server.edge.check({ accountId: 'acct-x' }).decision === 'block', 1_000)); // precondition, not the 100 ms property (edge-client.test.ts)
+    await waitFor(
+      'the account blocked',
+      () => server.edge.check({ accountId: 'acct-x' }).decision === 'block',
+      1_000,
+      2,
+    ); // precondition, not the 100 ms property (edge-client.test.ts)
     await redis.flushall();
     await redis.client('KILL', 'TYPE', 'pubsub'); // a failover: the subscription reconnects and resyncs
-    assert.ok(
-      await waitFor(
-        () => server.edge.cache.complete && server.edge.check({ accountId: 'acct-x' }).decision === 'allow',
-        3_000,
-      ),
+    await waitFor(
+      'the resynced mirror without the flushed entry',
+      () => server.edge.cache.complete && server.edge.check({ accountId: 'acct-x' }).decision === 'allow',
+      3_000,
+      2,
     );
   });
 });

@@ -1,7 +1,6 @@
 /**
  * Helpers of the edge tests: a denylist writer doing what the enforcer's writer does (HSET +
- * PEXPIREAT + PUBLISH, atomically), a private redis-server for tests that FLUSHALL or kill it,
- * and a bounded wait.
+ * PEXPIREAT + PUBLISH, atomically) and a private redis-server for tests that FLUSHALL or kill it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +15,7 @@ import {
   denyKey,
   entryToFields,
 } from '../../../enforcer/denylist/keys.ts';
+import { waitFor } from '../../support/wait.ts';
 
 export function denyEntry(overrides: Partial<DenyEntry> = {}): DenyEntry {
   const now = Date.now();
@@ -59,20 +59,6 @@ export async function liftDeny(redis: Redis, kind: RevokedSubjectKind, subject: 
     .exec();
 }
 
-/** Polls `probe` until it returns true or `timeoutMs` passes; returns whether it became true. */
-export async function waitFor(
-  probe: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  stepMs = 2,
-): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return true;
-    if (performance.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
-
 export interface PrivateRedis {
   url: string;
   port: number;
@@ -112,21 +98,24 @@ export async function startPrivateRedis(
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => {});
-    const ok = await waitFor(
-      async () => {
-        try {
-          if (probe.status !== 'ready') await probe.connect();
-          return (await probe.ping()) === 'PONG';
-        } catch {
-          probe.disconnect();
-          return false;
-        }
-      },
-      5_000,
-      50,
-    );
-    probe.disconnect();
-    if (!ok) throw new Error(`private redis-server on ${port} did not start`);
+    try {
+      await waitFor(
+        `private redis-server on ${port} to start`,
+        async () => {
+          try {
+            if (probe.status !== 'ready') await probe.connect();
+            return (await probe.ping()) === 'PONG';
+          } catch {
+            probe.disconnect();
+            return false;
+          }
+        },
+        5_000,
+        50,
+      );
+    } finally {
+      probe.disconnect();
+    }
     return child;
   };
   const kill = async () => {

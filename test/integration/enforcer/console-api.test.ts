@@ -11,6 +11,7 @@ import { createRedis, type Redis } from '../../../core/redis.ts';
 import type { Anomaly } from '../../../core/schemas/generated.ts';
 import { denyKey } from '../../../enforcer/denylist/keys.ts';
 import { type RunningEnforcer, startEnforcer } from '../../../enforcer/main.ts';
+import { waitFor } from '../../support/wait.ts';
 import {
   ANALYST_KEY,
   enforcerConfig,
@@ -18,7 +19,6 @@ import {
   flag,
   flagProducer,
   OPERATOR_KEY,
-  waitFor,
 } from './support.ts';
 
 const run = randomUUID().slice(0, 6);

@@ -16,6 +16,7 @@ import { createLogger } from '../../../core/log.ts';
 import { TOPICS } from '../../../core/topics.ts';
 import { denyKey } from '../../../enforcer/denylist/keys.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
+import { waitFor } from '../../support/wait.ts';
 import {
   ANALYST_KEY,
   exited,
@@ -24,7 +25,6 @@ import {
   flagProducer,
   readRevocations,
   startChild,
-  waitFor,
 } from './support.ts';
 
 const RULE = `t${randomUUID().slice(0, 6)}-crash`;

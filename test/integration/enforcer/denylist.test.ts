@@ -12,7 +12,7 @@ import {
 } from '../../../enforcer/denylist/keys.ts';
 import { RedisDenylist } from '../../../enforcer/sinks/redis-denylist/denylist.ts';
 import { testEndpoints } from '../../support/stack.ts';
-import { waitFor } from './support.ts';
+import { waitFor } from '../../support/wait.ts';
 
 function revocation(over: Partial<Revocation> = {}): Revocation {
   const nowMs = Date.now();

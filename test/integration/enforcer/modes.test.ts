@@ -15,6 +15,7 @@ import { type RunningEnforcer, startEnforcer } from '../../../enforcer/main.ts';
 import { inRollout } from '../../../enforcer/policy/rollout.ts';
 import { dayOf } from '../../../enforcer/would-have/would-have.ts';
 import { testEndpoints } from '../../support/stack.ts';
+import { waitFor } from '../../support/wait.ts';
 import {
   ANALYST_KEY,
   enforcerConfig,
@@ -24,7 +25,6 @@ import {
   OPERATOR_KEY,
   readRevocations,
   readTopic,
-  waitFor,
 } from './support.ts';
 
 const run = randomUUID().slice(0, 6);

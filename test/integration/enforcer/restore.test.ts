@@ -13,6 +13,7 @@ import { createLogger } from '../../../core/log.ts';
 import { denyKey } from '../../../enforcer/denylist/keys.ts';
 import { type RunningEnforcer, startEnforcer } from '../../../enforcer/main.ts';
 import { uniqueName } from '../../support/stack.ts';
+import { waitFor } from '../../support/wait.ts';
 import {
   enforcerConfig,
   type FlagProducer,
@@ -20,7 +21,6 @@ import {
   flagProducer,
   OPERATOR_KEY,
   readRevocations,
-  waitFor,
 } from './support.ts';
 
 const RULE = `t${randomUUID().slice(0, 6)}-restore`;

@@ -1,4 +1,4 @@
-/** Helpers for the enforcer's integration tests: flags, a producer, topic read-back, waiting. */
+/** Helpers for the enforcer's integration tests: flags, a producer, topic read-back, a child enforcer. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -163,21 +163,6 @@ export function readRevocations(
   ids: ReadonlySet<string>,
 ): Promise<Array<{ key: string; value: Revocation }>> {
   return readTopic<Revocation>(TOPICS.revocations.name, ids);
-}
-
-/** Polls `check` until it returns a value other than undefined / false, or fails after timeoutMs. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** `leechguard enforcer --config configFile` as a child process; `url` once it listens. */

@@ -5,60 +5,36 @@
  * an uninterrupted run. Skips, saying why, where mounting a tmpfs is not permitted.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PROJECT_ROOT } from '../../../core/endpoints.ts';
-import { createLogger } from '../../../core/log.ts';
 import { runBacktest } from '../../../detector/backtest/index.ts';
-import { detectorConfig } from '../../../detector/config.ts';
-import { startDetector } from '../../../detector/main.ts';
 import { scenario } from '../../../detector/testing/scenario.ts';
 import { uniqueName } from '../../support/stack.ts';
+import { fillDisk, mountTmpfs } from '../../support/tmpfs.ts';
+import { waitFor } from '../../support/wait.ts';
 import {
+  assertSameFlags,
   connect,
   createTopics,
-  idVersions,
   produce,
   readAnomalies,
-  sortFlags,
-  tempStateDir,
+  startDetectorChild,
   topicSize,
-  waitFor,
+  uninterruptedRun,
 } from '../detector/support.ts';
 
 const TMPFS_SIZE = '64m';
-
-function fillDisk(dir: string): string {
-  const path = join(dir, 'filler');
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(256 * 1024, 1);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-  return path;
-}
 
 describe('detector on a full disk (tmpfs, real Kafka)', () => {
   it('stops when a flush fails for lack of space; after space returns and a SIGKILL, the flags of an uninterrupted run', {
     timeout: 300_000,
   }, async (t) => {
-    const mountDir = mkdtempSync(join(tmpdir(), 'lg-det-disk-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}`, 'tmpfs', mountDir], {
-        stdio: 'pipe',
-      });
-    } catch (err) {
-      rmSync(mountDir, { recursive: true, force: true });
-      t.skip(
-        `cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): ${String((err as Error).message).split('\n')[0]}`,
-      );
+    const mount = mountTmpfs(TMPFS_SIZE);
+    if (typeof mount === 'string') {
+      t.skip(mount);
       return;
     }
     const ctx = await connect();
@@ -75,69 +51,28 @@ describe('detector on a full disk (tmpfs, real Kafka)', () => {
       const [reference, target] = await createTopics(ctx.kafka, 'det-disk', 2);
       await produce(ctx.kafka, ctx.serde, reference!, records);
       await produce(ctx.kafka, ctx.serde, target!, records);
-      const baselineService = await startDetector(
-        detectorConfig({
-          kafka: { brokers: ctx.brokers },
-          registry: { url: ctx.registryUrl },
-          detector: {
-            groupId: uniqueName('det-disk-base'),
-            stateDir: tempStateDir(),
-            topics: reference,
-            flushIntervalMs: 100,
-          },
-        }),
-        { logger: createLogger('detector', 'warn'), http: false },
-      );
-      try {
-        await waitFor(
-          'baseline flags',
-          async () => (await topicSize(ctx.kafka, reference!.anomalies)) >= expectedCount,
-        );
-      } finally {
-        await baselineService.close();
-      }
-      const baseline = await readAnomalies(ctx.kafka, ctx.serde, reference!.anomalies);
+      const baseline = await uninterruptedRun(ctx, reference!, expectedCount);
 
-      const stateDir = join(mountDir, 'state');
       const configFile = join(configDir, 'detector.json');
-      writeFileSync(
-        configFile,
-        JSON.stringify({
-          http: { port: 0 },
-          log: { level: 'info' },
-          detector: {
-            groupId: uniqueName('det-disk'),
-            stateDir,
-            topics: target,
-            flushIntervalMs: 200,
-            fetchMaxBytesPerPartition: 1024, // small fetches: the disk fills mid-stream
-          },
-        }),
-      );
-      const spawnDetector = () => {
-        const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'leechguard.mjs'), 'detector'], {
-          // Test keys are short and public: the flag the demo uses lets the CLI boot with them.
-          env: { ...process.env, LEECHGUARD_CONFIG: configFile, LEECHGUARD_INSECURE_DEMO_SECRETS: '1' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        const output: string[] = [];
-        child.stdout?.on('data', (b) => output.push(String(b)));
-        child.stderr?.on('data', (b) => output.push(String(b)));
-        children.push(child);
-        return { child, output };
+      const settings = {
+        groupId: uniqueName('det-disk'),
+        stateDir: join(mount.dir, 'state'),
+        topics: target!,
+        flushIntervalMs: 200,
+        fetchMaxBytesPerPartition: 1024, // small fetches: the disk fills mid-stream
       };
-      const first = spawnDetector();
-      const exit = new Promise<number | null>((r) => first.child.once('exit', (code) => r(code)));
+      const first = startDetectorChild(configFile, settings);
+      children.push(first.child);
       await waitFor(
         'a share of the flags',
         async () => (await topicSize(ctx.kafka, target!.anomalies)) >= Math.floor(expectedCount * 0.2),
         60_000,
         20,
       );
-      const filler = fillDisk(mountDir);
+      const filler = fillDisk(mount.dir);
       const atFill = await topicSize(ctx.kafka, target!.anomalies);
       const code = await Promise.race([
-        exit,
+        first.exited,
         new Promise<'running'>((r) => setTimeout(() => r('running'), 30_000)),
       ]);
       const log = first.output.join('');
@@ -149,7 +84,8 @@ describe('detector on a full disk (tmpfs, real Kafka)', () => {
       first.child.kill('SIGKILL'); // already gone; the restart below is what a supervisor does
 
       rmSync(filler);
-      const second = spawnDetector();
+      const second = startDetectorChild(configFile, settings);
+      children.push(second.child);
       try {
         await waitFor(
           'all flags',
@@ -159,16 +95,12 @@ describe('detector on a full disk (tmpfs, real Kafka)', () => {
         await new Promise((r) => setTimeout(r, 1_000)); // nothing more may follow
       } finally {
         second.child.kill('SIGTERM');
-        await new Promise((r) => (second.child.exitCode !== null ? r(null) : second.child.once('exit', r)));
+        await second.exited;
       }
-      const got = await readAnomalies(ctx.kafka, ctx.serde, target!.anomalies);
-      assert.equal(new Set(idVersions(got)).size, got.length, 'no duplicates');
-      assert.deepEqual(idVersions(got), idVersions(baseline));
-      assert.ok(JSON.stringify(sortFlags(got)) === JSON.stringify(sortFlags(baseline)), 'same evidence');
+      assertSameFlags(await readAnomalies(ctx.kafka, ctx.serde, target!.anomalies), baseline);
     } finally {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-      execFileSync('umount', ['-l', mountDir]);
-      rmSync(mountDir, { recursive: true, force: true });
+      mount.unmount();
       rmSync(configDir, { recursive: true, force: true });
     }
   });

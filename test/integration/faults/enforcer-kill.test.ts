@@ -16,6 +16,7 @@ import { withTimeout } from '../../../core/kafka.ts';
 import { sleep } from '../../../core/stack/processes.ts';
 import { denyKey } from '../../../enforcer/denylist/keys.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
+import { waitFor } from '../../support/wait.ts';
 import { type PrivateRedis, startPrivateRedis } from '../edge/support.ts';
 import {
   ANALYST_KEY,
@@ -26,7 +27,6 @@ import {
   OPERATOR_KEY,
   readRevocations,
   startChild,
-  waitFor,
 } from '../enforcer/support.ts';
 
 const ROUNDS = 4;

@@ -15,6 +15,7 @@ import type { CdnRequest } from '../../../core/schemas/generated.ts';
 import { freePort, sleep } from '../../../core/stack/processes.ts';
 import { TOPICS } from '../../../core/topics.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
+import { waitFor } from '../../support/wait.ts';
 import { endOffsets, readSince } from '../ingest/support.ts';
 
 const LINES_PER_BATCH = 200;
@@ -67,15 +68,18 @@ describe('ingest killed with SIGKILL under load', () => {
       });
       child.stdout?.on('data', (b) => output.push(String(b)));
       child.stderr?.on('data', (b) => output.push(String(b)));
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        try {
-          if ((await fetch(`${url}/readyz`)).status === 200) return;
-        } catch {}
-        if (Date.now() > deadline)
-          throw new Error(`ingest did not become ready\n${output.join('').slice(-2000)}`);
-        await sleep(100);
-      }
+      await waitFor(
+        () => `ingest to become ready\n${output.join('').slice(-2000)}`,
+        async () => {
+          try {
+            return (await fetch(`${url}/readyz`)).status === 200;
+          } catch {
+            return false; // not listening yet
+          }
+        },
+        60_000,
+        100,
+      );
     };
     const run = uniqueName('k');
     const from = await endOffsets(ep, TOPICS.requests.name);

@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { EdgeClient } from '../../../enforcer/edge-client/client.ts';
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.ts';
-import { denyEntry, type PrivateRedis, startPrivateRedis, waitFor, writeDeny } from '../edge/support.ts';
+import { waitFor } from '../../support/wait.ts';
+import { denyEntry, type PrivateRedis, startPrivateRedis, writeDeny } from '../edge/support.ts';
 
 /** The property under test: a half-open subscription is reported within 5 s. */
 const REPORTED_MS = 5_000;
@@ -38,11 +39,11 @@ describe('half-open Redis under the edge client', () => {
       const frozenAt = performance.now();
       // Written while the edge hears nothing: only a resync can bring it.
       await writeDeny(writer, 'account', 'acct-missed', denyEntry({ action: 'block_account' }));
-      assert.ok(await waitFor(() => !edge.stats().complete, REPORTED_MS, 20), 'reported incomplete');
+      await waitFor('reported incomplete', () => !edge.stats().complete, REPORTED_MS, 20);
       const reportedMs = performance.now() - frozenAt;
       assert.ok(reportedMs < REPORTED_MS, `reported after ${Math.round(reportedMs)} ms`);
       proxy.restore();
-      assert.ok(await waitFor(() => edge.stats().complete, 15_000, 20), 'complete again');
+      await waitFor('complete again', () => edge.stats().complete, 15_000, 20);
       assert.equal(edge.check({ accountId: 'acct-missed' }).decision, 'block');
     } finally {
       await edge.close();

@@ -11,15 +11,9 @@ import { LIMITS } from '../../../core/limits.ts';
 import { denyKey } from '../../../enforcer/denylist/keys.ts';
 import { type RunningEnforcer, startEnforcer } from '../../../enforcer/main.ts';
 import { uniqueName } from '../../support/stack.ts';
+import { waitFor } from '../../support/wait.ts';
 import { type PrivateRedis, startPrivateRedis } from '../edge/support.ts';
-import {
-  enforcerConfig,
-  type FlagProducer,
-  flag,
-  flagProducer,
-  OPERATOR_KEY,
-  waitFor,
-} from '../enforcer/support.ts';
+import { enforcerConfig, type FlagProducer, flag, flagProducer, OPERATOR_KEY } from '../enforcer/support.ts';
 
 const HOUR_MS = 3_600_000;
 

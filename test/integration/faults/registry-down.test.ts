@@ -24,6 +24,7 @@ import { type RunningEnforcer, startEnforcer } from '../../../enforcer/main.ts';
 import { type IngestHandle, startIngest } from '../../../ingest/service.ts';
 import { testEndpoints, uniqueName } from '../../support/stack.ts';
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.ts';
+import { waitFor } from '../../support/wait.ts';
 import {
   connect as connectDetector,
   createTopics,
@@ -33,7 +34,7 @@ import {
   topicSize,
 } from '../detector/support.ts';
 import { startPrivateRedis } from '../edge/support.ts';
-import { enforcerConfig, flag, waitFor } from '../enforcer/support.ts';
+import { enforcerConfig, flag } from '../enforcer/support.ts';
 import { ingestTestConfig } from '../ingest/support.ts';
 
 const HOUR_MS = 3_600_000;

@@ -5,49 +5,16 @@
  * exactly the in-memory state. Skips, saying why, where mounting a tmpfs is not permitted.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LeechguardError } from '../../../core/errors.ts';
 import { PartitionState } from '../../../detector/engine/partition-state.ts';
 import { RocksStore } from '../../../detector/engine/rocks-store.ts';
+import { fillDisk, mountTmpfs } from '../../support/tmpfs.ts';
 
 /** Size of the tmpfs the store lives on: a few flushes fit, a filler file takes the rest. */
 const TMPFS_SIZE = '16m';
-
-function mountTmpfs(): { dir: string; unmount(): void } | string {
-  const dir = mkdtempSync(join(tmpdir(), 'lg-disk-full-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}`, 'tmpfs', dir], { stdio: 'pipe' });
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    return `cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): ${String((err as Error).message).split('\n')[0]}`;
-  }
-  return {
-    dir,
-    unmount() {
-      execFileSync('umount', [dir]);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Writes a file until the disk says ENOSPC; returns its path. */
-function fillDisk(dir: string): string {
-  const path = join(dir, 'filler');
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-  return path;
-}
 
 function setMany(state: PartitionState, from: number, count: number): void {
   for (let i = from; i < from + count; i++) {
@@ -62,7 +29,7 @@ function snapshot(state: PartitionState): string[] {
 
 describe('detector state on a full disk (tmpfs)', () => {
   it('a flush that fails for lack of space leaves its changes due; after space returns they are written and a reopened store equals the state', async (t) => {
-    const mount = mountTmpfs();
+    const mount = mountTmpfs(TMPFS_SIZE);
     if (typeof mount === 'string') {
       t.skip(mount);
       return;

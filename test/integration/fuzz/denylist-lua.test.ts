@@ -12,7 +12,8 @@ import { Redis } from 'ioredis';
 import type { Revocation } from '../../../core/schemas/generated.ts';
 import { DENY_CHANGES_CHANNEL, denyKey } from '../../../enforcer/denylist/keys.ts';
 import { RedisDenylist } from '../../../enforcer/sinks/redis-denylist/denylist.ts';
-import { type PrivateRedis, startPrivateRedis, waitFor } from '../edge/support.ts';
+import { waitFor } from '../../support/wait.ts';
+import { type PrivateRedis, startPrivateRedis } from '../edge/support.ts';
 
 const RUNS = 120;
 const SUBJECTS = ['s-a', 's-b', 's-c'];
@@ -124,7 +125,12 @@ describe('denylist Lua scripts against a model', () => {
           }
         }
         const target = expectedMessages;
-        assert.ok(await waitFor(() => published === target, 2_000), `${published} messages, model ${target}`);
+        await waitFor(
+          () => `${target} messages as the model (got ${published})`,
+          () => published === target,
+          2_000,
+          2,
+        );
       }),
       { numRuns: RUNS },
     );

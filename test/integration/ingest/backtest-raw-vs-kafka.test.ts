@@ -6,8 +6,6 @@ import { createLogger } from '../../../core/log.ts';
 import { TokenHasher } from '../../../core/token-hash.ts';
 import { TOPICS } from '../../../core/topics.ts';
 import { runBacktest, type TopicRecord } from '../../../detector/backtest/index.ts';
-import { detectorConfig } from '../../../detector/config.ts';
-import { startDetector } from '../../../detector/main.ts';
 import { ingestConfigSchema } from '../../../ingest/config.ts';
 import { createPipelineContext } from '../../../ingest/pipeline.ts';
 import { emptyReplayStats, replay } from '../../../ingest/replay/index.ts';
@@ -17,18 +15,16 @@ import { createGeoResolver } from '../../../ingest/transforms/enrich/geo.ts';
 import { createSimulation, OUTPUT_FILES, writeSimulationFiles } from '../../../simulate/index.ts';
 import { uniqueName } from '../../support/stack.ts';
 import {
+  assertLiveDetectorPublishes,
   connect,
   createTopics,
-  idVersions,
-  readAnomalies,
-  sortFlags,
+  type DetectorTestContext,
   tempStateDir,
   topicSize,
-  waitFor,
 } from '../detector/support.ts';
 
 describe('backtest over a raw log file vs ship -> Kafka -> detector', () => {
-  let ctx: Awaited<ReturnType<typeof connect>>;
+  let ctx: DetectorTestContext;
   before(async () => {
     ctx = await connect();
   });
@@ -104,29 +100,6 @@ describe('backtest over a raw log file vs ship -> Kafka -> detector', () => {
       await sender.close();
     }
     assert.equal(await topicSize(ctx.kafka, topics!.requests), stats.records);
-    const config = detectorConfig({
-      kafka: { brokers: ctx.brokers },
-      registry: { url: ctx.registryUrl },
-      http: { port: 0 },
-      detector: { groupId: uniqueName('raw-bt'), stateDir: tempStateDir(), topics, flushIntervalMs: 100 },
-    });
-    const service = await startDetector(config, { logger: createLogger('detector', 'warn') });
-    try {
-      await waitFor(
-        'all flags',
-        async () => (await topicSize(ctx.kafka, topics!.anomalies)) >= expected.flags.length,
-      );
-      // A moment more: nothing beyond the expected may follow.
-      await new Promise((r) => setTimeout(r, 500));
-    } finally {
-      await service.close();
-    }
-    const got = await readAnomalies(ctx.kafka, ctx.serde, topics!.anomalies);
-    assert.equal(got.length, expected.flags.length);
-    assert.deepEqual(idVersions(got), idVersions(expected.flags));
-    assert.ok(
-      JSON.stringify(sortFlags(got)) === JSON.stringify(sortFlags(expected.flags)),
-      'every field and evidence item agrees',
-    );
+    await assertLiveDetectorPublishes(ctx, topics!, expected.flags);
   });
 });

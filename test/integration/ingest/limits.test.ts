@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { type IngestHandle, startIngest } from '../../../ingest/service.ts';
 import { testEndpoints } from '../../support/stack.ts';
 import { uploadUntilAnswered } from '../../support/upload.ts';
-import { waitFor } from '../enforcer/support.ts';
+import { waitFor } from '../../support/wait.ts';
 import { type PrivateKafka, privateKafka } from './private-kafka.ts';
 import { ingestTestConfig } from './support.ts';
 

@@ -10,6 +10,7 @@ import { createKafka, ensureTopics } from '../../../core/kafka.ts';
 import { createLogger } from '../../../core/log.ts';
 import { launchKafkaNode, prepareKafkaNode } from '../../../core/stack/index.ts';
 import { isAlive, sleep } from '../../../core/stack/processes.ts';
+import { waitFor } from '../../support/wait.ts';
 
 export interface PrivateKafka {
   brokers: string[];
@@ -28,24 +29,27 @@ export async function privateKafka(): Promise<PrivateKafka> {
   let pid = 0;
 
   async function waitReady(): Promise<void> {
-    const deadline = Date.now() + 90_000;
     const kafka = createKafka(
       { brokers, clientId: 'private-probe', ssl: false, replicationFactor: 1 },
       createLogger('test', 'silent'),
     );
-    while (Date.now() < deadline) {
-      const admin = kafka.admin();
-      try {
-        await admin.connect();
-        await ensureTopics(admin, 1);
-        await admin.disconnect();
-        return;
-      } catch {
-        await admin.disconnect().catch(() => {});
-        await sleep(500);
-      }
-    }
-    throw new Error('private kafka did not become ready');
+    await waitFor(
+      'the private kafka to take its topics',
+      async () => {
+        const admin = kafka.admin();
+        try {
+          await admin.connect();
+          await ensureTopics(admin, 1);
+          await admin.disconnect();
+          return true;
+        } catch {
+          await admin.disconnect().catch(() => {});
+          return false; // still starting
+        }
+      },
+      90_000,
+      500,
+    );
   }
 
   const handle: PrivateKafka = {

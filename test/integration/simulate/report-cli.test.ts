@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { Anomaly, Revocation } from '../../../core/schemas/generated.ts';
+import { emptyEvidence } from '../../../detector/rules/kit.ts';
 import type { Truth } from '../../../simulate/model.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lg-sim-report-'));
@@ -41,18 +42,7 @@ function flagFor(accountId: string, rule: string, atMs: number): Anomaly {
     windowEndMs: atMs,
     detectedAtMs: atMs,
     triggerEventId: 'x',
-    evidence: {
-      eventCount: 1,
-      networks: [],
-      countries: [],
-      asns: [],
-      devices: [],
-      sessions: [],
-      travel: null,
-      note: null,
-      signals: [],
-      ruledOut: [],
-    },
+    evidence: { ...emptyEvidence(), eventCount: 1 },
   };
 }
 

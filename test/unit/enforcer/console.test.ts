@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { ManualClock } from '../../../core/clock.ts';
 import { isLeechguardError } from '../../../core/errors.ts';
 import type { Anomaly } from '../../../core/schemas/generated.ts';
+import { emptyEvidence } from '../../../detector/rules/kit.ts';
 import { ConsoleSessions, cookieValue } from '../../../enforcer/api/console-session.ts';
 import { csvField, FlagIndex, flagCsvRow } from '../../../enforcer/flags/index.ts';
 import { compilePolicies, policiesSchema, rulePolicySchema } from '../../../enforcer/policy/policy.ts';
@@ -28,18 +29,7 @@ function anomaly(over: Partial<Anomaly> & { id: string }): Anomaly {
     windowEndMs: 60_000,
     detectedAtMs: 1_000,
     triggerEventId: 'e',
-    evidence: {
-      eventCount: 1,
-      networks: [],
-      countries: [],
-      asns: [],
-      devices: [],
-      sessions: [],
-      travel: null,
-      note: null,
-      signals: [],
-      ruledOut: [],
-    },
+    evidence: { ...emptyEvidence(), eventCount: 1 },
     ...over,
   };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Anomaly, ReviewEntry } from '../../../core/schemas/generated.ts';
+import { emptyEvidence } from '../../../detector/rules/kit.ts';
 import { planBatch } from '../../../enforcer/pipeline/plan.ts';
 import { compilePolicies, policiesSchema } from '../../../enforcer/policy/policy.ts';
 import { applyChange, validateChange } from '../../../enforcer/policy/store.ts';
@@ -27,18 +28,7 @@ function flag(over: Partial<Anomaly> = {}): Anomaly {
     windowEndMs: NOW,
     detectedAtMs: NOW,
     triggerEventId: 'e1',
-    evidence: {
-      eventCount: 3,
-      networks: [],
-      countries: [],
-      asns: [],
-      devices: [],
-      sessions: [],
-      travel: null,
-      note: null,
-      signals: [],
-      ruledOut: [],
-    },
+    evidence: { ...emptyEvidence(), eventCount: 3 },
     ...over,
   };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Anomaly } from '../../../core/schemas/generated.ts';
+import { emptyEvidence } from '../../../detector/rules/kit.ts';
 import {
   buildRevocation,
   compilePolicies,
@@ -35,16 +36,9 @@ function flag(over: Partial<Anomaly> = {}): Anomaly {
     detectedAtMs: NOW,
     triggerEventId: 'e1',
     evidence: {
+      ...emptyEvidence(),
       eventCount: 10,
       networks: [{ value: '203.0.113.0/24', count: 5, firstSeenMs: NOW - 1, lastSeenMs: NOW }],
-      countries: [],
-      asns: [],
-      devices: [],
-      sessions: [],
-      travel: null,
-      note: null,
-      signals: [],
-      ruledOut: [],
     },
     ...over,
   };

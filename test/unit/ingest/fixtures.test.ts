@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { TokenHasher } from '../../../core/token-hash.ts';
 import { enrichSection } from '../../../ingest/config.ts';
 import { buildCdnRequests, createPipelineContext } from '../../../ingest/pipeline.ts';
+import { CLOUDFRONT_REALTIME_VIDEO_FIELDS } from '../../../ingest/sources/cloudfront-realtime/index.ts';
 import {
   type LogFormat,
   type ParsedRequest,
@@ -164,46 +165,17 @@ describe('CloudFront real-time: public samples', () => {
 
   it('a configured subset is read by field names', () => {
     const { records, errors } = parse('cloudfront-realtime', 'cloudfront-realtime/video-sample.tsv', {
-      fields: [
-        'timestamp',
-        'c-ip',
-        'sc-status',
-        'sc-bytes',
-        'cs-method',
-        'cs-protocol',
-        'cs-host',
-        'cs-uri-stem',
-        'x-edge-location',
-        'x-edge-request-id',
-        'cs-user-agent',
-        'cs-cookie',
-        'cs-uri-query',
-        'x-edge-result-type',
-        'c-country',
-        'cs-headers',
-        'asn',
-        'cmcd-encoded-bitrate',
-        'cmcd-buffer-length',
-        'cmcd-buffer-starvation',
-        'cmcd-content-id',
-        'cmcd-object-duration',
-        'cmcd-deadline',
-        'cmcd-measured-throughput',
-        'cmcd-next-object-request',
-        'cmcd-next-range-request',
-        'cmcd-object-type',
-        'cmcd-playback-rate',
-        'cmcd-requested-maximum-throughput',
-        'cmcd-streaming-format',
-        'cmcd-session-id',
-        'cmcd-stream-type',
-        'cmcd-startup',
-        'cmcd-top-bitrate',
-        'cmcd-version',
-      ],
+      fields: CLOUDFRONT_REALTIME_VIDEO_FIELDS,
     });
     assert.deepEqual(errors, []);
     assert.equal(records.length, 2);
+    assert.deepEqual(
+      records.map((r) => [r.status, r.path, r.country]),
+      [
+        [200, '/live/match-42/720p/segment_00042.ts', 'DE'],
+        [206, '/vod/movie-7/audio/en/seg_3.aac', 'GB'],
+      ],
+    );
   });
 
   it('the same record against a configured list of another length is FIELD_COUNT naming both counts and the key', () => {

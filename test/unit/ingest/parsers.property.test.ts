@@ -4,41 +4,7 @@ import fc from 'fast-check';
 import { ERRORS } from '../../../core/errors.ts';
 import { parseAccountsCsv, parseAccountsJson } from '../../../ingest/accounts/parse.ts';
 import { LOG_FORMATS, parseBatch, parseHeartbeats } from '../../../ingest/sources/index.ts';
-
-const lineish = fc.oneof(
-  fc.string({ maxLength: 300 }),
-  fc.string({ unit: 'binary', maxLength: 200 }),
-  fc
-    .array(
-      fc.oneof(
-        fc.constant('-'),
-        fc.string({ maxLength: 20 }),
-        fc.constant('%E0%A4%A'),
-        fc.constant('2026-11-20'),
-      ),
-      { maxLength: 40 },
-    )
-    .map((f) => f.join('\t')),
-  fc.json().map((j) => j.slice(0, 400)),
-  fc
-    .dictionary(
-      fc.constantFrom(
-        'reqTimeSec',
-        'reqPath',
-        'statusCode',
-        'timestamp',
-        'url',
-        'sessionId',
-        'contentId',
-        'event',
-        'cmcd',
-        'bytes',
-      ),
-      fc.jsonValue(),
-    )
-    .map((o) => JSON.stringify(o)),
-);
-const batch = fc.array(lineish, { maxLength: 20 }).map((ls) => ls.join('\n'));
+import { batchText } from '../../fuzz/pure.ts';
 
 function checkResult(
   text: string,
@@ -57,7 +23,7 @@ describe('parsers on arbitrary input', () => {
   for (const format of LOG_FORMATS) {
     it(`${format}: never throws, and every line it cannot read yields an ING_ERR_* error`, () => {
       fc.assert(
-        fc.property(batch, (text) => {
+        fc.property(batchText, (text) => {
           const result = parseBatch(format, text, { lineBytesMax: 2048 });
           checkResult(text, result);
           // Every non-blank, non-comment line is accounted for: a record or an error.
@@ -79,7 +45,7 @@ describe('parsers on arbitrary input', () => {
 
   it('heartbeats: never throw, every bad line has a code', () => {
     fc.assert(
-      fc.property(batch, (text) => {
+      fc.property(batchText, (text) => {
         const result = parseHeartbeats(text, { lineBytesMax: 2048 });
         checkResult(text, result);
       }),
@@ -89,7 +55,7 @@ describe('parsers on arbitrary input', () => {
 
   it('account changes (JSON and CSV): never throw, every bad line has a code', () => {
     fc.assert(
-      fc.property(batch, (text) => {
+      fc.property(batchText, (text) => {
         const j = parseAccountsJson(text, 0);
         const c = parseAccountsCsv(text, 0);
         for (const e of [...j.errors, ...c.errors]) assert.match(e.code, /^ING_ERR_/);

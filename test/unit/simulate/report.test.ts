@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Anomaly, Revocation } from '../../../core/schemas/generated.ts';
+import { emptyEvidence } from '../../../detector/rules/kit.ts';
 import { LEGIT_CLASSES, type Truth, type TruthAccount } from '../../../simulate/model.ts';
 import { buildReport, LEGIT_PATTERN, percentile } from '../../../simulate/report/compute.ts';
 import {
@@ -92,18 +93,7 @@ function flag(
     windowEndMs: T0 + 60_000,
     detectedAtMs,
     triggerEventId: 'e',
-    evidence: {
-      eventCount: 1,
-      networks: [],
-      countries: [],
-      asns: [],
-      devices: [],
-      sessions: [],
-      travel: null,
-      note: null,
-      signals: [],
-      ruledOut: [],
-    },
+    evidence: { ...emptyEvidence(), eventCount: 1 },
     ...extra,
   };
 }
