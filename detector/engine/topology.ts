@@ -119,6 +119,8 @@ export class Topology {
   private readonly signalsIndex: number;
   /** Per rule (in rule order): true when it judges only tenants that send heartbeats. */
   private readonly needsHeartbeats: readonly boolean[];
+  /** Per rule: true when it judges only tenants without heartbeats (a stand-in for the above). */
+  private readonly needsNoHeartbeats: readonly boolean[];
   /** The configs of the last event's tenant + plan (consecutive events mostly share them). */
   private lastConfigs:
     | { tenant: string; planId: string; configs: ReadonlyArray<{ enabled: boolean }> }
@@ -184,6 +186,7 @@ export class Topology {
       wouldFlag: this.wouldFlag,
     };
     this.needsHeartbeats = rules.map((r) => r.requires?.includes('heartbeats') === true);
+    this.needsNoHeartbeats = rules.map((r) => r.requires?.includes('no-heartbeats') === true);
     const bySource = config.detector.allowedLatenessBySourceMs;
     this.latenessBySource = new Map(Object.entries(bySource));
     this.latenessMaxMs = Math.max(config.detector.allowedLatenessMs, ...Object.values(bySource));
@@ -220,6 +223,7 @@ export class Topology {
    */
   signalsReport(): Record<string, { cdnLogs: boolean; heartbeats: boolean; silencedRules: string[] }> {
     const heartbeatRules = this.rules.filter((r) => r.requires?.includes('heartbeats')).map((r) => r.name);
+    const standIns = this.rules.filter((r) => r.requires?.includes('no-heartbeats')).map((r) => r.name);
     const out: Record<string, { cdnLogs: boolean; heartbeats: boolean; silencedRules: string[] }> = {};
     for (const [tenant, t] of this.tenantSignals()) {
       const withinMs = this.presentWithinMs(tenant);
@@ -228,7 +232,7 @@ export class Topology {
       out[tenant] = {
         cdnLogs: t.cdnLogsLastMs !== null && t.cdnLogsLastMs >= latest - withinMs,
         heartbeats,
-        silencedRules: heartbeats ? [] : heartbeatRules,
+        silencedRules: heartbeats ? standIns : heartbeatRules,
       };
     }
     return out;
@@ -334,10 +338,13 @@ export class Topology {
     const hbNowMs = event.kind === 'heartbeat' ? Math.max(atMs, seen.h ?? atMs) : seen.h;
     const signalsConfig =
       this.signalsIndex >= 0 ? (configs[this.signalsIndex] as SignalsConfig | undefined) : undefined;
-    const heartbeatsPresent =
-      signalsConfig === undefined ||
-      !signalsConfig.enabled ||
-      (hbNowMs !== null && hbNowMs >= atMs - signalsConfig.presentWithinMs);
+    // Without the signals rule every rule judges every tenant, stand-ins included.
+    const heartbeatsSeen =
+      signalsConfig !== undefined &&
+      signalsConfig.enabled &&
+      hbNowMs !== null &&
+      hbNowMs >= atMs - signalsConfig.presentWithinMs;
+    const heartbeatsPresent = heartbeatsSeen || signalsConfig === undefined || !signalsConfig.enabled;
     if (event.kind === 'heartbeat') seen.h = hbNowMs;
     else if (seen.c === null || atMs > seen.c) seen.c = atMs;
     const ctx = this.ctx;
@@ -361,6 +368,7 @@ export class Topology {
         this.stats.silenced[rule.name] = (this.stats.silenced[rule.name] ?? 0) + 1;
         continue;
       }
+      if (heartbeatsSeen && this.needsNoHeartbeats[i]) continue;
       rule.apply(state, event, config, ctx, out);
       // Most calls change one value or none and raise nothing: each part is reset only when used
       // (setting an array's length is not free, and this runs per rule per event).

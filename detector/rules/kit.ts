@@ -99,8 +99,12 @@ export interface RuleContext {
   ) => boolean;
 }
 
-/** Inputs a rule can need for a tenant before it judges: see rules/signals. */
-export type RequiredSignal = 'heartbeats';
+/**
+ * What a rule needs of a tenant's inputs before it judges (see rules/signals): `heartbeats`, or
+ * `no-heartbeats` for a rule that stands in for heartbeat rules where heartbeats are missing
+ * (where they flow, the rules that read them judge the same abuse exactly).
+ */
+export type RequiredSignal = 'heartbeats' | 'no-heartbeats';
 
 /** A detector rule. `C` is its config after defaults and tenant / plan overrides. */
 export interface Rule<C extends { enabled: boolean }> {
@@ -108,6 +112,7 @@ export interface Rule<C extends { enabled: boolean }> {
   /**
    * Signals the rule needs: on a CDN request of a tenant without them (none seen within the
    * signals rule's window), the engine does not call the rule and counts the request as silenced.
+   * A `no-heartbeats` rule is not called for a tenant whose heartbeats flow (not counted).
    */
   readonly requires?: readonly RequiredSignal[];
   readonly configSchema: z.ZodType<C>;

@@ -217,8 +217,13 @@ export function buildReport(
   // A rule can be expected to catch an abuser only in a tenant that sends what the rule needs.
   const tenantHeartbeats = (tenant: string): boolean =>
     signals?.tenants[tenant]?.heartbeats ?? truth.deployment?.tenants[tenant]?.heartbeats ?? true;
-  const judgeable = (a: TruthAccount, rule: string): boolean =>
-    !(signals?.ruleSignals[rule] ?? []).includes('heartbeats') || tenantHeartbeats(a.tenant);
+  const judgeable = (a: TruthAccount, rule: string): boolean => {
+    const needs = signals?.ruleSignals[rule] ?? [];
+    if (needs.includes('heartbeats')) return tenantHeartbeats(a.tenant);
+    // A stand-in for the heartbeat rules judges only where heartbeats are missing.
+    if (needs.includes('no-heartbeats')) return !tenantHeartbeats(a.tenant);
+    return true;
+  };
   const distinct = new Map<string, Anomaly>();
   for (const f of flags) {
     const seen = distinct.get(f.id);

@@ -9,7 +9,9 @@
  *   closed player drops out without a stop event;
  * - the account must stay over its limit for `sustainMs`: a channel switch, a hand-over from the
  *   TV to the phone, or a player preloading the next episode overlaps for seconds, not minutes.
- * It judges only requests that carry an account and a CMCD sid; others are not its evidence.
+ * It judges only requests that carry an account and a CMCD sid; others are not its evidence. And
+ * only tenants without heartbeats: where they flow, account-concurrency counts the sessions
+ * exactly (and evicts by session id the players know).
  */
 import { z } from 'zod';
 import type { Evidence } from '../../../core/schemas/generated.ts';
@@ -99,6 +101,7 @@ function streamsOf(table: CmcdTable, nowMs: number, activeWithinMs: number): Arr
 
 export const cmcdConcurrency: Rule<CmcdConcurrencyConfig> = {
   name: 'cmcd-concurrency',
+  requires: ['no-heartbeats'],
   configSchema: cmcdConcurrencyConfig,
   horizonMs: (c) => Math.max(c.activeWithinMs + c.sustainMs, c.windowMs),
   apply(view, event, config, ctx, out) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CdnRequest } from '../../../core/schemas/generated.ts';
 import { TopologyTestDriver } from '../../../detector/testing/driver.ts';
-import { request } from '../../../detector/testing/fixtures.ts';
+import { heartbeat, request } from '../../../detector/testing/fixtures.ts';
 
 const T0 = 1_700_000_400_000;
 const S = 1_000;
@@ -119,5 +119,19 @@ describe('cmcd-concurrency', () => {
     const e = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
     play(e, players);
     assert.equal(e.flagsOf('cmcd-concurrency').length, 1, 'the same players with an account');
+  });
+});
+
+describe('cmcd-concurrency where heartbeats flow', () => {
+  it('leaves a tenant that sends heartbeats to account-concurrency, and says so', () => {
+    const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
+    d.pipeHeartbeat(heartbeat({ accountId: 'acct-other', sessionId: 'other', timestampMs: T0 }));
+    play(d, [
+      { sid: 'a', fromMs: T0, toMs: T0 + 600 * S },
+      { sid: 'b', fromMs: T0, toMs: T0 + 600 * S },
+    ]);
+    // Heartbeats of the tenant within the last 30 min: the stand-in does not judge.
+    assert.equal(d.flagsOf('cmcd-concurrency').length, 0);
+    assert.deepEqual(d.topology.signalsReport().acme?.silencedRules, ['cmcd-concurrency']);
   });
 });
