@@ -340,10 +340,7 @@ export class Topology {
       this.signalsIndex >= 0 ? (configs[this.signalsIndex] as SignalsConfig | undefined) : undefined;
     // Without the signals rule every rule judges every tenant, stand-ins included.
     const heartbeatsSeen =
-      signalsConfig !== undefined &&
-      signalsConfig.enabled &&
-      hbNowMs !== null &&
-      hbNowMs >= atMs - signalsConfig.presentWithinMs;
+      signalsConfig?.enabled === true && hbNowMs !== null && hbNowMs >= atMs - signalsConfig.presentWithinMs;
     const heartbeatsPresent = heartbeatsSeen || signalsConfig === undefined || !signalsConfig.enabled;
     if (event.kind === 'heartbeat') seen.h = hbNowMs;
     else if (seen.c === null || atMs > seen.c) seen.c = atMs;
