@@ -222,8 +222,8 @@ export class Topology {
    * and the rules silenced for want of one (what /readyz and the quality report show).
    */
   signalsReport(): Record<string, { cdnLogs: boolean; heartbeats: boolean; silencedRules: string[] }> {
-    const heartbeatRules = this.rules.filter((r) => r.requires?.includes('heartbeats')).map((r) => r.name);
-    const standIns = this.rules.filter((r) => r.requires?.includes('no-heartbeats')).map((r) => r.name);
+    const heartbeatRules = this.rules.filter((_, i) => this.needsHeartbeats[i]).map((r) => r.name);
+    const standIns = this.rules.filter((_, i) => this.needsNoHeartbeats[i]).map((r) => r.name);
     const out: Record<string, { cdnLogs: boolean; heartbeats: boolean; silencedRules: string[] }> = {};
     for (const [tenant, t] of this.tenantSignals()) {
       const withinMs = this.presentWithinMs(tenant);
@@ -341,7 +341,7 @@ export class Topology {
     // Without the signals rule every rule judges every tenant, stand-ins included.
     const heartbeatsSeen =
       signalsConfig?.enabled === true && hbNowMs !== null && hbNowMs >= atMs - signalsConfig.presentWithinMs;
-    const heartbeatsPresent = heartbeatsSeen || signalsConfig === undefined || !signalsConfig.enabled;
+    const heartbeatsPresent = heartbeatsSeen || signalsConfig?.enabled !== true;
     if (event.kind === 'heartbeat') seen.h = hbNowMs;
     else if (seen.c === null || atMs > seen.c) seen.c = atMs;
     const ctx = this.ctx;

@@ -54,14 +54,30 @@ export function countryPosition(cc: string): Position | undefined {
   return p ?? undefined;
 }
 
+/** The operator's ASN lists as sets, built once per list (a rule config's array). */
+const ASN_SETS = new WeakMap<readonly number[], ReadonlySet<number>>();
+/** The last list's set: consecutive events mostly share a config, so no lookup. */
+let lastAsns: { list: readonly number[]; set: ReadonlySet<number> } | undefined;
+
+function asnSet(list: readonly number[]): ReadonlySet<number> {
+  if (lastAsns?.list === list) return lastAsns.set;
+  let set = ASN_SETS.get(list);
+  if (!set) {
+    set = new Set(list);
+    ASN_SETS.set(list, set);
+  }
+  lastAsns = { list, set };
+  return set;
+}
+
 /**
  * The event's position, or why it has none. `unreliableAsns`: the operator's own additions to
- * the built-in mobile and satellite lists. `fallbackRadiusKm`: uncertainty of a point the log
- * gave without a radius and without a country box to fall back to.
+ * the built-in mobile and satellite lists (a rule's config). `fallbackRadiusKm`: uncertainty of a
+ * point the log gave without a radius and without a country box to fall back to.
  */
 export function positionOf(
   event: DetectorEvent,
-  unreliableAsns: ReadonlySet<number>,
+  unreliableAsns: readonly number[],
   fallbackRadiusKm: number,
 ): Position | Unplaced {
   const v = event.value;
@@ -69,7 +85,7 @@ export function positionOf(
   if (v.asn !== null) {
     const kind = UNPLACED_BY_ASN.get(v.asn);
     if (kind !== undefined) return kind;
-    if (unreliableAsns.size > 0 && unreliableAsns.has(v.asn)) return 'mobile carrier';
+    if (unreliableAsns.length > 0 && asnSet(unreliableAsns).has(v.asn)) return 'mobile carrier';
   }
   if (v.geoAccuracyKm !== null && v.latitude !== null && v.longitude !== null) {
     return { lat: v.latitude, lon: v.longitude, r: v.geoAccuracyKm, b: null, cc: v.country };

@@ -216,6 +216,19 @@ export function idFingerprint(id: string): number {
   return (h >>> 1) & 0x3fffffff;
 }
 
+/**
+ * Remembers an event id among the latest `max` (oldest forgotten first) in `list`, updated in
+ * place; false when it was there already: the same line delivered again (a batch re-sent after
+ * a lost answer).
+ */
+export function firstDelivery(list: number[], id: string, max: number): boolean {
+  const fp = idFingerprint(id);
+  if (list.includes(fp)) return false;
+  list.push(fp);
+  if (list.length > max) list.shift();
+  return true;
+}
+
 /** Start of the tumbling window holding `atMs` (flag ids are per subject and window). */
 export function windowStart(atMs: number, windowSizeMs: number): number {
   return Math.floor(atMs / windowSizeMs) * windowSizeMs;

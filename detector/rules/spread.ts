@@ -7,7 +7,7 @@ import type { Evidence, EvidenceItem, SubjectKind } from '../../core/schemas/gen
 import {
   type DetectorEvent,
   emptyEvidence,
-  idFingerprint,
+  firstDelivery,
   type RuleContext,
   type RuleOutput,
   type SeenMap,
@@ -102,10 +102,11 @@ export function spreadApply(
   const ns = spec.ns[kind] ?? `${spec.rule}/${kind}`;
   const prev = view.get<SpreadState>(ns, key);
   const cutoffMs = ctx.nowMs - windowMs;
-  let fp = -1;
+  // Counting events: a redelivered one is not counted (nor anything else of it recorded).
+  let ids: number[] | undefined;
   if (spec.measure === 'events') {
-    fp = idFingerprint(v.id);
-    if (prev?.h?.includes(fp)) return;
+    ids = prev?.h ?? [];
+    if (!firstDelivery(ids, v.id, EVENT_IDS_MAX)) return;
   }
   const p = seenTouch(prev?.p, counted, atMs, cutoffMs, ctx.entriesPerKeyMax);
   const next: SpreadState = prev ?? { x: 0, p: p ?? [], q: [] };
@@ -116,11 +117,7 @@ export function spreadApply(
     return;
   }
   next.p = p;
-  if (fp >= 0) {
-    next.h ??= [];
-    next.h.push(fp);
-    if (next.h.length > EVENT_IDS_MAX) next.h.shift();
-  }
+  if (ids) next.h = ids;
   const second = dimValue(event, spec.secondary);
   if (second !== null && !seenTouch(next.q, second, atMs, cutoffMs, ctx.entriesPerKeyMax)) out.overflow++;
   const q = next.q;

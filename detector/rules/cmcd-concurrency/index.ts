@@ -74,6 +74,11 @@ function prune(table: CmcdTable, nowMs: number, config: CmcdConcurrencyConfig): 
 }
 
 const NS = 'cmcd-concurrency';
+
+/** How long an account's sessions are kept: a quiet player, the sustain, and the flag window. */
+function horizonMs(c: CmcdConcurrencyConfig): number {
+  return Math.max(c.activeWithinMs + c.sustainMs, c.windowMs);
+}
 /** A user agent standing in for a device id is kept to this many characters. */
 const USER_AGENT_CHARS_MAX = 120;
 
@@ -103,7 +108,7 @@ export const cmcdConcurrency: Rule<CmcdConcurrencyConfig> = {
   name: 'cmcd-concurrency',
   requires: ['no-heartbeats'],
   configSchema: cmcdConcurrencyConfig,
-  horizonMs: (c) => Math.max(c.activeWithinMs + c.sustainMs, c.windowMs),
+  horizonMs,
   apply(view, event, config, ctx, out) {
     if (event.kind !== 'request') return;
     const v = event.value;
@@ -141,7 +146,7 @@ export const cmcdConcurrency: Rule<CmcdConcurrencyConfig> = {
         sp: 0,
       };
     }
-    table.x = Math.max(at, nowMs) + Math.max(config.activeWithinMs + config.sustainMs, config.windowMs);
+    table.x = Math.max(at, nowMs) + horizonMs(config);
     out.changes.push({ ns: NS, key: account, value: table });
     const limit = ctx.plan.streamLimit + config.toleranceStreams;
     // Streams are never more than the sessions: most requests stop here, without grouping.

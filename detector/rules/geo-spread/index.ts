@@ -69,16 +69,14 @@ const RULED_OUT = [
 interface Built {
   config: GeoSpreadConfig;
   spec: SpreadSpec;
-  unreliable: ReadonlySet<number>;
 }
-/** The spec and ASN set of each config, built once; the last one used is at hand without a lookup. */
+/** The spec of each config, built once; the last one used is at hand without a lookup. */
 const builtByConfig = new WeakMap<GeoSpreadConfig, Built>();
 let last: Built | undefined;
 
-function specFor(config: GeoSpreadConfig): Built {
-  if (last?.config === config) return last;
-  last = builtByConfig.get(config) ?? build(config);
-  return last;
+function specFor(config: GeoSpreadConfig): SpreadSpec {
+  if (last?.config !== config) last = builtByConfig.get(config) ?? build(config);
+  return last.spec;
 }
 
 function build(config: GeoSpreadConfig): Built {
@@ -96,7 +94,7 @@ function build(config: GeoSpreadConfig): Built {
       ),
     ruledOut: RULED_OUT,
   };
-  const built = { config, spec, unreliable: new Set(config.unreliableAsns) };
+  const built = { config, spec };
   builtByConfig.set(config, built);
   return built;
 }
@@ -108,8 +106,8 @@ export const geoSpread: Rule<GeoSpreadConfig> = {
   apply(view, event, config, ctx, out) {
     const v = event.value;
     if (v.country === null) return;
-    const { spec: SPEC, unreliable } = specFor(config);
-    if (typeof positionOf(event, unreliable, 0) === 'string') return;
+    const SPEC = specFor(config);
+    if (typeof positionOf(event, config.unreliableAsns, 0) === 'string') return;
     if (v.tokenHash !== null) {
       spreadApply(
         SPEC,

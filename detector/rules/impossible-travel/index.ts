@@ -112,21 +112,6 @@ function positionOfPlace(p: Place): Position {
 function isAt(p: Place, g: Position): boolean {
   return g.b !== null ? p.r === undefined && p.cc === g.cc : p.la === g.lat && p.lo === g.lon && p.r === g.r;
 }
-const unreliableSets = new WeakMap<ImpossibleTravelConfig, ReadonlySet<number>>();
-
-/** The last config's set: at hand without a lookup (consecutive events mostly share a config). */
-let last: { config: ImpossibleTravelConfig; set: ReadonlySet<number> } | undefined;
-
-function unreliable(config: ImpossibleTravelConfig): ReadonlySet<number> {
-  if (last?.config === config) return last.set;
-  let set = unreliableSets.get(config);
-  if (!set) {
-    set = new Set(config.unreliableAsns);
-    unreliableSets.set(config, set);
-  }
-  last = { config, set };
-  return set;
-}
 
 /** Under a minute apart counts as a minute: many logs have whole-second times. */
 function speedKmh(km: number, elapsedMs: number): number {
@@ -151,7 +136,7 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
   apply(view, event, config, ctx, out) {
     const v = event.value;
     if (v.tokenHash === null) return;
-    const here = positionOf(event, unreliable(config), config.pointRadiusKm);
+    const here = positionOf(event, config.unreliableAsns, config.pointRadiusKm);
     if (typeof here === 'string') return;
     const key = v.tokenHash;
     const atMs = v.timestampMs;

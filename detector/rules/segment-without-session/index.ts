@@ -13,7 +13,7 @@ import { z } from 'zod';
 import {
   common,
   emptyEvidence,
-  idFingerprint,
+  firstDelivery,
   type Rule,
   type SeenMap,
   type StateValue,
@@ -135,10 +135,7 @@ export const segmentWithoutSession: Rule<SegmentWithoutSessionConfig> = {
     const run: UncoveredRun =
       prev && prev.x >= ctx.nowMs ? prev : { x: 0, n: 0, p: [], h: [], net: [], dev: [] };
     run.h ??= [];
-    const fp = idFingerprint(c.id);
-    if (run.h.includes(fp)) return;
-    run.h.push(fp);
-    if (run.h.length > RUN_IDS_MAX) run.h.shift();
+    if (!firstDelivery(run.h, c.id, RUN_IDS_MAX)) return;
     // The segment waits until the heartbeats reach its time plus the start slack (kept in time order).
     const p = run.p;
     let at = p.length;
