@@ -2,7 +2,9 @@
  * Shared body of the concurrency rules (account, title, group): count the active heartbeat
  * sessions in scope, and when they exceed the limit, name the newest for eviction.
  * Earliest start keeps playing, also when the breach is found late (a late heartbeat of an older
- * session arrives after a newer one): the order is by session start, never by arrival.
+ * session arrives after a newer one): the order is by session start, never by arrival. Only
+ * sessions heard from since the newest one started count: a slot held by a silent session within
+ * its grace period is not a second stream (see playingTogether).
  */
 import type { Evidence, PlayerHeartbeat } from '../../core/schemas/generated.ts';
 import { emptyEvidence, type RuleContext, type RuleOutput, type StateView, windowStart } from './kit.ts';
@@ -40,6 +42,20 @@ export function withoutRestarted(active: Array<[string, SessionRow]>): Array<[st
   );
 }
 
+/**
+ * Drops the sessions not heard from since the newest one started: a player switched off without a
+ * stop (a TV turned off, an app killed, a player restarted on another network, a page reloaded
+ * under a new session id) before the viewer went on elsewhere was not playing at the same time,
+ * though its slot lasts the grace period. Sessions that play at once keep beating, so a real
+ * breach is seen at the older session's next heartbeat: one heartbeat interval later at most.
+ */
+export function playingTogether(active: Array<[string, SessionRow]>): Array<[string, SessionRow]> {
+  if (active.length < 2) return active;
+  // Earliest start first (activeSessions' order): the last row started last.
+  const newestStartMs = active[active.length - 1]![1].st;
+  return active.filter(([, r]) => r.l >= newestStartMs);
+}
+
 export function concurrencyApply(
   check: ConcurrencyCheck,
   view: StateView,
@@ -49,7 +65,9 @@ export function concurrencyApply(
 ): void {
   if (hb.event === 'stop') return;
   const table = view.get<SessionTable>(SESSIONS_NS, hb.accountId);
-  const active = withoutRestarted(activeSessions(table, ctx.heartbeatNowMs, check.graceMs, check.filter));
+  const active = playingTogether(
+    withoutRestarted(activeSessions(table, ctx.heartbeatNowMs, check.graceMs, check.filter)),
+  );
   if (active.length <= check.limit) return;
   const newest = active[active.length - 1]!;
   const start = windowStart(hb.timestampMs, check.windowMs);

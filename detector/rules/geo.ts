@@ -126,7 +126,10 @@ function boxToBoxKm(a: LatLonBox, b: LatLonBox): number {
  */
 export function minDistanceKm(a: Position, b: Position): number {
   if (a === b) return 0;
-  if (a.b && b.b) return a.cc !== null && a.cc === b.cc ? 0 : boxToBoxKm(a.b, b.b);
+  // A country-level position is anywhere in the country, its territories outside the box
+  // (Hawaii, the Canaries, Réunion) included: a point of the same country is 0 km from it.
+  if ((a.b || b.b) && a.cc !== null && a.cc === b.cc) return 0;
+  if (a.b && b.b) return boxToBoxKm(a.b, b.b);
   if (a.b) return Math.max(0, pointToBoxKm(b.lat, b.lon, a.b) - b.r);
   if (b.b) return Math.max(0, pointToBoxKm(a.lat, a.lon, b.b) - a.r);
   return Math.max(0, distanceKm(a.lat, a.lon, b.lat, b.lon) - a.r - b.r);

@@ -137,7 +137,8 @@ export type SeenMap = Seen[];
 
 /**
  * Records `value` seen at `atMs` in `list` (updated in place; a new list when undefined), after
- * removing entries last seen before `cutoffMs`. Returns undefined when a new value would exceed
+ * removing entries last seen before `cutoffMs`; a new value seen before `cutoffMs` (a late event)
+ * is not added. Returns undefined when a new value would exceed
  * `entriesMax` (the list is then only pruned). Values belong to the store: a rule that updates one
  * must list it in its changes, which marks it for the next flush.
  */
@@ -167,6 +168,8 @@ export function seenTouch(
     if (atMs > found.l) found.l = atMs;
     return out;
   }
+  // A late event from before the window adds no value to it: the window it belongs to is over.
+  if (atMs < cutoffMs) return out;
   if (w >= entriesMax) return undefined;
   out.push({ v: value, n: 1, f: atMs, l: atMs });
   return out;

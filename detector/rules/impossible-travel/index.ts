@@ -113,6 +113,26 @@ function isAt(p: Place, g: Position): boolean {
   return g.b !== null ? p.r === undefined && p.cc === g.cc : p.la === g.lat && p.lo === g.lon && p.r === g.r;
 }
 
+/**
+ * The stored place `here` is at (closer than `minKm`), or -1: the current place when it is one,
+ * else the nearest. The first match in storage order could be an older place, making a move
+ * within one place look like a switch away from the current one.
+ */
+function nearPlace(st: TravelState, here: Position, minKm: number): number {
+  const cur = st.c >= 0 ? st.p[st.c] : undefined;
+  if (cur && minDistanceKm(positionOfPlace(cur), here) < minKm) return st.c;
+  let best = -1;
+  let bestKm = minKm;
+  for (let i = 0; i < st.p.length; i++) {
+    const km = minDistanceKm(positionOfPlace(st.p[i]!), here);
+    if (km < bestKm) {
+      best = i;
+      bestKm = km;
+    }
+  }
+  return best;
+}
+
 /** Under a minute apart counts as a minute: many logs have whole-second times. */
 function speedKmh(km: number, elapsedMs: number): number {
   return km / (Math.max(elapsedMs, 60_000) / 3_600_000);
@@ -159,7 +179,7 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
     const st: TravelState = live ?? { x: 0, p: [], c: -1, at: c.atMs, s: [] };
     const cutoffMs = c.atMs - config.windowMs;
     st.s = st.s.filter((s) => s.at >= c.atMs - config.switchWindowMs);
-    let idx = st.p.findIndex((p) => minDistanceKm(positionOfPlace(p), here) < config.minDistanceKm);
+    let idx = nearPlace(st, here, config.minDistanceKm);
     if (idx === -1) {
       // Places not used within the window leave first; beyond the bound, the new place is not kept.
       const keep = st.p.filter((p, i) => p.l >= cutoffMs || i === st.c);
@@ -193,7 +213,8 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
     if (!from) return;
     const fromPos = positionOfPlace(from);
     const km = minDistanceKm(fromPos, here);
-    if (speedKmh(km, elapsedMs) <= config.maxSpeedKmh) return;
+    // Places within minDistanceKm are one place, whichever stored place `here` joined.
+    if (km < config.minDistanceKm || speedKmh(km, elapsedMs) <= config.maxSpeedKmh) return;
     st.s.push({
       at: c.atMs,
       a: st.p.indexOf(from),

@@ -14,7 +14,11 @@ export const sessionsConfig = z
     enabled: z.boolean().default(true),
     /** A session without a heartbeat for this long is a ghost and frees its slot, ms. */
     graceMs: z.number().int().positive().default(90_000),
-    /** A stopped session is remembered this long so a late heartbeat does not revive it, ms. */
+    /**
+     * An ended session (stopped, or a ghost past its grace period) is remembered this long, ms: a
+     * late heartbeat does not revive a stopped one, and CDN lines of its time that arrive late
+     * (within the allowed lateness) are still covered by it (segment-without-session).
+     */
     stoppedRetentionMs: z
       .number()
       .int()
@@ -36,7 +40,7 @@ export interface SessionRow {
   cc: string | null;
   /** Start (the start event, else the earliest heartbeat seen), epoch ms. */
   st: number;
-  /** Last heartbeat, epoch ms. */
+  /** Last heartbeat, epoch ms (after a stop too: a player that went on beating). */
   l: number;
   /** Stopped at, epoch ms (0 while playing). */
   sp: number;
@@ -108,22 +112,35 @@ export const sessions: Rule<SessionsConfig> = {
     const table = view.get<SessionTable>(SESSIONS_NS, key) ?? { x: 0, s: {} };
     const s = table.s;
     let size = 0;
+    // The session that ended first among those kept: the one to forget when the table is full.
+    let oldestEnded: string | undefined;
+    let oldestEndedMs = Number.POSITIVE_INFINITY;
     for (const sid in s) {
       const row = s[sid]!;
-      // Ghosts and long-stopped sessions leave the table.
-      const keep =
-        row.sp === 0
-          ? row.l >= ctx.heartbeatNowMs - config.graceMs
-          : row.sp >= ctx.heartbeatNowMs - config.stoppedRetentionMs;
-      if (keep) size++;
-      else delete s[sid];
+      // Sessions ended (stopped, or silent past the grace period) longer ago than the retention
+      // leave the table; a ghost stays inactive meanwhile (isActive), only its time is kept.
+      const endedMs = row.sp === 0 ? row.l + config.graceMs : Math.max(row.sp, row.l);
+      if (endedMs < ctx.heartbeatNowMs - config.stoppedRetentionMs) {
+        delete s[sid];
+        continue;
+      }
+      size++;
+      if (endedMs <= ctx.heartbeatNowMs && endedMs < oldestEndedMs) {
+        oldestEnded = sid;
+        oldestEndedMs = endedMs;
+      }
     }
     table.x = Math.max(hb.timestampMs, ctx.nowMs) + horizon;
     out.changes.push({ ns: SESSIONS_NS, key, value: table });
     const row = s[hb.sessionId];
     if (!row && size >= ctx.entriesPerKeyMax) {
-      out.overflow++;
-      return;
+      // Full (a player opening a session per short clip): an ended session makes room before a
+      // playing one is left out, since a session left out leaves its segments uncovered.
+      if (oldestEnded === undefined) {
+        out.overflow++;
+        return;
+      }
+      delete s[oldestEnded];
     }
     const at = hb.timestampMs;
     if (hb.event === 'stop') {
@@ -137,7 +154,10 @@ export const sessions: Rule<SessionsConfig> = {
         sp: at,
       };
     } else if (row && row.sp !== 0) {
-      // A heartbeat of a stopped session (late, or a player bug) does not revive it.
+      // A heartbeat of a stopped session (late, a player bug, a player recovering from a fatal
+      // error under the same CMCD sid) does not revive it as a stream; a later one still extends
+      // the time its segments are covered (segment-without-session).
+      if (at > row.l) row.l = at;
       return;
     } else {
       const newer = !row || at >= row.l;

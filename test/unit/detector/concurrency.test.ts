@@ -12,6 +12,11 @@ function start(d: TopologyTestDriver, sid: string, atMs: number, over = {}) {
   );
 }
 
+/** A heartbeat of a playing session (the sessions that play at once keep beating). */
+function beat(d: TopologyTestDriver, sid: string, atMs: number, over = {}) {
+  return d.pipeHeartbeat(heartbeat({ sessionId: sid, deviceId: `dev-${sid}`, timestampMs: atMs, ...over }));
+}
+
 describe('account-concurrency', () => {
   it('does not count a player restarted after a crash (new session, same device and network) as a second stream', () => {
     const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
@@ -21,6 +26,7 @@ describe('account-concurrency', () => {
     assert.equal(d.flagsOf('account-concurrency').length, 0);
     // The same device id presented from another network is still a second stream.
     start(d, 'copied-id', T0 + 60 * S, { deviceId: 'tv-1', networkPrefix: '198.51.100.0/24' });
+    beat(d, 'after-restart', T0 + 80 * S, { deviceId: 'tv-1' });
     assert.equal(d.flagsOf('account-concurrency').length, 1);
     assert.equal(d.flagsOf('account-concurrency')[0]!.evictSessionId, 'copied-id');
   });
@@ -31,6 +37,10 @@ describe('account-concurrency', () => {
     start(d, 'a', T0);
     start(d, 'b', T0 + 10 * S);
     start(d, 'c', T0 + 20 * S);
+    // Not yet: a and b have not been heard from since c started.
+    assert.equal(d.flagsOf('account-concurrency').length, 0);
+    beat(d, 'a', T0 + 30 * S);
+    beat(d, 'b', T0 + 40 * S);
     const flags = d.flagsOf('account-concurrency');
     assert.equal(flags.length, 1);
     const f = flags[0]!;
@@ -54,9 +64,48 @@ describe('account-concurrency', () => {
     d.pipeHeartbeat(
       heartbeat({ event: 'start', sessionId: 'old', deviceId: 'dev-old', timestampMs: T0 + 5 * S }),
     );
+    beat(d, 'old', T0 + 35 * S);
     const flags = d.flagsOf('account-concurrency');
     assert.equal(flags.length, 1);
     assert.equal(flags[0]!.evictSessionId, 'new');
+  });
+
+  it('does not count a screen switched off without a stop (TV off, phone on within the grace period)', () => {
+    const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
+    start(d, 'tv', T0);
+    beat(d, 'tv', T0 + 30 * S);
+    beat(d, 'tv', T0 + 60 * S);
+    // The TV is switched off at 70 s without a stop; the viewer goes on on the phone at 80 s.
+    start(d, 'phone', T0 + 80 * S, { networkPrefix: '100.64.0.0/24' });
+    beat(d, 'phone', T0 + 110 * S, { networkPrefix: '100.64.0.0/24' });
+    // The TV's stop, stamped before the phone started, arrives late.
+    d.pipeHeartbeat(
+      heartbeat({ event: 'stop', sessionId: 'tv', deviceId: 'dev-tv', timestampMs: T0 + 79 * S }),
+    );
+    beat(d, 'phone', T0 + 140 * S, { networkPrefix: '100.64.0.0/24' });
+    assert.equal(d.flagsOf('account-concurrency').length, 0);
+  });
+
+  it('does not count a page reloaded under a new session id (a player without a device id)', () => {
+    const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
+    // Ingest uses the session id as the device id when the player sends none.
+    start(d, 's1', T0, { deviceId: 's1' });
+    beat(d, 's1', T0 + 30 * S, { deviceId: 's1' });
+    start(d, 's2', T0 + 40 * S, { deviceId: 's2' });
+    beat(d, 's2', T0 + 70 * S, { deviceId: 's2' });
+    assert.equal(d.flagsOf('account-concurrency').length, 0);
+  });
+
+  it("flags two players at once at the older one's next heartbeat, naming the newer", () => {
+    const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
+    start(d, 'home', T0);
+    beat(d, 'home', T0 + 30 * S);
+    start(d, 'friend', T0 + 40 * S, { networkPrefix: '203.0.113.0/24' });
+    assert.equal(d.flagsOf('account-concurrency').length, 0);
+    beat(d, 'home', T0 + 60 * S);
+    const flags = d.flagsOf('account-concurrency');
+    assert.equal(flags.length, 1);
+    assert.equal(flags[0]!.evictSessionId, 'friend');
   });
 
   it('frees the slot of a ghost session after the grace period', () => {
@@ -95,8 +144,11 @@ describe('account-concurrency', () => {
     start(d, 'a', T0);
     start(d, 'b', T0 + S);
     start(d, 'c', T0 + 2 * S);
-    d.pipeHeartbeat(heartbeat({ sessionId: 'a', timestampMs: T0 + 3 * S })); // same observed: no new flag
-    start(d, 'd', T0 + 4 * S);
+    beat(d, 'a', T0 + 3 * S);
+    beat(d, 'b', T0 + 4 * S); // a, b and c heard from since c started: the breach
+    beat(d, 'a', T0 + 5 * S); // same observed: no new flag
+    start(d, 'd', T0 + 6 * S);
+    for (const sid of ['a', 'b', 'c']) beat(d, sid, T0 + 7 * S);
     const flags = d.flagsOf('account-concurrency');
     assert.deepEqual(
       flags.map((f) => [f.version, f.evictSessionId]),
@@ -116,6 +168,7 @@ describe('account-concurrency', () => {
     assert.equal(d.flagsOf('account-concurrency').length, 0);
     d.pipePlanTombstone('acct-1');
     start(d, 'c', T0 + 2 * S);
+    beat(d, 'a', T0 + 3 * S);
     assert.equal(d.flagsOf('account-concurrency').length, 1);
     assert.equal(d.flagsOf('account-concurrency')[0]!.threshold, 1);
   });
@@ -130,6 +183,8 @@ describe('title-concurrency and group-concurrency', () => {
     start(d, 'c', T0 + 2 * S, { contentId: 'film' });
     assert.equal(d.flagsOf('title-concurrency').length, 0);
     start(d, 'd', T0 + 3 * S, { contentId: 'match' });
+    beat(d, 'a', T0 + 4 * S, { contentId: 'match' });
+    beat(d, 'b', T0 + 5 * S, { contentId: 'match' });
     const flags = d.flagsOf('title-concurrency');
     assert.equal(flags.length, 1);
     assert.equal(flags[0]!.evictSessionId, 'd');
@@ -149,6 +204,7 @@ describe('title-concurrency and group-concurrency', () => {
     start(d, 'b', T0 + S, { contentId: 'other' });
     assert.equal(d.flagsOf('group-concurrency').length, 0);
     start(d, 'c', T0 + 2 * S, { contentId: 'special' });
+    beat(d, 'a', T0 + 3 * S, { contentId: 'sx-1' });
     const flags = d.flagsOf('group-concurrency');
     assert.equal(flags.length, 1);
     assert.equal(flags[0]!.evictSessionId, 'c');

@@ -29,6 +29,17 @@ describe('geo-spread', () => {
     assert.equal(d.flagsOf('impossible-travel').length, 0);
   });
 
+  it('leaves a Gibraltar commuter alone: Spain, Gibraltar, and the home ISP placed in Britain', () => {
+    const d = new TopologyTestDriver();
+    // Gibraltar's extent is not in the table: it may border anything, so it is no region of its own.
+    // Ingest gives a country-level position its country's centroid.
+    const GI = { country: 'GI', latitude: 36.14, longitude: -5.35 };
+    [{ country: 'ES' }, GI, { country: 'GB' }, GI, { country: 'ES' }].forEach((place, i) => {
+      d.pipeRequest(request({ timestampMs: T0 + i * MIN, ...place }));
+    });
+    assert.equal(d.flagsOf('geo-spread').length, 0);
+  });
+
   it('flags a token seen in three countries within the hour', () => {
     const d = new TopologyTestDriver();
     ['NL', 'US', 'SG'].forEach((country, i) => {
@@ -154,5 +165,40 @@ describe('impossible-travel', () => {
     for (let i = 6; i < 11; i++)
       d.pipeRequest(request({ timestampMs: T0 + 6 * MIN + (i - 6) * 20_000, ...(i % 2 ? DALLAS : PARIS) }));
     assert.equal(d.flagsOf('impossible-travel').length, 1);
+  });
+  it('leaves a dual-stack viewer in Honolulu alone: a City point on IPv4, country-level US on IPv6', () => {
+    const d = new TopologyTestDriver();
+    // The US country box is the contiguous states: a US point outside it is still in the US.
+    const HNL = { latitude: 21.31, longitude: -157.86, geoAccuracyKm: 20, country: 'US' };
+    const US = { latitude: 37.75, longitude: -97.82, geoAccuracyKm: null, country: 'US' };
+    for (let i = 0; i < 12; i++) {
+      const v4 = i % 2 === 0;
+      d.pipeRequest(
+        request({
+          timestampMs: T0 + i * 6_000,
+          networkPrefix: v4 ? '198.51.100.0/24' : '2001:db8:1::/48',
+          ...(v4 ? HNL : US),
+        }),
+      );
+    }
+    assert.equal(d.flagsOf('impossible-travel').length, 0);
+  });
+
+  it('joins a position to the current place first: a move within one region is not a switch away from an older place', () => {
+    const d = new TopologyTestDriver();
+    const PARIS = { latitude: 48.86, longitude: 2.35, geoAccuracyKm: 10, country: 'FR' };
+    const MARSEILLE = { latitude: 43.3, longitude: 5.37, geoAccuracyKm: 10, country: 'FR' };
+    // 280 km from Marseille, under minDistanceKm (500): one place with it.
+    const LYON = { latitude: 45.76, longitude: 4.84, geoAccuracyKm: 20, country: 'FR' };
+    let t = T0;
+    d.pipeRequest(request({ timestampMs: t, ...PARIS }));
+    t += 55 * MIN; // a train to Marseille
+    d.pipeRequest(request({ timestampMs: t, ...MARSEILLE }));
+    // A Marseille household, one of whose addresses is placed in Lyon.
+    for (let i = 0; i < 8; i++) {
+      t += 20_000;
+      d.pipeRequest(request({ timestampMs: t, ...(i % 2 ? MARSEILLE : LYON) }));
+    }
+    assert.equal(d.flagsOf('impossible-travel').length, 0);
   });
 });

@@ -89,6 +89,69 @@ function tenantBeat(d: TopologyTestDriver, atMs: number, contentId = 'ch1'): voi
 }
 
 describe('segment-without-session', () => {
+  it('covers CDN lines that arrive late, within the lateness, after their session went silent', () => {
+    for (const sessionId of [null, 'p1']) {
+      const d = new TopologyTestDriver();
+      // A TV plays for 20 min, then the app is killed (no stop); the viewer starts again 2.5 min later.
+      for (let t = 0; t <= 20 * 60 * S; t += 30 * S) {
+        d.pipeHeartbeat(
+          heartbeat({
+            event: t === 0 ? 'start' : 'heartbeat',
+            sessionId: 'p1',
+            deviceId: 'tv',
+            timestampMs: T0 + t,
+          }),
+        );
+      }
+      d.pipeHeartbeat(
+        heartbeat({ event: 'start', sessionId: 'p2', deviceId: 'tv', timestampMs: T0 + 1_350 * S }),
+      );
+      // The CDN's lines of minutes 18.5–20 arrive now, 2.5–4 min late (the default lateness is 5 min).
+      for (let t = 1_110 * S; t <= 1_200 * S; t += 6 * S) {
+        d.pipeRequest(request({ timestampMs: T0 + t, sessionId, segmentNumber: t / (6 * S) }));
+      }
+      assert.equal(d.topology.stats.lateEvents, 0);
+      assert.equal(d.flagsOf('segment-without-session').length, 0, `sid ${sessionId}`);
+    }
+  });
+
+  it('covers the segments of a player that goes on beating under its sid after a stop (a fatal error recovered)', () => {
+    const d = new TopologyTestDriver();
+    d.pipeHeartbeat(heartbeat({ event: 'start', sessionId: 's1', timestampMs: T0 }));
+    // CMCD sta=f (fatal) maps to a stop; the player recovers and plays on under the same sid.
+    d.pipeHeartbeat(heartbeat({ event: 'stop', sessionId: 's1', timestampMs: T0 + 60 * S }));
+    for (let t = 66 * S; t < 400 * S; t += 6 * S) {
+      if (t % (30 * S) < 6 * S) d.pipeHeartbeat(heartbeat({ sessionId: 's1', timestampMs: T0 + t }));
+      d.pipeRequest(request({ timestampMs: T0 + t, sessionId: 's1', segmentNumber: t / (6 * S) }));
+    }
+    assert.equal(d.flagsOf('segment-without-session').length, 0);
+    // Still no stream for the concurrency rules: a stopped session is not revived.
+    d.pipeHeartbeat(
+      heartbeat({ event: 'start', sessionId: 's2', deviceId: 'phone', timestampMs: T0 + 400 * S }),
+    );
+    d.pipeHeartbeat(heartbeat({ sessionId: 's1', timestampMs: T0 + 410 * S }));
+    assert.equal(d.flagsOf('account-concurrency').length, 0);
+  });
+
+  it('makes room for a new session in a full table by forgetting the session that ended first', () => {
+    // A feed of short clips: a session per clip, each stopped after 45 s; a table of 8 sessions
+    // (entriesPerKeyMax) is full after 8 clips, long before the stopped ones are 10 min old.
+    const d = new TopologyTestDriver({ detector: { entriesPerKeyMax: 8 } });
+    let t = T0;
+    for (let clip = 0; clip < 20; clip++, t += 46 * S) {
+      const sid = `clip-${clip}`;
+      d.pipeHeartbeat(heartbeat({ event: 'start', sessionId: sid, deviceId: 'phone', timestampMs: t }));
+      for (let k = 0; k < 9; k++) {
+        // Lines without a CMCD sid: any session of the account playing at their time covers them.
+        d.pipeRequest(request({ timestampMs: t + k * 5 * S, sessionId: null, segmentNumber: clip * 9 + k }));
+      }
+      d.pipeHeartbeat(
+        heartbeat({ event: 'stop', sessionId: sid, deviceId: 'phone', timestampMs: t + 45 * S }),
+      );
+    }
+    assert.equal(d.flagsOf('segment-without-session').length, 0);
+  });
+
   it('flags media fetched for an account with no heartbeat session, in a tenant that sends heartbeats', () => {
     const d = new TopologyTestDriver();
     for (let i = 0; i < 40; i++) {

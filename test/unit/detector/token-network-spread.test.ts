@@ -68,4 +68,16 @@ describe('token-network-spread', () => {
     assert.equal(d.flagsOf('token-network-spread').length, 1);
     assert.equal(d.flagsOf('token-network-spread')[0]!.threshold, 2);
   });
+  it('does not count a late line from before the window (a standard log delivered 15 min late)', () => {
+    const d = new TopologyTestDriver({ detector: { allowedLatenessBySourceMs: { std: 30 * MIN } } });
+    // A household's four networks now: home and 4G, each over IPv4 and IPv6.
+    const nets = ['198.51.100.0/24', '2001:db8:1::/48', '203.0.113.0/24', '2001:db8:2::/48'];
+    for (let i = 0; i < 8; i++) {
+      d.pipeRequest(request({ timestampMs: T0 + 20 * MIN + i * 6_000, networkPrefix: nets[i % 4]! }));
+    }
+    // The office network, 15 min earlier: outside the 10-min window the other four are counted in.
+    d.pipeRequest(request({ source: 'std', timestampMs: T0 + 5 * MIN, networkPrefix: '192.0.2.0/24' }));
+    assert.equal(d.topology.stats.lateEvents, 0, 'within the source lateness: processed');
+    assert.equal(d.flagsOf('token-network-spread').length, 0);
+  });
 });
