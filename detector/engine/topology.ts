@@ -48,11 +48,11 @@ export interface TenantSignals {
 }
 
 /**
- * Tenants whose inputs a partition tracks; events of further tenants share one entry (their
- * signals are then those of all of them together: a bound on the meta written with each flush).
+ * Tenants whose inputs a partition tracks (a bound on the meta written with each flush). A further
+ * tenant is not tracked: it has no signals, so the rules that need heartbeats stay silent for it.
+ * Sharing one entry among such tenants would lend a CDN-logs-only tenant another's heartbeats.
  */
 const TENANTS_TRACKED_MAX = 1_000;
-const OTHER_TENANTS = '(other)';
 
 /** A published flag of one subject and window. */
 interface FlagWindow {
@@ -260,9 +260,8 @@ export class Topology {
     const all = state.meta.signals;
     let seen = all[tenant];
     if (seen === undefined) {
-      const key = Object.keys(all).length < TENANTS_TRACKED_MAX ? tenant : OTHER_TENANTS;
-      seen = all[key] ?? { c: null, h: null };
-      all[key] = seen;
+      seen = { c: null, h: null };
+      if (Object.keys(all).length < TENANTS_TRACKED_MAX) all[tenant] = seen;
     }
     return seen;
   }

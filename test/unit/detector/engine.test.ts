@@ -5,7 +5,7 @@ import { isLeechguardError } from '../../../core/errors.ts';
 import { detectorConfig } from '../../../detector/config.ts';
 import { flagId, severityOf } from '../../../detector/engine/topology.ts';
 import { TopologyTestDriver } from '../../../detector/testing/driver.ts';
-import { request } from '../../../detector/testing/fixtures.ts';
+import { heartbeat, request } from '../../../detector/testing/fixtures.ts';
 
 const T0 = 1_700_000_400_000;
 
@@ -148,6 +148,30 @@ describe('detector engine', () => {
     const removed = d.topology.sweep(0);
     assert.ok(removed > 0);
     assert.ok(d.state().size < before + 5);
+  });
+
+  it("past the tenants a partition tracks, a CDN-logs-only tenant borrows no other tenant's heartbeats", () => {
+    const d = new TopologyTestDriver();
+    // 1,000 tenants (the bound) and one more, all sending heartbeats.
+    for (let i = 0; i <= 1_000; i++) {
+      d.pipeHeartbeat(
+        heartbeat({ tenant: `t-${i}`, accountId: `a-${i}`, sessionId: `s-${i}`, timestampMs: T0 }),
+      );
+    }
+    // A tenant that sends CDN logs only, its viewers behind a VPN: no session can cover them.
+    for (let i = 0; i < 40; i++) {
+      d.pipeRequest(
+        request({
+          tenant: 'cdn-only',
+          timestampMs: T0 + i * 2_000,
+          segmentNumber: i,
+          datacenter: true,
+          asn: 16509,
+        }),
+      );
+    }
+    assert.equal(d.flagsOf('datacenter-source').length, 0);
+    assert.equal(d.topology.stats.silenced['datacenter-source'], 40);
   });
 
   it('disables a rule per plan', () => {
