@@ -322,6 +322,18 @@ export interface HeartbeatSender {
 /** Files and tools run by the operator: the records say what they say. */
 export const OPERATOR_SENDER: HeartbeatSender = Object.freeze({ trusted: true, peerIp: null });
 
+/**
+ * A heartbeat's time: its own, else its receipt; a device's clock ahead of the receipt (a player
+ * key's sender) gives way to the receipt. A clock behind is kept: it cannot be told from a beat
+ * that was queued offline and sent late, whose own time is the true one.
+ */
+function heartbeatTimeMs(stampedMs: number | null, receivedAtMs: number, sender: HeartbeatSender): number {
+  if (stampedMs === null) return receivedAtMs;
+  return !sender.trusted && stampedMs > receivedAtMs + LIMITS.ingestPlayerClockAheadMaxMs
+    ? receivedAtMs
+    : stampedMs;
+}
+
 /** Parsed heartbeats as records + dead letters; what of each body is believed depends on `sender`. */
 export function buildHeartbeats(
   parsed: ParseResult<ParsedHeartbeat>,
@@ -362,7 +374,7 @@ export function buildHeartbeats(
       });
       continue;
     }
-    const timestampMs = h.timestampMs ?? meta.receivedAtMs;
+    const timestampMs = heartbeatTimeMs(h.timestampMs, meta.receivedAtMs, sender);
     const geo = enrichGeo(
       sender.trusted ? (h.clientIp ?? sender.peerIp) : sender.peerIp,
       { country: null, asn: null, latitude: null, longitude: null },

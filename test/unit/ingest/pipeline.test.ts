@@ -209,6 +209,35 @@ describe('pipeline: parsed lines to records', () => {
       );
     });
 
+    it('a device clock ahead of the receipt gives way to the receipt time; one behind is kept (a beat sent late)', () => {
+      const beat = (timestampMs: number) =>
+        JSON.stringify({
+          sessionId: 's-clock',
+          contentId: 'c',
+          timestampMs,
+          token: jwt({ sub: 'acct-real' }),
+        });
+      const ahead = meta.receivedAtMs + 120_000;
+      const behind = meta.receivedAtMs - 180_000;
+      const out = buildHeartbeats(
+        parseHeartbeats(`${beat(ahead)}\n${beat(behind)}`),
+        verifying,
+        meta,
+        ctx,
+        player,
+      );
+      assert.deepEqual(
+        out.records.map((r) => r.value.timestampMs),
+        [meta.receivedAtMs, behind],
+      );
+      // A trusted sender (a backend, the operator's files) is believed.
+      const trusted = buildHeartbeats(parseHeartbeats(beat(ahead)), verifying, meta, ctx, {
+        trusted: true,
+        peerIp: '10.0.0.5',
+      });
+      assert.equal(trusted.records[0]!.value.timestampMs, ahead);
+    });
+
     it('a trusted backend relay is believed for both', () => {
       const out = buildHeartbeats(parseHeartbeats(forged(undefined)), source, meta, ctx, {
         trusted: true,
