@@ -11,8 +11,10 @@ import {
   type DeviceType,
   homePlace,
   MINUTE_MS,
+  mobilePlace,
   once,
   type Schedule,
+  type Session,
 } from './account-builder.ts';
 import { BORDER_AREAS } from './world/borders.ts';
 import {
@@ -39,6 +41,10 @@ const CORPORATE_SLASH24 = 8;
 const CORPORATE_EGRESS_ADDRESSES = 4;
 /** Share of a home's phone sessions during which the phone leaves home (wifi → 4G/5G handover). */
 const PHONE_LEAVES_HOME_SHARE = 0.3;
+/** Time between a screen going silent and the viewer going on on another, ms (walking to another room). */
+const SCREEN_SWITCH_GAP_MS: readonly [number, number] = [5_000, 60_000];
+/** Share of a screen switcher's phone sessions on the mobile network (the viewer leaves home). */
+const SWITCH_TO_MOBILE_SHARE = 0.3;
 /** Share of mobile-only viewers whose carrier gives them IPv6 (dual-stack or IPv6-only mobile networks). */
 const MOBILE_IPV6_SHARE = 0.5;
 /** Campus NAT pools hand a device a new pool address every 1–5 min (new connections, non-paired pooling). */
@@ -385,5 +391,47 @@ export async function buildCorporateVpn(b: AccountBuilder, country: string, home
   if (b.plan.streamLimit >= 2 && b.rng.chance(0.5)) {
     const t = b.trySession(b.device('tv'), (t0) => once(home, t0));
     if (t) await b.playSession(t);
+  }
+}
+
+/**
+ * Screen switcher: one programme moved between screens (the TV in the living room, then the phone
+ * in the kitchen or on the way out, and back): the screen left behind sends no stop (a TV switched
+ * off at the remote, an app killed or sent to the background, a tab closed), and the next starts
+ * 5–60 s later on the same content. 1–3 switches; the phone is on the home wifi, or on the mobile
+ * network in 30 % of its sessions. One screen at a time: within any plan.
+ */
+export async function buildScreenSwitcher(
+  b: AccountBuilder,
+  country: string,
+  city: City,
+  home: Place,
+): Promise<void> {
+  const screens = devices(
+    b,
+    b.rng.pick<DeviceType[]>([
+      ['tv', 'phone'],
+      ['phone', 'tv'],
+      ['laptop', 'tablet'],
+    ]),
+  );
+  const content = b.pickContent();
+  const switches = b.rng.int(1, 3);
+  let t = b.startMs + Math.round(b.rng.range(0, (b.endMs - b.startMs) / 3));
+  for (let i = 0; i <= switches && t < b.endMs - MINUTE_MS; i++) {
+    const device = screens[i % screens.length] as Device;
+    const endMs =
+      i === switches ? b.endMs : Math.min(b.endMs, t + Math.round(b.rng.range(3, 12) * MINUTE_MS));
+    const onMobile = device.type === 'phone' && b.rng.chance(SWITCH_TO_MOBILE_SHARE);
+    const session: Session = {
+      startMs: t,
+      endMs,
+      content,
+      device,
+      places: once(onMobile ? mobilePlace(b.rng, country, city) : home, t),
+    };
+    b.sessions.push(session);
+    await b.playSession(session, { sendsStop: false });
+    t = endMs + b.rng.int(SCREEN_SWITCH_GAP_MS[0], SCREEN_SWITCH_GAP_MS[1]);
   }
 }

@@ -93,6 +93,7 @@ export const LEGIT_CLASSES = [
   'in-flight',
   'flight-traveller',
   'corporate-vpn',
+  'screen-switcher',
 ] as const;
 export type LegitClass = (typeof LEGIT_CLASSES)[number];
 /**
@@ -111,6 +112,7 @@ export const MATERIAL_LEGIT_CLASSES: ReadonlySet<LegitClass> = new Set<LegitClas
   'in-flight',
   'flight-traveller',
   'corporate-vpn',
+  'screen-switcher',
 ]);
 export const ABUSE_CLASSES = [
   'token-resale',

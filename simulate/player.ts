@@ -44,6 +44,11 @@ export interface PlayerSpec {
   places: ReadonlyArray<{ fromMs: number; place: Place }>;
   /** Sends start / heartbeat / stop. */
   heartbeats: boolean;
+  /**
+   * Ends with a stop heartbeat (default). False: the player just goes silent, as a TV switched off
+   * at the remote, an app killed or a tab closed do.
+   */
+  sendsStop?: boolean;
   /** Sends CMCD on requests; sid is sessionId. */
   cmcd: boolean;
   /** Segments per segment duration: 1 = real time, 8 = eight times faster. */
@@ -246,8 +251,13 @@ export class Player {
     } else if (this.hbState === 'beat') {
       this.nextHbMs = t + HEARTBEAT_INTERVAL_MS;
       if (this.nextHbMs >= s.endMs) {
-        this.hbState = 'stop';
-        this.nextHbMs = Math.max(s.endMs, t + 1);
+        if (s.sendsStop === false) {
+          this.hbState = 'done';
+          this.nextHbMs = Number.POSITIVE_INFINITY;
+        } else {
+          this.hbState = 'stop';
+          this.nextHbMs = Math.max(s.endMs, t + 1);
+        }
       }
     } else {
       this.hbState = 'done';

@@ -29,6 +29,7 @@ import {
   buildMobileCarrier,
   buildRoamingTraveller,
   buildSatelliteHome,
+  buildScreenSwitcher,
   buildSharedNetwork,
   buildVpnSwitcher,
 } from './legit-classes.ts';
@@ -95,6 +96,7 @@ const LEGIT_WEIGHTS: ReadonlyArray<readonly [LegitClass, number]> = [
   ['in-flight', 0.5],
   ['flight-traveller', 0.5],
   ['corporate-vpn', 1.5],
+  ['screen-switcher', 3],
 ];
 
 const COUNTRY_WEIGHTS_BASE: ReadonlyArray<readonly [string, number]> = [
@@ -582,6 +584,9 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
         break;
       case 'corporate-vpn':
         await buildCorporateVpn(b, country, home);
+        break;
+      case 'screen-switcher':
+        await buildScreenSwitcher(b, country, city, home);
         break;
       case 'token-resale':
         abuse = await buildTokenResale(b, cfg, home);

@@ -172,6 +172,8 @@ export const LEGIT_PATTERN: Record<string, string> = {
     "a flight between two countries: the origin, maybe the aircraft's wifi, then the destination hotel hours later",
   'corporate-vpn':
     "a remote worker's laptop on a full-tunnel corporate VPN: the company's shared egress, often in another country, then the home line",
+  'screen-switcher':
+    'one programme moved between screens: the screen left behind sends no stop, the next starts 5–60 s later',
 };
 
 /** What each abuse class shows that its expected rules should catch (the "why" of a miss). */

@@ -215,3 +215,38 @@ test("remote workers on a corporate VPN share their company's egress, often in a
   assert.ok(most >= 3, `at most ${most} colleagues share an egress address`);
   assert.ok(abroad >= 5, `only ${abroad} laptops egress in another country than their home's TV`);
 });
+
+test('a screen switcher moves one programme between screens: the screen left sends no stop, the next starts within a minute, one screen at a time', async () => {
+  const sim = await createSimulation({
+    seed: 'legit-classes',
+    viewers: 120,
+    classes: ['screen-switcher'],
+    abuserFraction: 0,
+  });
+  const beats = new Map<string, Array<{ sid: string; device: string; event: string; t: number }>>();
+  for (const e of sim.events()) {
+    if (e.type !== 'heartbeat') continue;
+    const h = e.heartbeat;
+    const list = beats.get(h.accountId) ?? [];
+    list.push({ sid: h.sessionId, device: h.deviceId, event: h.event, t: h.timestampMs });
+    beats.set(h.accountId, list);
+  }
+  let switches = 0;
+  for (const [id, list] of beats) {
+    assert.ok(!list.some((b) => b.event === 'stop'), `${id}: a stop was sent`);
+    const sessions = [...new Set(list.map((b) => b.sid))].map((sid) => {
+      const own = list.filter((b) => b.sid === sid);
+      return { sid, device: own[0]!.device, first: own[0]!.t, last: own.at(-1)!.t };
+    });
+    sessions.sort((a, b) => a.first - b.first);
+    for (let i = 1; i < sessions.length; i++) {
+      const [prev, next] = [sessions[i - 1]!, sessions[i]!];
+      assert.notEqual(next.device, prev.device, `${id}: the next screen is another device`);
+      assert.ok(next.first > prev.last, `${id}: one screen at a time`);
+      // The last beat is up to one 30 s interval before the screen goes silent, then 5–60 s.
+      assert.ok(next.first - prev.last <= 90_000, `${id}: ${next.first - prev.last} ms between screens`);
+      switches++;
+    }
+  }
+  assert.ok(switches >= 60, `only ${switches} switches`);
+});

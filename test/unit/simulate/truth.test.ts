@@ -40,7 +40,11 @@ interface Interval {
   stopMs: number;
 }
 
-function sessionsOf(heartbeats: SimHeartbeat[]): Interval[] {
+/**
+ * Sessions from their heartbeats: start to stop. A session that ends without a stop (a screen
+ * switched off) lasts until its last heartbeat, or its last request when `requests` are given.
+ */
+function sessionsOf(heartbeats: SimHeartbeat[], requests: SimRequest[] = []): Interval[] {
   const map = new Map<string, Interval>();
   for (const h of heartbeats) {
     const s = map.get(h.sessionId) ?? {
@@ -52,6 +56,11 @@ function sessionsOf(heartbeats: SimHeartbeat[]): Interval[] {
     s.startMs = Math.min(s.startMs, h.timestampMs);
     s.stopMs = Math.max(s.stopMs, h.timestampMs);
     map.set(h.sessionId, s);
+  }
+  const stopped = new Set(heartbeats.filter((h) => h.event === 'stop').map((h) => h.sessionId));
+  for (const r of requests) {
+    const s = map.get(r.cmcd?.sid ?? '');
+    if (s && !stopped.has(s.sessionId)) s.stopMs = Math.max(s.stopMs, r.timestampMs);
   }
   return [...map.values()];
 }
@@ -94,7 +103,7 @@ test('every class of viewer is present in the small simulation', () => {
 test('legitimate accounts stay within stream, per-title and group limits, with a heartbeat session for every request', () => {
   for (const a of data.sim.truth.accounts.filter((x) => x.label === 'legit')) {
     const { plan, requests, heartbeats } = split(data.byAccount.get(a.accountId) ?? []);
-    const sessions = sessionsOf(heartbeats);
+    const sessions = sessionsOf(heartbeats, requests);
     assert.ok(peak(sessions) <= plan.streamLimit, `${a.accountId} (${a.class}) over its stream limit`);
     if (plan.perTitleLimit !== null) {
       for (const c of new Set(sessions.map((s) => s.contentId))) {
