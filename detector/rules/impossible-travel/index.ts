@@ -195,6 +195,8 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
       }
       if (st.p.length >= Math.min(ctx.entriesPerKeyMax, 8)) {
         out.overflow++;
+        // The pruning above changed a stored value: record it, or a restart would differ.
+        if (live) out.changes.push({ ns: NS, key, value: st });
         return;
       }
       st.p.push(placeOf(here, v.networkPrefix, c.atMs));
