@@ -1,15 +1,17 @@
 /**
- * Shared body of the concurrency rules (account, title, group): count the active heartbeat
- * sessions in scope, and when they exceed the limit, name the newest for eviction.
- * Earliest start keeps playing, also when the breach is found late (a late heartbeat of an older
- * session arrives after a newer one): the order is by session start, never by arrival. Only
- * sessions heard from since the newest one started count: a slot held by a silent session within
- * its grace period is not a second stream (see playingTogether).
+ * Shared body of the concurrency rules (account, title, group): count the heartbeat sessions in
+ * scope heard playing at the same instant (see heardTogether), and when they exceed the limit,
+ * name the newest for eviction. Earliest start keeps playing, also when the breach is found late
+ * (a late heartbeat of an older session arrives after a newer one): the order is by session
+ * start, never by arrival. A slot held by a silent session within its grace period is not a
+ * second stream: sessions that play at once keep beating, so a real breach is seen at the older
+ * session's next heartbeat.
  */
 import type { Evidence, PlayerHeartbeat } from '../../core/schemas/generated.ts';
 import { emptyEvidence, type RuleContext, type RuleOutput, type StateView, windowStart } from './kit.ts';
 import {
   activeSessions,
+  isActive,
   SESSIONS_NS,
   type SessionRow,
   type SessionTable,
@@ -27,33 +29,59 @@ export interface ConcurrencyCheck {
   subjectKey?: string;
 }
 
-/**
- * Drops a session when a later one started on the same device and network: a player restarted
- * after a crash or a forced quit, whose old session has not yet turned into a ghost (no stop, grace
- * not over). One device on one network plays one stream; the same device id from another network
- * still counts twice (a device id copied into players elsewhere).
- */
-export function withoutRestarted(active: Array<[string, SessionRow]>): Array<[string, SessionRow]> {
-  if (active.length < 2) return active;
-  return active.filter(
-    ([sid, r]) =>
-      r.d === null ||
-      !active.some(([other, o]) => other !== sid && o.d === r.d && o.n === r.n && o.st > r.st),
-  );
+/** A session of the account with the span it was heard playing: start to stop or last heartbeat. */
+type Heard = [sid: string, row: SessionRow, endMs: number];
+
+/** The player a session belongs to: its device on its network (a restart is the same player). */
+function playerOf(sid: string, r: SessionRow): string {
+  return r.d === null ? `\u0000${sid}` : `${r.d}\u0000${r.n}`;
 }
 
 /**
- * Drops the sessions not heard from since the newest one started: a player switched off without a
- * stop (a TV turned off, an app killed, a player restarted on another network, a page reloaded
- * under a new session id) before the viewer went on elsewhere was not playing at the same time,
- * though its slot lasts the grace period. Sessions that play at once keep beating, so a real
- * breach is seen at the older session's next heartbeat: one heartbeat interval later at most.
+ * The sessions heard playing at one instant of the last grace period, most of them (the latest
+ * such instant on a tie), earliest start first; one per player (device on a network: a player
+ * restarted after a crash, or two tabs of one browser, is one stream). A session is heard from
+ * its start to its stop or last heartbeat: a TV switched off without a stop before the viewer
+ * went on on the phone, a player restarted on another network or a page reloaded under a new
+ * session id were not playing at the same time as what followed, though their slots last the
+ * grace period. Ended sessions count for the instants they were heard, so a player that keeps
+ * opening new sessions (with or without stops) is still seen beside the others.
  */
-export function playingTogether(active: Array<[string, SessionRow]>): Array<[string, SessionRow]> {
-  if (active.length < 2) return active;
-  // Earliest start first (activeSessions' order): the last row started last.
-  const newestStartMs = active[active.length - 1]![1].st;
-  return active.filter(([, r]) => r.l >= newestStartMs);
+export function heardTogether(
+  table: SessionTable | undefined,
+  nowMs: number,
+  graceMs: number,
+  filter?: (row: SessionRow) => boolean,
+): Array<[string, SessionRow]> {
+  if (!table) return [];
+  const fromMs = nowMs - graceMs;
+  const heard: Heard[] = [];
+  for (const sid in table.s) {
+    const r = table.s[sid]!;
+    const endMs = r.sp !== 0 ? r.sp : r.l;
+    if (endMs >= fromMs && (!filter || filter(r))) heard.push([sid, r, endMs]);
+  }
+  if (heard.length < 2) return heard.map(([sid, r]) => [sid, r]);
+  heard.sort((a, b) => a[1].st - b[1].st || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  // The most sessions heard at once is reached at some session's start (or the window's start).
+  let bestAtMs = fromMs;
+  let bestCount = 0;
+  const players = new Set<string>();
+  for (const [, c] of heard) {
+    const atMs = Math.max(c.st, fromMs);
+    players.clear();
+    for (const [sid, r, endMs] of heard) if (r.st <= atMs && endMs >= atMs) players.add(playerOf(sid, r));
+    if (players.size >= bestCount) {
+      bestCount = players.size;
+      bestAtMs = atMs;
+    }
+  }
+  // One per player, its latest session (heard is in start order).
+  const byPlayer = new Map<string, [string, SessionRow]>();
+  for (const [sid, r, endMs] of heard) {
+    if (r.st <= bestAtMs && endMs >= bestAtMs) byPlayer.set(playerOf(sid, r), [sid, r]);
+  }
+  return [...byPlayer.values()].sort((a, b) => a[1].st - b[1].st || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 export function concurrencyApply(
@@ -65,21 +93,35 @@ export function concurrencyApply(
 ): void {
   if (hb.event === 'stop') return;
   const table = view.get<SessionTable>(SESSIONS_NS, hb.accountId);
-  const active = playingTogether(
-    withoutRestarted(activeSessions(table, ctx.heartbeatNowMs, check.graceMs, check.filter)),
-  );
-  if (active.length <= check.limit) return;
-  const newest = active[active.length - 1]!;
+  const nowMs = ctx.heartbeatNowMs;
+  const together = heardTogether(table, nowMs, check.graceMs, check.filter);
+  if (together.length <= check.limit) return;
+  // The newest session is evicted: the newest of those heard together, or, when that one has
+  // ended since, the newest still playing that started after it (a player opening new sessions).
+  const last = together[together.length - 1]!;
+  const newest = isActive(last[1], nowMs, check.graceMs)
+    ? last
+    : activeSessions(table, nowMs, check.graceMs, check.filter)
+        .filter(([, r]) => r.st > last[1].st)
+        .at(-1);
+  if (newest === undefined) return;
+  const observed = together.length;
+  const listed = together.some(([sid]) => sid === newest[0]) ? together : [...together, newest];
   const start = windowStart(hb.timestampMs, check.windowMs);
   const subjectKey = check.subjectKey ?? hb.accountId;
-  if (!ctx.wouldFlag(check.rule, 'account', subjectKey, start, active.length, check.limit, 'increase'))
-    return;
+  if (!ctx.wouldFlag(check.rule, 'account', subjectKey, start, observed, check.limit, 'increase')) return;
   const evidence = (): Evidence => {
     const e = emptyEvidence();
-    e.eventCount = active.length;
-    e.sessions = sessionEvidence(active, check.limit);
+    e.eventCount = observed;
+    // Past the limit, those still playing are marked for eviction; the newest is the one named.
+    e.sessions = sessionEvidence(listed, check.limit).map((s, i) => ({
+      ...s,
+      evict:
+        s.sessionId === newest[0] ||
+        (s.evict && i < observed && isActive(listed[i]![1], nowMs, check.graceMs)),
+    }));
     const devices = new Map<string, { count: number; first: number; last: number }>();
-    for (const [sid, r] of active) {
+    for (const [sid, r] of listed) {
       const d = r.d ?? sid;
       const e = devices.get(d);
       if (e) {
@@ -91,7 +133,7 @@ export function concurrencyApply(
     e.devices = [...devices.entries()]
       .map(([value, e]) => ({ value, count: e.count, firstSeenMs: e.first, lastSeenMs: e.last }))
       .sort((a, b) => a.firstSeenMs - b.firstSeenMs || (a.value < b.value ? -1 : 1));
-    e.note = `${active.length} concurrent sessions ${check.what} (limit ${check.limit}); newest ${newest[0]} named for eviction`;
+    e.note = `${observed} sessions heard playing at once ${check.what} (limit ${check.limit}); newest ${newest[0]} named for eviction`;
     return e;
   };
   out.flags.push({
@@ -104,7 +146,7 @@ export function concurrencyApply(
     tokenExpiresAtMs: hb.tokenExpiresAtMs,
     evictSessionId: newest[0],
     threshold: check.limit,
-    observed: active.length,
+    observed,
     windowStartMs: start,
     windowEndMs: start + check.windowMs,
     detectedAtMs: hb.timestampMs,

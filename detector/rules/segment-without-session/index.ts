@@ -77,12 +77,9 @@ interface UncoveredRun extends StateValue {
 /** Requests a run remembers to drop redeliveries (a batch re-sent after a lost answer). */
 const RUN_IDS_MAX = 32;
 
-/**
- * True when the session was playing at `atMs`: from its start minus the slack to its stop, or its
- * last heartbeat when later (a player that went on beating after a stop), plus the grace.
- */
+/** True when the session was playing at `atMs` (from start minus the slack to last beat plus grace). */
 function covers(row: SessionRow, atMs: number, config: SegmentWithoutSessionConfig): boolean {
-  const end = Math.max(row.sp, row.l);
+  const end = row.sp !== 0 ? row.sp : row.l;
   return row.st - config.startSlackMs <= atMs && atMs <= end + config.graceMs;
 }
 

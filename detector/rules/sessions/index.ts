@@ -40,7 +40,7 @@ export interface SessionRow {
   cc: string | null;
   /** Start (the start event, else the earliest heartbeat seen), epoch ms. */
   st: number;
-  /** Last heartbeat, epoch ms (after a stop too: a player that went on beating). */
+  /** Last heartbeat, epoch ms. */
   l: number;
   /** Stopped at, epoch ms (0 while playing). */
   sp: number;
@@ -119,7 +119,7 @@ export const sessions: Rule<SessionsConfig> = {
       const row = s[sid]!;
       // Sessions ended (stopped, or silent past the grace period) longer ago than the retention
       // leave the table; a ghost stays inactive meanwhile (isActive), only its time is kept.
-      const endedMs = row.sp === 0 ? row.l + config.graceMs : Math.max(row.sp, row.l);
+      const endedMs = row.sp === 0 ? row.l + config.graceMs : row.sp;
       if (endedMs < ctx.heartbeatNowMs - config.stoppedRetentionMs) {
         delete s[sid];
         continue;
@@ -153,21 +153,23 @@ export const sessions: Rule<SessionsConfig> = {
         l: row ? Math.max(row.l, at) : at,
         sp: at,
       };
-    } else if (row && row.sp !== 0) {
-      // A heartbeat of a stopped session (late, a player bug, a player recovering from a fatal
-      // error under the same CMCD sid) does not revive it as a stream; a later one still extends
-      // the time its segments are covered (segment-without-session).
-      if (at > row.l) row.l = at;
+    } else if (row && row.sp !== 0 && at <= row.sp) {
+      // A late heartbeat of a stopped session (stamped before its stop) does not revive it.
       return;
     } else {
-      const newer = !row || at >= row.l;
+      // Heard from again after its stop (a player recovering from a fatal error under the same
+      // CMCD sid; a patched player sending a stop to hide) or after its grace period (a ghost come
+      // back), a session plays a new stretch: it starts now, so it is the newest, not the oldest.
+      const resumed = row !== undefined && (row.sp !== 0 || at > row.l + config.graceMs);
+      const base = resumed ? undefined : row;
+      const newer = !base || at >= base.l;
       s[hb.sessionId] = {
         d: hb.deviceId,
         c: hb.contentId,
-        n: newer ? hb.networkPrefix : (row?.n ?? hb.networkPrefix),
-        cc: newer ? hb.country : (row?.cc ?? hb.country),
-        st: hb.event === 'start' ? (row ? Math.min(row.st, at) : at) : row ? Math.min(row.st, at) : at,
-        l: row ? Math.max(row.l, at) : at,
+        n: newer ? hb.networkPrefix : (base?.n ?? hb.networkPrefix),
+        cc: newer ? hb.country : (base?.cc ?? hb.country),
+        st: base ? Math.min(base.st, at) : at,
+        l: base ? Math.max(base.l, at) : at,
         sp: 0,
       };
     }

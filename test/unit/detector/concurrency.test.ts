@@ -108,6 +108,29 @@ describe('account-concurrency', () => {
     assert.equal(flags[0]!.evictSessionId, 'friend');
   });
 
+  for (const variant of ['restarts', 'stops', 'new device ids'] as const) {
+    it(`flags a third player that keeps opening new sessions to look new (${variant})`, () => {
+      const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 2 } });
+      for (let t = 0; t < 10 * 60 * S; t += 5 * S) {
+        if (t % (30 * S) === 0) beat(d, 'a', T0 + t, { event: t === 0 ? 'start' : 'heartbeat' });
+        if (t % (30 * S) === 15 * S) beat(d, 'b', T0 + t, { event: t === 15 * S ? 'start' : 'heartbeat' });
+        if (t % (10 * S) === 5 * S) {
+          const sid = `c-${t}`;
+          const over = {
+            deviceId: variant === 'new device ids' ? `dev-${sid}` : 'dev-c',
+            networkPrefix: '203.0.113.0/24',
+          };
+          start(d, sid, T0 + t, over);
+          if (variant === 'stops') beat(d, sid, T0 + t + 4 * S, { ...over, event: 'stop' });
+        }
+      }
+      const flags = d.flagsOf('account-concurrency');
+      assert.ok(flags.length >= 1);
+      assert.equal(flags[0]!.observed, 3);
+      assert.match(flags[0]!.evictSessionId!, /^c-/);
+    });
+  }
+
   it('frees the slot of a ghost session after the grace period', () => {
     const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
     start(d, 'a', T0);

@@ -115,21 +115,56 @@ describe('segment-without-session', () => {
     }
   });
 
-  it('covers the segments of a player that goes on beating under its sid after a stop (a fatal error recovered)', () => {
-    const d = new TopologyTestDriver();
-    d.pipeHeartbeat(heartbeat({ event: 'start', sessionId: 's1', timestampMs: T0 }));
-    // CMCD sta=f (fatal) maps to a stop; the player recovers and plays on under the same sid.
-    d.pipeHeartbeat(heartbeat({ event: 'stop', sessionId: 's1', timestampMs: T0 + 60 * S }));
-    for (let t = 66 * S; t < 400 * S; t += 6 * S) {
-      if (t % (30 * S) < 6 * S) d.pipeHeartbeat(heartbeat({ sessionId: 's1', timestampMs: T0 + t }));
+  it('counts a player that goes on beating under its sid after a stop (a fatal error recovered, or a stop sent to hide) as playing again', () => {
+    const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
+    d.pipeHeartbeat(heartbeat({ event: 'start', sessionId: 'home', deviceId: 'tv', timestampMs: T0 }));
+    d.pipeHeartbeat(
+      heartbeat({ event: 'start', sessionId: 's1', deviceId: 'phone', timestampMs: T0 + 5 * S }),
+    );
+    // CMCD sta=f (fatal) maps to a stop; the player plays on under the same sid.
+    d.pipeHeartbeat(
+      heartbeat({ event: 'stop', sessionId: 's1', deviceId: 'phone', timestampMs: T0 + 10 * S }),
+    );
+    for (let t = 12 * S; t < 400 * S; t += 6 * S) {
+      if (t % (30 * S) < 6 * S) {
+        d.pipeHeartbeat(heartbeat({ sessionId: 's1', deviceId: 'phone', timestampMs: T0 + t }));
+        d.pipeHeartbeat(heartbeat({ sessionId: 'home', deviceId: 'tv', timestampMs: T0 + t + 1 }));
+      }
       d.pipeRequest(request({ timestampMs: T0 + t, sessionId: 's1', segmentNumber: t / (6 * S) }));
     }
+    // Its segments are covered, and it is a stream again: the newer one, named for eviction.
     assert.equal(d.flagsOf('segment-without-session').length, 0);
-    // Still no stream for the concurrency rules: a stopped session is not revived.
-    d.pipeHeartbeat(
-      heartbeat({ event: 'start', sessionId: 's2', deviceId: 'phone', timestampMs: T0 + 400 * S }),
-    );
-    d.pipeHeartbeat(heartbeat({ sessionId: 's1', timestampMs: T0 + 410 * S }));
+    const flags = d.flagsOf('account-concurrency');
+    assert.equal(flags.length, 1);
+    assert.equal(flags[0]!.evictSessionId, 's1');
+  });
+
+  it('takes a session heard from again after its grace period as starting anew (a TV back on after the phone went off)', () => {
+    const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
+    for (let t = 0; t <= 600 * S; t += 30 * S) {
+      d.pipeHeartbeat(
+        heartbeat({
+          event: t === 0 ? 'start' : 'heartbeat',
+          sessionId: 'tv',
+          deviceId: 'tv',
+          timestampMs: T0 + t,
+        }),
+      );
+    }
+    for (let t = 620 * S; t <= 890 * S; t += 30 * S) {
+      d.pipeHeartbeat(
+        heartbeat({
+          event: t === 620 * S ? 'start' : 'heartbeat',
+          sessionId: 'ph',
+          deviceId: 'phone',
+          timestampMs: T0 + t,
+        }),
+      );
+    }
+    // The phone goes silent at 890 s; the TV's app resumes its old session id at 910 s.
+    for (let t = 910 * S; t <= 1_000 * S; t += 30 * S) {
+      d.pipeHeartbeat(heartbeat({ sessionId: 'tv', deviceId: 'tv', timestampMs: T0 + t }));
+    }
     assert.equal(d.flagsOf('account-concurrency').length, 0);
   });
 
