@@ -64,7 +64,31 @@ const BOXES: ReadonlyMap<string, LatLonBox> = new Map(
   }),
 );
 
-/** The box of the country's primary territory, or undefined when the table does not have it. */
+/**
+ * Small states and territories without a box of their own, and the country whose box holds them
+ * or lies within a few tens of km (Gibraltar in Spain's, Kosovo in Serbia's, the Channel Islands
+ * in France's): a position there is no farther from anything than that box says.
+ */
+const HELD_BY: Readonly<Record<string, string>> = {
+  GI: 'ES',
+  XK: 'RS',
+  SM: 'IT',
+  VA: 'IT',
+  MO: 'CN',
+  PS: 'IL',
+  JE: 'FR',
+  GG: 'FR',
+  IM: 'GB',
+  AX: 'FI',
+};
+
+/**
+ * The box of the country's primary territory (for a small territory, the box that holds it), or
+ * undefined when the table does not have it.
+ */
 export function countryBox(country: string): LatLonBox | undefined {
-  return BOXES.get(country);
+  const box = BOXES.get(country);
+  if (box !== undefined) return box;
+  const holder = HELD_BY[country];
+  return holder === undefined ? undefined : BOXES.get(holder);
 }

@@ -38,25 +38,23 @@ export type GeoSpreadConfig = z.infer<typeof geoSpreadConfig>;
 const note = (n: number, max: number, w: number) =>
   `seen in ${n} far-apart regions in ${w / 60_000} min (max ${max})`;
 
-/**
- * Regions among the countries seen: groups linked by territories closer than `gapKm`. A country
- * whose extent is not known (small states and territories: Gibraltar, Kosovo, Jersey) may be next
- * to any other, so it adds no region of its own unless no other country is known.
- */
+/** Regions among the countries seen: groups linked by territories closer than `gapKm`. */
 export function regionCount(countries: readonly string[], gapKm: number): number {
-  const all = countries.length;
-  if (all <= 1) return all;
-  const pos = countries.map((cc) => countryPosition(cc)).filter((p) => p !== undefined);
-  const n = pos.length;
-  if (n <= 1) return 1;
-  const parent = pos.map((_, i) => i);
+  const n = countries.length;
+  if (n <= 1) return n;
+  const pos = countries.map((cc) => countryPosition(cc) ?? null);
+  const parent = countries.map((_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
     return i;
   };
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
-      if (minDistanceKm(pos[i]!, pos[j]!) < gapKm) parent[find(i)] = find(j);
+      const a = pos[i];
+      const b = pos[j];
+      // A country without a known extent is a region of its own (small territories take the
+      // extent of the country that holds them: core/country-extents.ts).
+      if (a && b && minDistanceKm(a, b) < gapKm) parent[find(i)] = find(j);
     }
   }
   let roots = 0;
@@ -67,7 +65,7 @@ export function regionCount(countries: readonly string[], gapKm: number): number
 const RULED_OUT = [
   'neighbouring countries: countries whose territories are close are counted as one region',
   'mobile carrier, satellite / in-flight and hosting / VPN positions: not counted',
-  'a small state or territory whose extent is not known (it may border any other): no region of its own',
+  'a small territory (Gibraltar, Kosovo, the Channel Islands): in the region of the country that holds it',
 ];
 
 interface Built {

@@ -31,13 +31,23 @@ describe('geo-spread', () => {
 
   it('leaves a Gibraltar commuter alone: Spain, Gibraltar, and the home ISP placed in Britain', () => {
     const d = new TopologyTestDriver();
-    // Gibraltar's extent is not in the table: it may border anything, so it is no region of its own.
-    // Ingest gives a country-level position its country's centroid.
+    // Gibraltar has no box of its own: it is in Spain's region. Ingest gives a country-level
+    // position its country's centroid.
     const GI = { country: 'GI', latitude: 36.14, longitude: -5.35 };
     [{ country: 'ES' }, GI, { country: 'GB' }, GI, { country: 'ES' }].forEach((place, i) => {
       d.pipeRequest(request({ timestampMs: T0 + i * MIN, ...place }));
     });
     assert.equal(d.flagsOf('geo-spread').length, 0);
+  });
+
+  it('still counts a larger country without a known extent as a region: Netherlands, United States, Papua New Guinea', () => {
+    const d = new TopologyTestDriver();
+    [{ country: 'NL' }, { country: 'US' }, { country: 'PG', latitude: -6.3, longitude: 143.96 }].forEach(
+      (place, i) => {
+        d.pipeRequest(request({ timestampMs: T0 + i * MIN, accountId: null, ...place }));
+      },
+    );
+    assert.equal(d.flagsOf('geo-spread').length, 1);
   });
 
   it('flags a token seen in three countries within the hour', () => {
