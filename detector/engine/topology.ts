@@ -251,7 +251,9 @@ export class Topology {
     const last = this.lastSeen;
     if (last !== undefined && last.meta === state.meta && last.tenant === tenant) return last.seen;
     const seen = this.tenantSeenLookup(state, tenant);
-    this.lastSeen = { meta: state.meta, tenant, seen };
+    // Only a tracked entry is kept at hand: an untracked tenant's is new on every event, so its
+    // rules that need heartbeats are silent whatever events come between.
+    if (state.meta.signals?.[tenant] === seen) this.lastSeen = { meta: state.meta, tenant, seen };
     return seen;
   }
 

@@ -172,6 +172,14 @@ describe('detector engine', () => {
     }
     assert.equal(d.flagsOf('datacenter-source').length, 0);
     assert.equal(d.topology.stats.silenced['datacenter-source'], 40);
+    // An untracked tenant is judged the same whether or not other tenants' events come between
+    // its heartbeats and its requests (a replay or a restart gives the same answer).
+    for (let i = 0; i < 40; i++) {
+      const atMs = T0 + 100_000 + i * 2_000;
+      d.pipeHeartbeat(heartbeat({ tenant: 't-1000', accountId: 'a-x', sessionId: 's-x', timestampMs: atMs }));
+      d.pipeRequest(request({ tenant: 't-1000', timestampMs: atMs, datacenter: true, asn: 16509 }));
+    }
+    assert.equal(d.topology.stats.silenced['datacenter-source'], 80);
   });
 
   it('disables a rule per plan', () => {
