@@ -112,10 +112,9 @@ export const LIMITS = {
   /** Dirty keys written in one RocksDB batch (with the offsets): a 1k batch costs ~1 ms of JS thread. */
   detectorFlushKeysMax: 20_000,
   /**
-   * A heartbeat from a player key stamped further ahead of its receipt than this is stamped on
-   * receipt instead, ms: a beat cannot arrive before it was sent, so the device's clock is ahead
-   * (and the detector would drop the beat as from the future, or a forged time push the tenant's
-   * heartbeat time ahead).
+   * Heartbeats from a player key stamped further ahead of their receipt than this come from a
+   * device clock ahead (a beat cannot arrive before it was sent): the session's beats in the batch
+   * are shifted back by it, ms (else the detector drops them as from the future).
    */
   ingestPlayerClockAheadMaxMs: 10_000,
   /** Clock skew tolerated for event times ahead of the detector's clock, ms (CDN clocks are NTP-synced; a minute is generous). */

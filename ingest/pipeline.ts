@@ -323,15 +323,27 @@ export interface HeartbeatSender {
 export const OPERATOR_SENDER: HeartbeatSender = Object.freeze({ trusted: true, peerIp: null });
 
 /**
- * A heartbeat's time: its own, else its receipt; a device's clock ahead of the receipt (a player
- * key's sender) gives way to the receipt. A clock behind is kept: it cannot be told from a beat
- * that was queued offline and sent late, whose own time is the true one.
+ * How far a player-key sender's clock runs ahead, per session of the batch, ms: the latest time a
+ * session's beats carry past the receipt, when that is beyond the tolerance (a beat cannot arrive
+ * before it was sent). Queued beats of one session keep their spacing once shifted back by it.
+ * A clock behind is not corrected: it cannot be told from beats queued offline and sent late,
+ * whose own times are the true ones.
  */
-function heartbeatTimeMs(stampedMs: number | null, receivedAtMs: number, sender: HeartbeatSender): number {
-  if (stampedMs === null) return receivedAtMs;
-  return !sender.trusted && stampedMs > receivedAtMs + LIMITS.ingestPlayerClockAheadMaxMs
-    ? receivedAtMs
-    : stampedMs;
+function clockAheadBySession(
+  parsed: ParseResult<ParsedHeartbeat>,
+  receivedAtMs: number,
+  sender: HeartbeatSender,
+): Map<string, number> | undefined {
+  if (sender.trusted) return undefined;
+  let ahead: Map<string, number> | undefined;
+  for (const h of parsed.records) {
+    const skewMs = (h.timestampMs ?? receivedAtMs) - receivedAtMs;
+    if (skewMs > LIMITS.ingestPlayerClockAheadMaxMs && skewMs > (ahead?.get(h.sessionId) ?? 0)) {
+      ahead ??= new Map();
+      ahead.set(h.sessionId, skewMs);
+    }
+  }
+  return ahead;
 }
 
 /** Parsed heartbeats as records + dead letters; what of each body is believed depends on `sender`. */
@@ -345,6 +357,7 @@ export function buildHeartbeats(
   const records: Array<Keyed<PlayerHeartbeat>> = [];
   const deadLetters: Array<Keyed<DeadLetter>> = [];
   const errors: LineError[] = [...parsed.errors];
+  const ahead = clockAheadBySession(parsed, meta.receivedAtMs, sender);
   for (const h of parsed.records) {
     const token = h.token
       ? identifyToken({ query: null, headers: {}, cookie: null }, source.token, ctx.hasher, {
@@ -374,14 +387,17 @@ export function buildHeartbeats(
       });
       continue;
     }
-    const timestampMs = heartbeatTimeMs(h.timestampMs, meta.receivedAtMs, sender);
+    // The id is the beat's own (its time as sent), so a batch sent again dedupes; the time is
+    // corrected for a clock ahead.
+    const stampedMs = h.timestampMs ?? meta.receivedAtMs;
+    const timestampMs = stampedMs - (ahead?.get(h.sessionId) ?? 0);
     const geo = enrichGeo(
       sender.trusted ? (h.clientIp ?? sender.peerIp) : sender.peerIp,
       { country: null, asn: null, latitude: null, longitude: null },
       ctx,
     );
     const value: PlayerHeartbeat = {
-      id: deterministicId(source.name, h.sessionId, h.event, timestampMs),
+      id: deterministicId(source.name, h.sessionId, h.event, stampedMs),
       source: source.name,
       tenant: source.tenant,
       event: h.event,

@@ -209,33 +209,42 @@ describe('pipeline: parsed lines to records', () => {
       );
     });
 
-    it('a device clock ahead of the receipt gives way to the receipt time; one behind is kept (a beat sent late)', () => {
-      const beat = (timestampMs: number) =>
-        JSON.stringify({
-          sessionId: 's-clock',
-          contentId: 'c',
-          timestampMs,
-          token: jwt({ sub: 'acct-real' }),
-        });
-      const ahead = meta.receivedAtMs + 120_000;
-      const behind = meta.receivedAtMs - 180_000;
-      const out = buildHeartbeats(
-        parseHeartbeats(`${beat(ahead)}\n${beat(behind)}`),
+    it('a device clock ahead of the receipt is shifted back, per session, keeping queued beats apart; one behind, or a few seconds ahead, is kept', () => {
+      const beat = (sessionId: string, timestampMs: number, event = 'heartbeat') =>
+        JSON.stringify({ sessionId, event, contentId: 'c', timestampMs, token: jwt({ sub: 'acct-real' }) });
+      const r = meta.receivedAtMs;
+      const lines = [
+        // A clock 5 min ahead, three beats queued 30 s apart: the last one was sent at the receipt.
+        beat('ahead', r + 240_000, 'start'),
+        beat('ahead', r + 270_000),
+        beat('ahead', r + 300_000),
+        beat('behind', r - 180_000),
+        beat('close', r + 5_000),
+      ].join('\n');
+      const out = buildHeartbeats(parseHeartbeats(lines), verifying, meta, ctx, player);
+      assert.deepEqual(
+        out.records.map((x) => x.value.timestampMs),
+        [r - 60_000, r - 30_000, r, r - 180_000, r + 5_000],
+      );
+      assert.equal(new Set(out.records.map((x) => x.value.id)).size, 5, 'distinct beats keep distinct ids');
+      // The same batch sent again a second later gives the same ids (dedupe), its times shifted alike.
+      const again = buildHeartbeats(
+        parseHeartbeats(lines),
         verifying,
-        meta,
+        { ...meta, receivedAtMs: r + 1_000 },
         ctx,
         player,
       );
       assert.deepEqual(
-        out.records.map((r) => r.value.timestampMs),
-        [meta.receivedAtMs, behind],
+        again.records.map((x) => x.value.id),
+        out.records.map((x) => x.value.id),
       );
       // A trusted sender (a backend, the operator's files) is believed.
-      const trusted = buildHeartbeats(parseHeartbeats(beat(ahead)), verifying, meta, ctx, {
+      const trusted = buildHeartbeats(parseHeartbeats(beat('ahead', r + 300_000)), verifying, meta, ctx, {
         trusted: true,
         peerIp: '10.0.0.5',
       });
-      assert.equal(trusted.records[0]!.value.timestampMs, ahead);
+      assert.equal(trusted.records[0]!.value.timestampMs, r + 300_000);
     });
 
     it('a trusted backend relay is believed for both', () => {
