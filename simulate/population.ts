@@ -96,8 +96,14 @@ const LEGIT_WEIGHTS: ReadonlyArray<readonly [LegitClass, number]> = [
   ['in-flight', 0.5],
   ['flight-traveller', 0.5],
   ['corporate-vpn', 1.5],
-  ['screen-switcher', 3],
 ];
+
+/**
+ * Classes added after the frozen seed was set, with their share of legitimate accounts: each is
+ * drawn from a random stream of its own after the classes above, so adding one converts a share of
+ * accounts and leaves every other account of a seed as it was.
+ */
+const LATER_LEGIT_SHARES: ReadonlyArray<readonly [LegitClass, number]> = [['screen-switcher', 0.03]];
 
 const COUNTRY_WEIGHTS_BASE: ReadonlyArray<readonly [string, number]> = [
   ['FR', 18],
@@ -498,19 +504,37 @@ export async function buildPopulation(cfg: SimulationConfig): Promise<Population
   const cats = new CatIssuer(cfg.catKeyHex, cfg.catKeyId, cfg.catIssuer);
   // Live content has been on air for two hours: segment numbers are well past zero.
   const contentEpochMs = cfg.startMs - 2 * 60 * MINUTE_MS;
-  const allowed = new Set<ViewerClass>(cfg.classes ?? [...ABUSE_CLASSES, ...LEGIT_WEIGHTS.map(([c]) => c)]);
+  const allowed = new Set<ViewerClass>(
+    cfg.classes ?? [
+      ...ABUSE_CLASSES,
+      ...LEGIT_WEIGHTS.map(([c]) => c),
+      ...LATER_LEGIT_SHARES.map(([c]) => c),
+    ],
+  );
   // Without heartbeats anywhere there is no session for a patched player to skip: no-session abuse
   // needs a tenant whose players send them.
   const abuseClasses = ABUSE_CLASSES.filter(
     (c) => allowed.has(c) && !(c === 'no-session' && cfg.heartbeats === 'none'),
   );
   const legitWeights = LEGIT_WEIGHTS.filter(([c]) => allowed.has(c));
+  const laterShares = LATER_LEGIT_SHARES.filter(([c]) => allowed.has(c));
   let abusers = abuseClasses.length === 0 ? 0 : Math.round(cfg.viewers * cfg.abuserFraction);
-  if (legitWeights.length === 0) abusers = cfg.viewers;
+  if (legitWeights.length === 0 && laterShares.length === 0) abusers = cfg.viewers;
   const classes: ViewerClass[] = [];
   for (let i = 0; i < abusers; i++) classes.push(abuseClasses[i % abuseClasses.length] as AbuseClass);
-  for (let i = abusers; i < cfg.viewers; i++) classes.push(rng.weighted(legitWeights));
+  for (let i = abusers; i < cfg.viewers; i++) {
+    classes.push(legitWeights.length > 0 ? rng.weighted(legitWeights) : (laterShares[0]?.[0] as LegitClass));
+  }
   rng.shuffle(classes);
+  // The later classes: a stream of their own, one draw per legitimate account and class.
+  for (const [cls, share] of laterShares) {
+    if (legitWeights.length === 0) break;
+    const later = Prng.fork(cfg.seed, `population:${cls}`);
+    for (let i = 0; i < classes.length; i++) {
+      if (ABUSE_CLASSES.includes(classes[i] as AbuseClass)) continue;
+      if (later.chance(share)) classes[i] = cls;
+    }
+  }
   const width = Math.max(6, String(cfg.viewers).length);
   const accounts: BuiltAccount[] = [];
   for (let i = 0; i < cfg.viewers; i++) {

@@ -58,9 +58,17 @@ function sessionsOf(heartbeats: SimHeartbeat[], requests: SimRequest[] = []): In
     map.set(h.sessionId, s);
   }
   const stopped = new Set(heartbeats.filter((h) => h.event === 'stop').map((h) => h.sessionId));
+  const lastBeatMs = new Map([...map.values()].map((s) => [s.sessionId, s.stopMs]));
   for (const r of requests) {
     const s = map.get(r.cmcd?.sid ?? '');
-    if (s && !stopped.has(s.sessionId)) s.stopMs = Math.max(s.stopMs, r.timestampMs);
+    if (!s || stopped.has(s.sessionId) || r.timestampMs <= s.stopMs) continue;
+    // A player that goes silent fetches until it is switched off: at most one heartbeat
+    // interval (30 s) after its last beat.
+    assert.ok(
+      r.timestampMs <= (lastBeatMs.get(s.sessionId) ?? 0) + 30_000,
+      `${s.sessionId}: a request past its last beat + 30 s`,
+    );
+    s.stopMs = r.timestampMs;
   }
   return [...map.values()];
 }
