@@ -53,7 +53,12 @@ interface Tree {
   label: string;
   serde: AvroSerde;
   topics: { requests: string; heartbeats: string; accounts: string; anomalies: string };
-  start: (groupId: string, stateDir: string, onFlagDelay: (ms: number) => void) => Promise<Service>;
+  start: (
+    groupId: string,
+    stateDir: string,
+    anomalies: string,
+    onFlagDelay: (ms: number) => void,
+  ) => Promise<Service>;
 }
 interface Service {
   runner: {
@@ -93,12 +98,12 @@ async function treeOf(label: string, dir: string | undefined, index: number): Pr
     label,
     serde: treeSerde,
     topics,
-    start: (groupId, stateDir, onFlagDelay) =>
+    start: (groupId, stateDir, anomalies, onFlagDelay) =>
       mainModule.startDetector(
         configModule.detectorConfig({
           kafka: { brokers: endpoints!.kafkaBrokers },
           registry: { url: endpoints!.registryUrl },
-          detector: { groupId, stateDir, topics },
+          detector: { groupId, stateDir, topics: { ...topics, anomalies } },
         }),
         { logger, http: false, onFlagDelay },
       ),
@@ -228,13 +233,24 @@ interface Pass {
 }
 const delays: number[] = [];
 let collecting = false;
+const passTopics: string[] = [];
 
 /** One detector over a checkout's topics from the start (fresh group and state); left running. */
 async function pass(tree: Tree, round: number): Promise<{ pass: Pass; service: Service; stateDir: string }> {
   const stateDir = join(mkdtempSync(join(tmpdir(), 'lg-bench-det-')), 'state');
-  const service = await tree.start(`${run}-det-${trees.indexOf(tree)}-${round}`, stateDir, (ms) => {
-    if (collecting) delays.push(ms);
-  });
+  // Flags go to a topic of the pass's own: a detector reads back the flags already on its
+  // anomalies topic and does not produce them again, which would leave later passes the cheaper.
+  const anomalies = `${tree.topics.anomalies}.${round}`;
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: anomalies, numPartitions: 6 }] });
+  passTopics.push(anomalies);
+  const service = await tree.start(
+    `${run}-det-${trees.indexOf(tree)}-${round}`,
+    stateDir,
+    anomalies,
+    (ms) => {
+      if (collecting) delays.push(ms);
+    },
+  );
   const stats = service.runner.topology.stats;
   let detStart = 0;
   let detCpu: NodeJS.CpuUsage = process.cpuUsage();
@@ -275,7 +291,8 @@ async function stop(service: Service, stateDir: string): Promise<void> {
 const passes: Pass[][] = trees.map(() => []);
 let kept: { service: Service; stateDir: string } | undefined;
 for (let round = 0; round < runs; round++) {
-  const order = round % 2 === 1 || round === runs - 1 ? [...trees].reverse() : trees;
+  // Counted back from the last round, which runs this checkout last: alternated throughout.
+  const order = (runs - 1 - round) % 2 === 0 ? [...trees].reverse() : trees;
   for (const tree of order) {
     const last = round === runs - 1 && tree === trees[0];
     const done = await pass(tree, round);
@@ -334,7 +351,7 @@ collecting = false;
 await service.close();
 await producer.disconnect();
 await admin
-  .deleteTopics({ topics: trees.flatMap((tree) => Object.values(tree.topics)) })
+  .deleteTopics({ topics: [...trees.flatMap((tree) => Object.values(tree.topics)), ...passTopics] })
   .catch(() => undefined);
 await admin.disconnect();
 rmSync(stateDir, { recursive: true, force: true });

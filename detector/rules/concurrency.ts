@@ -45,13 +45,15 @@ function playerOf(sid: string, r: SessionRow): string {
  * went on on the phone, a player restarted on another network or a page reloaded under a new
  * session id were not playing at the same time as what followed, though their slots last the
  * grace period. Ended sessions count for the instants they were heard, so a player that keeps
- * opening new sessions (with or without stops) is still seen beside the others.
+ * opening new sessions (with or without stops) is still seen beside the others. With no more
+ * than `atMost` sessions heard in all, those are returned as they are (the caller's limit).
  */
 export function heardTogether(
   table: SessionTable | undefined,
   nowMs: number,
   graceMs: number,
   filter?: (row: SessionRow) => boolean,
+  atMost = 1,
 ): Array<[string, SessionRow]> {
   if (!table) return [];
   const fromMs = nowMs - graceMs;
@@ -61,7 +63,8 @@ export function heardTogether(
     const endMs = r.sp !== 0 ? r.sp : r.l;
     if (endMs >= fromMs && (!filter || filter(r))) heard.push([sid, r, endMs]);
   }
-  if (heard.length < 2) return heard.map(([sid, r]) => [sid, r]);
+  // No more sessions heard than the caller allows (most accounts): no instant can hold more.
+  if (heard.length <= atMost) return heard.map(([sid, r]) => [sid, r]);
   heard.sort((a, b) => a[1].st - b[1].st || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   // The most sessions heard at once is reached at some session's start (or the window's start).
   let bestAtMs = fromMs;
@@ -94,7 +97,7 @@ export function concurrencyApply(
   if (hb.event === 'stop') return;
   const table = view.get<SessionTable>(SESSIONS_NS, hb.accountId);
   const nowMs = ctx.heartbeatNowMs;
-  const together = heardTogether(table, nowMs, check.graceMs, check.filter);
+  const together = heardTogether(table, nowMs, check.graceMs, check.filter, check.limit);
   if (together.length <= check.limit) return;
   // The newest session is evicted: the newest of those heard together, or, when that one has
   // ended since, the newest still playing that started after it (a player opening new sessions).

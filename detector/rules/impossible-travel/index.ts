@@ -215,8 +215,8 @@ export const impossibleTravel: Rule<ImpossibleTravelConfig> = {
     if (!from) return;
     const fromPos = positionOfPlace(from);
     const km = minDistanceKm(fromPos, here);
-    // Places within minDistanceKm are one place, whichever stored place `here` joined.
-    if (km < config.minDistanceKm || speedKmh(km, elapsedMs) <= config.maxSpeedKmh) return;
+    // `here` is not within minDistanceKm of `from` (nearPlace joins the current place first).
+    if (speedKmh(km, elapsedMs) <= config.maxSpeedKmh) return;
     st.s.push({
       at: c.atMs,
       a: st.p.indexOf(from),
