@@ -168,6 +168,24 @@ describe('segment-without-session', () => {
     assert.equal(d.flagsOf('account-concurrency').length, 0);
   });
 
+  it('never forgets a session still playing to make room: a full table of playing sessions refuses the new one (counted)', () => {
+    const d = new TopologyTestDriver({ detector: { entriesPerKeyMax: 8 } });
+    for (let i = 0; i < 8; i++) {
+      d.pipeHeartbeat(
+        heartbeat({ event: 'start', sessionId: `p-${i}`, deviceId: `d-${i}`, timestampMs: T0 + i * S }),
+      );
+    }
+    const before = d.topology.stats.overflowEntries;
+    d.pipeHeartbeat(
+      heartbeat({ event: 'start', sessionId: 'p-8', deviceId: 'd-8', timestampMs: T0 + 9 * S }),
+    );
+    assert.equal(d.topology.stats.overflowEntries, before + 1);
+    const table = [...d.topology.partitions.values()][0]!.entities.get('acct-1')!.v.sessions as {
+      s: Record<string, unknown>;
+    };
+    assert.deepEqual(Object.keys(table.s).sort(), ['p-0', 'p-1', 'p-2', 'p-3', 'p-4', 'p-5', 'p-6', 'p-7']);
+  });
+
   it('makes room for a new session in a full table by forgetting the session that ended first', () => {
     // A feed of short clips: a session per clip, each stopped after 45 s; a table of 8 sessions
     // (entriesPerKeyMax) is full after 8 clips, long before the stopped ones are 10 min old.
