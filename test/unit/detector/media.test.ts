@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { SessionTable } from '../../../detector/rules/sessions/index.ts';
 import { TopologyTestDriver } from '../../../detector/testing/driver.ts';
 import { heartbeat, plan, request } from '../../../detector/testing/fixtures.ts';
 
@@ -180,9 +181,7 @@ describe('segment-without-session', () => {
       heartbeat({ event: 'start', sessionId: 'p-8', deviceId: 'd-8', timestampMs: T0 + 9 * S }),
     );
     assert.equal(d.topology.stats.overflowEntries, before + 1);
-    const table = [...d.topology.partitions.values()][0]!.entities.get('acct-1')!.v.sessions as {
-      s: Record<string, unknown>;
-    };
+    const table = [...d.topology.partitions.values()][0]!.entities.get('acct-1')!.v.sessions as SessionTable;
     assert.deepEqual(Object.keys(table.s).sort(), ['p-0', 'p-1', 'p-2', 'p-3', 'p-4', 'p-5', 'p-6', 'p-7']);
   });
 
