@@ -29,8 +29,18 @@ export interface ConcurrencyCheck {
   subjectKey?: string;
 }
 
-/** A session of the account with the span it was heard playing: start to stop or last heartbeat. */
-type Heard = [sid: string, row: SessionRow, endMs: number];
+/**
+ * A session of the account with the span it was heard playing in scope: from its start (or, for
+ * a title / group check, the start of its current content) to its stop or last heartbeat.
+ */
+type Heard = [sid: string, row: SessionRow, startMs: number, endMs: number];
+
+/** Start of the session's span in scope: a title / group check counts from its current content. */
+function spanStartMs(r: SessionRow, scoped: boolean): number {
+  return scoped && r.cs !== undefined ? Math.max(r.st, r.cs) : r.st;
+}
+
+const byStart = (a: Heard, b: Heard): number => a[2] - b[2] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 /** The player a session belongs to: its device on its network (a restart is the same player). */
 function playerOf(sid: string, r: SessionRow): string {
@@ -61,30 +71,44 @@ export function heardTogether(
   for (const sid in table.s) {
     const r = table.s[sid]!;
     const endMs = r.sp !== 0 ? r.sp : r.l;
-    if (endMs >= fromMs && (!filter || filter(r))) heard.push([sid, r, endMs]);
+    if (endMs >= fromMs && (!filter || filter(r))) heard.push([sid, r, spanStartMs(r, !!filter), endMs]);
   }
   // No more sessions heard than the caller allows (most accounts): no instant can hold more.
-  if (heard.length <= atMost) return heard.map(([sid, r]) => [sid, r]);
-  heard.sort((a, b) => a[1].st - b[1].st || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  if (heard.length <= atMost) return heard.sort(byStart).map(([sid, r]) => [sid, r]);
+  heard.sort(byStart);
   // The most sessions heard at once is reached at some session's start (or the window's start).
   let bestAtMs = fromMs;
   let bestCount = 0;
   const players = new Set<string>();
-  for (const [, c] of heard) {
-    const atMs = Math.max(c.st, fromMs);
+  for (const [, , cStartMs] of heard) {
+    const atMs = Math.max(cStartMs, fromMs);
     players.clear();
-    for (const [sid, r, endMs] of heard) if (r.st <= atMs && endMs >= atMs) players.add(playerOf(sid, r));
+    for (const [sid, r, startMs, endMs] of heard) {
+      if (startMs <= atMs && endMs >= atMs) players.add(playerOf(sid, r));
+    }
     if (players.size >= bestCount) {
       bestCount = players.size;
       bestAtMs = atMs;
     }
   }
   // One per player, its latest session (heard is in start order).
+  const byPlayer = new Map<string, Heard>();
+  for (const h of heard) if (h[2] <= bestAtMs && h[3] >= bestAtMs) byPlayer.set(playerOf(h[0], h[1]), h);
+  return [...byPlayer.values()].sort(byStart).map(([sid, r]) => [sid, r]);
+}
+
+/** Players (device on a network) with a session still playing (within its grace period). */
+function playersPlaying(
+  table: SessionTable | undefined,
+  nowMs: number,
+  graceMs: number,
+  filter?: (row: SessionRow) => boolean,
+): Array<[string, SessionRow]> {
   const byPlayer = new Map<string, [string, SessionRow]>();
-  for (const [sid, r, endMs] of heard) {
-    if (r.st <= bestAtMs && endMs >= bestAtMs) byPlayer.set(playerOf(sid, r), [sid, r]);
+  for (const entry of activeSessions(table, nowMs, graceMs, filter)) {
+    byPlayer.set(playerOf(entry[0], entry[1]), entry);
   }
-  return [...byPlayer.values()].sort((a, b) => a[1].st - b[1].st || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return [...byPlayer.values()];
 }
 
 export function concurrencyApply(
@@ -99,20 +123,29 @@ export function concurrencyApply(
   const nowMs = ctx.heartbeatNowMs;
   const together = heardTogether(table, nowMs, check.graceMs, check.filter, check.limit);
   if (together.length <= check.limit) return;
+  // A breach that is over (a hand-over done, a guest gone) evicts nobody: more players than the
+  // limit must still be playing, so an eviction never leaves the account short of its plan.
+  const playing = playersPlaying(table, nowMs, check.graceMs, check.filter);
+  if (playing.length <= check.limit) return;
   // The newest session is evicted: the newest of those heard together, or, when that one has
   // ended since, the newest still playing that started after it (a player opening new sessions).
   const last = together[together.length - 1]!;
+  const scoped = check.filter !== undefined;
   const newest = isActive(last[1], nowMs, check.graceMs)
     ? last
-    : activeSessions(table, nowMs, check.graceMs, check.filter)
-        .filter(([, r]) => r.st > last[1].st)
+    : playing
+        .filter(([, r]) => spanStartMs(r, scoped) > spanStartMs(last[1], scoped))
+        .sort((a, b) => spanStartMs(a[1], scoped) - spanStartMs(b[1], scoped))
         .at(-1);
   if (newest === undefined) return;
   const observed = together.length;
   const listed = together.some(([sid]) => sid === newest[0]) ? together : [...together, newest];
   const start = windowStart(hb.timestampMs, check.windowMs);
   const subjectKey = check.subjectKey ?? hb.accountId;
-  if (!ctx.wouldFlag(check.rule, 'account', subjectKey, start, observed, check.limit, 'increase')) return;
+  // One flag per session evicted: a sharer evicted and back under a new session id is flagged
+  // again within the window (escalations of one flag need a higher count).
+  const idKey = `${subjectKey}|${newest[0]}`;
+  if (!ctx.wouldFlag(check.rule, 'account', idKey, start, observed, check.limit, 'increase')) return;
   const evidence = (): Evidence => {
     const e = emptyEvidence();
     e.eventCount = observed;
@@ -148,6 +181,7 @@ export function concurrencyApply(
     tokenHash: hb.tokenHash,
     tokenExpiresAtMs: hb.tokenExpiresAtMs,
     evictSessionId: newest[0],
+    idKey,
     threshold: check.limit,
     observed,
     windowStartMs: start,

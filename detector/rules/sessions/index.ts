@@ -44,6 +44,8 @@ export interface SessionRow {
   l: number;
   /** Stopped at, epoch ms (0 while playing). */
   sp: number;
+  /** Start of the current content when it changed within the session, epoch ms (absent: `st`). */
+  cs?: number;
 }
 
 export interface SessionTable extends StateValue {
@@ -144,14 +146,18 @@ export const sessions: Rule<SessionsConfig> = {
     }
     const at = hb.timestampMs;
     if (hb.event === 'stop') {
+      // A stop heard after the session went silent past its grace period (an app finally
+      // closed) ends it where it was last heard, not across its silence.
+      const ghost = row !== undefined && row.sp === 0 && at > row.l + config.graceMs;
       s[hb.sessionId] = {
         d: hb.deviceId,
         c: hb.contentId,
         n: hb.networkPrefix ?? row?.n ?? null,
         cc: hb.country ?? row?.cc ?? null,
         st: row ? Math.min(row.st, at) : at,
-        l: row ? Math.max(row.l, at) : at,
-        sp: at,
+        l: row ? (ghost ? row.l : Math.max(row.l, at)) : at,
+        sp: ghost ? row.l : at,
+        ...(row?.cs !== undefined ? { cs: row.cs } : {}),
       };
     } else if (row && row.sp !== 0 && at <= row.sp) {
       // A late heartbeat of a stopped session (stamped before its stop) does not revive it.
@@ -163,14 +169,18 @@ export const sessions: Rule<SessionsConfig> = {
       const resumed = row !== undefined && (row.sp !== 0 || at > row.l + config.graceMs);
       const base = resumed ? undefined : row;
       const newer = !base || at >= base.l;
+      // The content changed within the session (autoplay into the next title): title and group
+      // limits count the session on the new content from now.
+      const cs = base && newer && hb.contentId !== base.c ? at : base?.cs;
       s[hb.sessionId] = {
         d: hb.deviceId,
-        c: hb.contentId,
+        c: newer ? hb.contentId : (base?.c ?? hb.contentId),
         n: newer ? hb.networkPrefix : (base?.n ?? hb.networkPrefix),
         cc: newer ? hb.country : (base?.cc ?? hb.country),
         st: base ? Math.min(base.st, at) : at,
         l: base ? Math.max(base.l, at) : at,
         sp: 0,
+        ...(cs !== undefined ? { cs } : {}),
       };
     }
     out.changes.push({

@@ -162,25 +162,67 @@ describe('account-concurrency', () => {
     assert.equal(d.flagsOf('account-concurrency').length, 0);
   });
 
-  it('escalates the same flag with version + 1 when a fourth stream joins, naming it', () => {
+  it('flags each session it evicts: a fourth stream gets a flag of its own, escalated as more are heard with it', () => {
     const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 2 } });
     start(d, 'a', T0);
     start(d, 'b', T0 + S);
     start(d, 'c', T0 + 2 * S);
     beat(d, 'a', T0 + 3 * S);
-    beat(d, 'b', T0 + 4 * S); // a, b and c heard from since c started: the breach
+    beat(d, 'b', T0 + 4 * S); // a, b and c heard together: the breach
     beat(d, 'a', T0 + 5 * S); // same observed: no new flag
     start(d, 'd', T0 + 6 * S);
     for (const sid of ['a', 'b', 'c']) beat(d, sid, T0 + 7 * S);
     const flags = d.flagsOf('account-concurrency');
     assert.deepEqual(
-      flags.map((f) => [f.version, f.evictSessionId]),
+      flags.map((f) => [f.evictSessionId, f.version, f.observed]),
       [
-        [1, 'c'],
-        [2, 'd'],
+        ['c', 1, 3],
+        ['d', 1, 3],
+        ['d', 2, 4],
       ],
     );
-    assert.equal(flags[0]!.id, flags[1]!.id);
+    assert.notEqual(flags[0]!.id, flags[1]!.id);
+    assert.equal(flags[1]!.id, flags[2]!.id);
+  });
+
+  it('flags a sharer evicted and back under a new session id again within the window', () => {
+    const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
+    start(d, 'home', T0);
+    start(d, 'friend-1', T0 + 10 * S, { networkPrefix: '203.0.113.0/24' });
+    beat(d, 'home', T0 + 30 * S);
+    // Evicted, the friend's player registers a new session and plays on.
+    start(d, 'friend-2', T0 + 40 * S, { networkPrefix: '203.0.113.0/24' });
+    beat(d, 'home', T0 + 60 * S);
+    assert.deepEqual(
+      d.flagsOf('account-concurrency').map((f) => f.evictSessionId),
+      ['friend-1', 'friend-2'],
+    );
+  });
+
+  it('evicts nobody once a breach is over: a hand-over (phone on, then the TV stopped) leaves the phone playing', () => {
+    const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
+    start(d, 'tv', T0);
+    beat(d, 'tv', T0 + 30 * S);
+    start(d, 'phone', T0 + 50 * S, { networkPrefix: '100.64.0.0/24' });
+    d.pipeHeartbeat(
+      heartbeat({ event: 'stop', sessionId: 'tv', deviceId: 'dev-tv', timestampMs: T0 + 55 * S }),
+    );
+    beat(d, 'phone', T0 + 80 * S, { networkPrefix: '100.64.0.0/24' });
+    assert.equal(d.flagsOf('account-concurrency').length, 0);
+  });
+
+  it('does not stretch a silent session across its silence when its stop comes late (an app finally closed)', () => {
+    const d = new TopologyTestDriver({ defaultPlan: { streamLimit: 1 } });
+    start(d, 'tv', T0);
+    beat(d, 'tv', T0 + 30 * S);
+    beat(d, 'tv', T0 + 60 * S);
+    start(d, 'phone', T0 + 80 * S, { networkPrefix: '100.64.0.0/24' });
+    for (let t = 110; t <= 200; t += 30) beat(d, 'phone', T0 + t * S, { networkPrefix: '100.64.0.0/24' });
+    d.pipeHeartbeat(
+      heartbeat({ event: 'stop', sessionId: 'tv', deviceId: 'dev-tv', timestampMs: T0 + 205 * S }),
+    );
+    beat(d, 'phone', T0 + 230 * S, { networkPrefix: '100.64.0.0/24' });
+    assert.equal(d.flagsOf('account-concurrency').length, 0);
   });
 
   it('follows the plan from the accounts topic, and the tenant default after a tombstone', () => {
@@ -213,6 +255,21 @@ describe('title-concurrency and group-concurrency', () => {
     assert.equal(flags[0]!.evictSessionId, 'd');
     assert.equal(flags[0]!.observed, 3);
     assert.equal(d.flagsOf('account-concurrency').length, 0);
+  });
+
+  it('counts a session on a title from when it switched to it (autoplay), not from its start', () => {
+    const d = new TopologyTestDriver();
+    d.pipePlan(plan({ streamLimit: 4, perTitleLimit: 1 }));
+    // b watches the match until 60 s and goes silent (no stop: still within its grace).
+    start(d, 'b', T0, { contentId: 'match' });
+    beat(d, 'b', T0 + 30 * S, { contentId: 'match' });
+    beat(d, 'b', T0 + 60 * S, { contentId: 'match' });
+    // a watches a film from 10 s and autoplays into the match at 100 s, under the same session.
+    start(d, 'a', T0 + 10 * S, { contentId: 'film' });
+    beat(d, 'a', T0 + 40 * S, { contentId: 'film' });
+    beat(d, 'a', T0 + 100 * S, { contentId: 'match' });
+    beat(d, 'a', T0 + 130 * S, { contentId: 'match' });
+    assert.equal(d.flagsOf('title-concurrency').length, 0);
   });
 
   it('flags a concurrency group over its limit and leaves content outside the group alone', () => {
