@@ -242,7 +242,7 @@ export async function main(argv: string[]): Promise<number> {
           ([rule, n]) =>
             `  ${rule.padEnd(24)} ${String(n).padStart(5)}   ${DEMO_POLICIES[rule]?.mode ?? 'monitor'}`,
         ),
-      `revocations: ${collector.revocations.size} (${[...byAction.entries()].map(([a, n]) => `${a} ${n}`).join(', ') || 'none'}); ${collector.sightings.size} seen in Redis`,
+      `revocations: ${collector.revocations.size} (${[...byAction.entries()].map(([a, n]) => `${a} ${n}`).join(', ') || 'none'}); ${[...collector.revocations.keys()].filter((id) => collector.sightings.has(id)).length} seen in Redis`,
       `reviews waiting (moderate): ${reviewCounts.pending ?? 0}`,
       `would-have (monitor rules): ${
         Object.entries(wouldHave)
