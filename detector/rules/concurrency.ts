@@ -142,10 +142,7 @@ export function concurrencyApply(
   const listed = together.some(([sid]) => sid === newest[0]) ? together : [...together, newest];
   const start = windowStart(hb.timestampMs, check.windowMs);
   const subjectKey = check.subjectKey ?? hb.accountId;
-  // One flag per session evicted: a sharer evicted and back under a new session id is flagged
-  // again within the window (escalations of one flag need a higher count).
-  const idKey = `${subjectKey}|${newest[0]}`;
-  if (!ctx.wouldFlag(check.rule, 'account', idKey, start, observed, check.limit, 'increase')) return;
+  if (!ctx.wouldFlag(check.rule, 'account', subjectKey, start, observed, check.limit, 'increase')) return;
   const evidence = (): Evidence => {
     const e = emptyEvidence();
     e.eventCount = observed;
@@ -181,7 +178,6 @@ export function concurrencyApply(
     tokenHash: hb.tokenHash,
     tokenExpiresAtMs: hb.tokenExpiresAtMs,
     evictSessionId: newest[0],
-    idKey,
     threshold: check.limit,
     observed,
     windowStartMs: start,
