@@ -97,7 +97,13 @@ async function playThrough(
     // heartbeat grace) stand for ~7.5 s of skew; the patched players (no heartbeat at all) fetch far
     // more than 15 uncovered segments. The default is held by the rule's unit tests and the
     // quality report, which run without compression.
-    detectorRules: { 'segment-without-session': { maxUncoveredSegments: 15 } },
+    // contentHeartbeatsWithinMs 0: a content id counts as reporting once the detector's partition
+    // has seen heartbeats for it; in a population this small a content's viewers may all hash to
+    // other partitions, which silenced a no-session abuser of that content in one CI run. The
+    // per-content check is held by the rule's unit tests and the quality gate.
+    detectorRules: {
+      'segment-without-session': { maxUncoveredSegments: 15, contentHeartbeatsWithinMs: 0 },
+    },
   });
   const collector = new RunCollector(sim.truth, { ...endpointsFor(env), logger, runId });
   await collector.start();
