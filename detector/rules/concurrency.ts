@@ -47,6 +47,13 @@ function playerOf(sid: string, r: SessionRow): string {
   return r.d === null ? `\u0000${sid}` : `${r.d}\u0000${r.n}`;
 }
 
+/** One session per player, the last of each in `sessions`' order (start order: its latest). */
+function onePerPlayer<T extends readonly [string, SessionRow, ...unknown[]]>(sessions: Iterable<T>): T[] {
+  const byPlayer = new Map<string, T>();
+  for (const entry of sessions) byPlayer.set(playerOf(entry[0], entry[1]), entry);
+  return [...byPlayer.values()];
+}
+
 /**
  * The sessions heard playing at one instant of the last grace period, most of them (the latest
  * such instant on a tie), earliest start first; one per player (device on a network: a player
@@ -92,9 +99,9 @@ export function heardTogether(
     }
   }
   // One per player, its latest session (heard is in start order).
-  const byPlayer = new Map<string, Heard>();
-  for (const h of heard) if (h[2] <= bestAtMs && h[3] >= bestAtMs) byPlayer.set(playerOf(h[0], h[1]), h);
-  return [...byPlayer.values()].sort(byStart).map(([sid, r]) => [sid, r]);
+  return onePerPlayer(heard.filter((h) => h[2] <= bestAtMs && h[3] >= bestAtMs))
+    .sort(byStart)
+    .map(([sid, r]) => [sid, r]);
 }
 
 /** Players (device on a network) with a session still playing (within its grace period). */
@@ -104,11 +111,7 @@ function playersPlaying(
   graceMs: number,
   filter?: (row: SessionRow) => boolean,
 ): Array<[string, SessionRow]> {
-  const byPlayer = new Map<string, [string, SessionRow]>();
-  for (const entry of activeSessions(table, nowMs, graceMs, filter)) {
-    byPlayer.set(playerOf(entry[0], entry[1]), entry);
-  }
-  return [...byPlayer.values()];
+  return onePerPlayer(activeSessions(table, nowMs, graceMs, filter));
 }
 
 export function concurrencyApply(
